@@ -1,0 +1,170 @@
+#include "harness.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+namespace tandem::bench {
+
+namespace {
+
+[[noreturn]] void usage(const std::string& bench_name) {
+  std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--reps N]\n", bench_name.c_str());
+  std::exit(2);
+}
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+options parse_options(int argc, char** argv, const std::string& bench_name) {
+  options opts;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      opts.quick = true;
+    } else if (arg == "--json" && i + 1 < argc) {
+      opts.json_path = argv[++i];
+    } else if (arg == "--reps" && i + 1 < argc) {
+      opts.repetitions = std::atoi(argv[++i]);
+      if (opts.repetitions < 1) usage(bench_name);
+    } else {
+      usage(bench_name);
+    }
+  }
+  if (opts.quick) opts.repetitions = std::min(opts.repetitions, 2);
+  return opts;
+}
+
+double median(std::vector<double> values) { return percentile(std::move(values), 50); }
+
+double percentile(std::vector<double> values, double p) {
+  const double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
+  const std::size_t index = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
+  const auto nth = values.begin() + static_cast<std::ptrdiff_t>(std::min(index, values.size() - 1));
+  std::nth_element(values.begin(), nth, values.end());
+  return *nth;
+}
+
+harness::harness(std::string bench_name, options opts)
+    : name_(std::move(bench_name)), opts_(std::move(opts)) {
+  std::printf("bench %s: %u cores, %d repetitions after one warm-up%s\n", name_.c_str(),
+              std::thread::hardware_concurrency(), opts_.repetitions,
+              opts_.quick ? " (quick: figures are not judged)" : "");
+}
+
+void harness::skip(const std::string& impl, const std::string& why) {
+  std::printf("skipping %s: %s\n", impl.c_str(), why.c_str());
+}
+
+void harness::run_workload(const std::string& workload, const std::vector<metric>& metrics,
+                           const std::vector<implementation>& impls) {
+  std::printf("running %s ...\n", workload.c_str());
+  std::fflush(stdout);
+  const std::size_t first = results_.size();
+  for (const auto& impl : impls)
+    for (const auto& m : metrics) results_.push_back({workload, impl.name, m, {}});
+  for (int round = 0; round <= opts_.repetitions; ++round) {
+    for (std::size_t i = 0; i < impls.size(); ++i) {
+      const figures got = impls[i].run_once();
+      if (round == 0) continue;  // warm-up
+      for (std::size_t m = 0; m < metrics.size(); ++m) {
+        const auto it = got.find(metrics[m].name);
+        if (it != got.end()) results_[first + i * metrics.size() + m].values.push_back(it->second);
+      }
+    }
+  }
+  add_ratios(workload, metrics, impls);
+}
+
+const harness::series* harness::find(const std::string& workload, const std::string& impl,
+                                     const std::string& metric) const {
+  for (const auto& s : results_)
+    if (s.workload == workload && s.impl == impl && s.what.name == metric) return &s;
+  return nullptr;
+}
+
+void harness::add_ratios(const std::string& workload, const std::vector<metric>& metrics,
+                         const std::vector<implementation>& impls) {
+  if (impls.size() < 2) return;
+  for (const auto& m : metrics) {
+    const series* ours = find(workload, impls[0].name, m.name);
+    for (std::size_t i = 1; i < impls.size(); ++i) {
+      const series* peer = find(workload, impls[i].name, m.name);
+      const std::size_t n = std::min(ours->values.size(), peer->values.size());
+      if (n == 0) continue;
+      std::vector<double> per_rep;
+      for (std::size_t r = 0; r < n; ++r) {
+        const double a = ours->values[r], b = peer->values[r];
+        per_rep.push_back(m.direction == better::higher ? a / b : b / a);
+      }
+      ratios_.push_back({workload, m.name, impls[0].name, impls[i].name, median(per_rep)});
+    }
+  }
+}
+
+void harness::print_table() const {
+  std::printf("\n%-16s %-14s %-18s %14s %14s %14s\n", "workload", "impl", "metric", "min",
+              "median", "max");
+  for (const auto& s : results_) {
+    if (s.values.empty()) continue;
+    const auto [lo, hi] = std::minmax_element(s.values.begin(), s.values.end());
+    std::printf("%-16s %-14s %-18s %14.3f %14.3f %14.3f\n", s.workload.c_str(), s.impl.c_str(),
+                s.what.name.c_str(), *lo, median(s.values), *hi);
+  }
+  std::printf("\nratios (median of per-repetition ratios; > 1.0 means %s is ahead)\n",
+              ratios_.empty() ? "tandem" : ratios_.front().impl.c_str());
+  for (const auto& r : ratios_)
+    std::printf("%-16s %-18s %s vs %-14s %8.3f\n", r.workload.c_str(), r.metric.c_str(),
+                r.impl.c_str(), r.vs.c_str(), r.median);
+}
+
+void harness::write_json() const {
+  std::ofstream out(opts_.json_path);
+  out << "{\n  \"bench\": \"" << json_escape(name_) << "\",\n  \"cores\": "
+      << std::thread::hardware_concurrency() << ",\n  \"quick\": " << (opts_.quick ? "true" : "false")
+      << ",\n  \"results\": [";
+  bool first = true;
+  for (const auto& s : results_) {
+    if (s.values.empty()) continue;
+    const auto [lo, hi] = std::minmax_element(s.values.begin(), s.values.end());
+    out << (first ? "\n" : ",\n") << "    {\"workload\": \"" << json_escape(s.workload)
+        << "\", \"impl\": \"" << json_escape(s.impl) << "\", \"metric\": \""
+        << json_escape(s.what.name) << "\", \"better\": \""
+        << (s.what.direction == better::higher ? "higher" : "lower") << "\", \"min\": " << *lo
+        << ", \"median\": " << median(s.values) << ", \"max\": " << *hi
+        << ", \"reps\": " << s.values.size() << "}";
+    first = false;
+  }
+  out << "\n  ],\n  \"ratios\": [";
+  first = true;
+  for (const auto& r : ratios_) {
+    out << (first ? "\n" : ",\n") << "    {\"workload\": \"" << json_escape(r.workload)
+        << "\", \"metric\": \"" << json_escape(r.metric) << "\", \"impl\": \""
+        << json_escape(r.impl) << "\", \"vs\": \"" << json_escape(r.vs)
+        << "\", \"median_ratio\": " << r.median << "}";
+    first = false;
+  }
+  out << "\n  ]\n}\n";
+}
+
+int harness::finish() {
+  print_table();
+  if (!opts_.json_path.empty()) {
+    write_json();
+    std::printf("wrote %s\n", opts_.json_path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace tandem::bench

@@ -1,0 +1,168 @@
+// io_executor.hpp — the io lane as an Asio executor, and awaiting tandem
+// futures from Asio coroutines.
+//
+//   namespace asio = boost::asio;
+//   asio::steady_timer timer(rt.io_executor(), 500ms);
+//   timer.async_wait([](auto) { /* runs on the io lane */ });
+//
+//   asio::co_spawn(rt.io_executor(), [&]() -> asio::awaitable<void> {
+//     asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
+//     co_await t.async_wait(asio::use_awaitable);        // holds no thread
+//     int v = co_await tandem::async_get(rt.submit(tandem::io, work), asio::use_awaitable);
+//   }, asio::detached);
+//
+// The reactor (epoll) of the runtime's io_context runs on a thread of its
+// own that only waits for readiness; every completion handler runs on the io
+// lane's workers. A coroutine waiting on a timer or socket holds no thread.
+//
+// An io_executor is valid while its runtime exists; after shutdown() began
+// execute() drops the function without running it (Asio's rule for a
+// stopped context).
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include "tandem/future.hpp"
+
+namespace tandem {
+
+namespace detail {
+
+class scheduler;
+
+// executor_context() is the io_context of `sched`, as Asio's base type.
+boost::asio::execution_context& executor_context(scheduler& sched) noexcept;
+
+// handler_task runs one Asio completion handler on the io lane.
+template <class F>
+class handler_task final : public task_node {
+ public:
+  explicit handler_task(F&& fn) : fn_(std::move(fn)) {}
+  void run() noexcept override;
+  void abandon(std::exception_ptr) noexcept override { delete this; }
+
+ private:
+  F fn_;
+};
+
+// report_escaped_exception() prints an exception that escaped a handler
+// posted to the io executor (no future exists to carry it).
+void report_escaped_exception(std::exception_ptr escaped) noexcept;
+
+template <class F>
+void handler_task<F>::run() noexcept {
+  try {
+    fn_();
+  } catch (...) {
+    report_escaped_exception(std::current_exception());
+  }
+  delete this;
+}
+
+}  // namespace detail
+
+// io_executor satisfies Asio's executor requirements (Boost 1.74 / Asio
+// 1.18 standard executors): it converts to boost::asio::any_io_executor.
+// Copies compare equal when they name the same runtime.
+class io_executor {
+ public:
+  explicit io_executor(detail::scheduler& sched) noexcept : sched_(&sched) {}
+
+  // execute() queues `fn` on the io lane (never runs it inline).
+  template <class F>
+  void execute(F&& fn) const {
+    using task = detail::handler_task<std::decay_t<F>>;
+    detail::submit_task(*sched_, detail::lane_kind::io, new task(std::decay_t<F>(std::forward<F>(fn))));
+  }
+
+  boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
+    return detail::executor_context(*sched_);
+  }
+  static constexpr boost::asio::execution::blocking_t query(boost::asio::execution::blocking_t) noexcept {
+    return boost::asio::execution::blocking.never;
+  }
+  io_executor require(boost::asio::execution::blocking_t::never_t) const noexcept { return *this; }
+
+  friend bool operator==(const io_executor& a, const io_executor& b) noexcept {
+    return a.sched_ == b.sched_;
+  }
+  friend bool operator!=(const io_executor& a, const io_executor& b) noexcept {
+    return !(a == b);
+  }
+
+ private:
+  detail::scheduler* sched_;
+};
+
+namespace detail {
+
+template <class T>
+using async_get_signature =
+    std::conditional_t<std::is_void_v<T>, void(std::exception_ptr), void(std::exception_ptr, T)>;
+
+// get_waiter delivers a future's outcome to an Asio completion handler,
+// through the handler's associated executor.
+template <class T, class Handler>
+class get_waiter final : public callback_node {
+ public:
+  get_waiter(future<T>&& f, Handler&& h) : future_(std::move(f)), handler_(std::move(h)) {}
+  void start() { access::state_of(future_).attach(this); }
+  void on_ready() noexcept override {
+    auto executor = boost::asio::get_associated_executor(handler_);
+    boost::asio::post(executor, [f = std::move(future_), h = std::move(handler_)]() mutable {
+      deliver(f, h);
+    });
+    delete this;
+  }
+
+ private:
+  static void deliver(future<T>& f, Handler& h) {
+    std::exception_ptr failure;
+    if constexpr (std::is_void_v<T>) {
+      try {
+        f.get();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      std::move(h)(failure);
+    } else {
+      static_assert(std::is_default_constructible_v<T>,
+                    "tandem::async_get needs a default-constructible T (Asio passes a T even "
+                    "with an exception)");
+      T value{};
+      try {
+        value = f.get();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      std::move(h)(failure, std::move(value));
+    }
+  }
+
+  future<T> future_;
+  Handler handler_;
+};
+
+}  // namespace detail
+
+// async_get() waits for `f` without holding a thread and completes with
+// (exception_ptr, T) — with asio::use_awaitable, `co_await` yields T or
+// throws. The handler runs on its associated executor.
+template <class T, class CompletionToken>
+auto async_get(future<T> f, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, detail::async_get_signature<T>>(
+      [](auto handler, future<T> waited) {
+        using handler_type = decltype(handler);
+        (new detail::get_waiter<T, handler_type>(std::move(waited), std::move(handler)))->start();
+      },
+      token, std::move(f));
+}
+
+}  // namespace tandem

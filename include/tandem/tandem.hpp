@@ -1,0 +1,9 @@
+// tandem.hpp — everything in one include.
+#pragma once
+
+#include "tandem/affinity.hpp"
+#include "tandem/errors.hpp"
+#include "tandem/future.hpp"
+#include "tandem/io_executor.hpp"
+#include "tandem/runtime.hpp"
+#include "tandem/when_all.hpp"

@@ -1,0 +1,74 @@
+// blocking_pool.hpp — the threads that run tasks marked tandem::io_blocking.
+//
+// A blocking task may hold its thread for seconds (sleep, a blocking
+// syscall, a synchronous client library), so it never runs on an io-lane
+// worker. The pool hands each task to an idle thread, or starts a new one
+// while fewer than `max_threads` exist; beyond that tasks wait in FIFO
+// order. A thread idle for `idle_timeout` exits. Starting threads on demand
+// is what lets 1000 sleeping tasks all sleep at once.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tandem/detail/task_node.hpp"
+
+namespace tandem::detail {
+
+class blocking_pool {
+ public:
+  using task_runner = void (*)(void* context, task_node* task);
+
+  blocking_pool(unsigned max_threads, std::chrono::milliseconds idle_timeout,
+                std::uint32_t runtime_id, task_runner runner, void* context);
+  ~blocking_pool();  // stop()
+  blocking_pool(const blocking_pool&) = delete;
+  blocking_pool& operator=(const blocking_pool&) = delete;
+
+  void push(task_node* task);
+
+  // queued_count() / finished_count(): totals so far, for quiescence.
+  std::uint64_t queued_count() const;
+  std::uint64_t finished_count() const;
+
+  // live_threads() is how many pool threads exist now.
+  unsigned live_threads() const;
+
+  // stop() wakes and joins every thread; tasks still queued are abandoned
+  // with runtime_stopped.
+  void stop();
+
+ private:
+  struct pool_thread {
+    std::condition_variable wake;
+    task_node* handed = nullptr;  // a task given to this idle thread
+    bool exited = false;
+    std::thread thread;
+  };
+
+  void thread_main(pool_thread& self, task_node* first);
+  task_node* wait_for_task(std::unique_lock<std::mutex>& lock, pool_thread& self);
+  void reap_exited(std::unique_lock<std::mutex>& lock);
+
+  const unsigned max_threads_;
+  const std::chrono::milliseconds idle_timeout_;
+  const std::uint32_t runtime_id_;
+  task_runner runner_;
+  void* runner_context_;
+
+  mutable std::mutex mutex_;            // guards everything below
+  std::list<pool_thread> threads_;      // stable addresses
+  std::vector<pool_thread*> idle_;      // waiting for a hand-off, newest last
+  std::deque<task_node*> queue_;        // tasks waiting for a thread
+  std::uint64_t queued_ = 0;
+  std::uint64_t finished_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace tandem::detail

@@ -1,0 +1,56 @@
+#include "runtime/idle_set.hpp"
+
+namespace tandem::detail {
+
+idle_set::idle_set(unsigned workers)
+    : workers_(workers),
+      state_(std::uint64_t{workers} * one_awake),
+      parkers_(new parker[workers]) {
+  sleepers_.reserve(workers);
+}
+
+bool idle_set::try_begin_search() noexcept {
+  const auto state = state_.load(std::memory_order_seq_cst);
+  const auto searching = state & 0xffffffffu;
+  if (workers_ > 1 && 2 * searching >= workers_) return false;
+  state_.fetch_add(one_searching, std::memory_order_seq_cst);
+  return true;
+}
+
+bool idle_set::end_search() noexcept {
+  return (state_.fetch_sub(one_searching, std::memory_order_seq_cst) & 0xffffffffu) == 1;
+}
+
+void idle_set::notify_one() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!should_wake(state_.load(std::memory_order_seq_cst))) return;
+  unsigned woken;
+  {
+    std::lock_guard lock(sleepers_mutex_);
+    if (sleepers_.empty() || !should_wake(state_.load(std::memory_order_seq_cst))) return;
+    state_.fetch_add(one_searching + one_awake, std::memory_order_seq_cst);
+    woken = sleepers_.back();
+    sleepers_.pop_back();
+  }
+  parkers_[woken].unpark();
+}
+
+bool idle_set::announce_park(unsigned index, bool was_searching) {
+  std::lock_guard lock(sleepers_mutex_);
+  const auto delta = one_awake + (was_searching ? one_searching : 0);
+  const auto before = state_.fetch_sub(delta, std::memory_order_seq_cst);
+  sleepers_.push_back(index);
+  return was_searching && (before & 0xffffffffu) == 1;
+}
+
+void idle_set::wake_all() {
+  std::vector<unsigned> woken;
+  {
+    std::lock_guard lock(sleepers_mutex_);
+    woken.swap(sleepers_);
+    state_.fetch_add(woken.size() * one_awake, std::memory_order_seq_cst);
+  }
+  for (unsigned index : woken) parkers_[index].unpark();
+}
+
+}  // namespace tandem::detail

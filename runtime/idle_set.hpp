@@ -1,0 +1,79 @@
+// idle_set.hpp — which io-lane workers are searching for work, which are
+// asleep, and who to wake when work arrives.
+//
+// The protocol is the one tokio and Go use:
+//  * A worker that runs out of local work becomes a *searcher* (steals,
+//    polls the injection queue) — but only while fewer than half the workers
+//    search, so an idle pool does not burn every core looking.
+//  * Whoever queues work calls notify_one(): it wakes one sleeper, and only
+//    when nobody is searching (a searcher will find the work). No thundering
+//    herd: one submission wakes at most one thread.
+//  * A searcher that finds work and was the last searcher calls
+//    notify_one() itself, so the rest of a burst gets a searcher too.
+//  * A worker going to sleep announces it first (announce_park), and the
+//    last searcher to sleep re-checks every queue afterwards: the queueing
+//    side stores its work then reads state_ (seq_cst), the sleeping side
+//    writes state_ then reads the queues (seq_cst), so at least one of them
+//    sees the other — no lost wake-up.
+//
+// state_ packs the searcher count (low 32 bits) and the awake count (high
+// 32 bits) so both change in one atomic step.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "runtime/parker.hpp"
+
+namespace tandem::detail {
+
+class idle_set {
+ public:
+  explicit idle_set(unsigned workers);
+
+  // try_begin_search() makes the caller a searcher unless enough workers
+  // search already.
+  bool try_begin_search() noexcept;
+  // end_search() is called by a searcher that found work; true when it was
+  // the last searcher (the caller then calls notify_one()).
+  bool end_search() noexcept;
+
+  // notify_one() wakes one sleeping worker if nobody is searching. The
+  // woken worker starts as a searcher. Call it after queueing work.
+  void notify_one() noexcept;
+
+  // announce_park() records worker `index` as asleep (it must call
+  // park(index) next, unless shutting down); true when it was the last
+  // searcher, in which case it must re-check the queues and notify_one()
+  // if it sees work.
+  bool announce_park(unsigned index, bool was_searching);
+  void park(unsigned index) noexcept { parkers_[index].park(); }
+
+  // wake_all() wakes every sleeper (shutdown).
+  void wake_all();
+
+  unsigned searching() const noexcept {
+    return static_cast<unsigned>(state_.load(std::memory_order_seq_cst) & 0xffffffffu);
+  }
+
+ private:
+  static constexpr std::uint64_t one_searching = 1;
+  static constexpr std::uint64_t one_awake = std::uint64_t{1} << 32;
+
+  bool should_wake(std::uint64_t state) const noexcept {
+    const auto searching = state & 0xffffffffu;
+    const auto awake = state >> 32;
+    return searching == 0 && awake < workers_;
+  }
+
+  const unsigned workers_;
+  alignas(64) std::atomic<std::uint64_t> state_;
+  std::unique_ptr<parker[]> parkers_;
+  std::mutex sleepers_mutex_;        // guards sleepers_
+  std::vector<unsigned> sleepers_;   // indexes of parked workers
+};
+
+}  // namespace tandem::detail

@@ -1,0 +1,188 @@
+#include "runtime/io_lane.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include "runtime/cpu_relax.hpp"
+#include "runtime/thread_role.hpp"
+#include "runtime/wait_backoff.hpp"
+#include "tandem/errors.hpp"
+
+namespace tandem::detail {
+
+namespace {
+
+// How long a worker that ran out of work keeps looking before it sleeps:
+// long enough that a request/response client (submit, wait, submit) finds
+// it awake, short enough that an idle pool costs nothing measurable.
+constexpr auto search_budget = std::chrono::microseconds(50);
+
+// A busy worker checks the injection queue first every this many tasks, so
+// outside submissions are not starved by a worker's own fork-join tree.
+constexpr std::uint32_t inject_check_interval = 61;
+
+std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+void bump(std::atomic<std::uint64_t>& owner_counter) {
+  owner_counter.store(owner_counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+}  // namespace
+
+io_worker::io_worker(io_lane& lane, unsigned index)
+    : lane_(lane),
+      index_(index),
+      inject_token_(lane.make_inject_token()),
+      random_(0x9E3779B97F4A7C15ull * (index + 1)) {}
+
+io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context)
+    : runtime_id_(runtime_id), runner_(runner), runner_context_(context), idle_(threads) {
+  workers_.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<io_worker>(*this, i));
+  for (auto& w : workers_) w->thread_ = std::thread([this, &w = *w] { worker_main(w); });
+}
+
+io_lane::~io_lane() { stop(); }
+
+void io_lane::push(task_node* task) noexcept {
+  io_worker* self = current_thread_role().worker;
+  if (self && &self->lane_ == this) {
+    bump(self->queued_);  // counted before it can be taken and finished
+    self->deque_.push(task);
+  } else {
+    outside_queued_.fetch_add(1, std::memory_order_seq_cst);
+    inject_.push(task);
+  }
+  idle_.notify_one();
+}
+
+std::uint64_t io_lane::queued_count() const noexcept {
+  std::uint64_t total = outside_queued_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) total += w->queued_.load(std::memory_order_acquire);
+  return total;
+}
+
+std::uint64_t io_lane::finished_count() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& w : workers_) total += w->finished_.load(std::memory_order_acquire);
+  return total;
+}
+
+void io_lane::worker_main(io_worker& self) {
+  current_thread_role() = thread_role{runtime_id_, &self};
+  bool searching = false;
+  for (;;) {
+    task_node* task = next_local(self);
+    if (!task && (searching || (searching = idle_.try_begin_search()))) task = search(self);
+    if (task) {
+      if (searching && idle_.end_search()) idle_.notify_one();
+      searching = false;
+      execute(self, task);
+      continue;
+    }
+    if (stopping_.load(std::memory_order_acquire)) break;
+    park(self, searching);
+    searching = true;  // whoever woke us counted us as a searcher
+  }
+  current_thread_role() = thread_role{};
+}
+
+task_node* io_lane::next_local(io_worker& self) {
+  if (++self.tick_ % inject_check_interval == 0) {
+    if (task_node* task = take_injected(self)) return task;
+  }
+  if (task_node* task = self.deque_.pop()) return task;
+  return take_injected(self);
+}
+
+task_node* io_lane::take_injected(io_worker& self) { return inject_.try_pop(self.inject_token_); }
+
+task_node* io_lane::steal_once(io_worker& self, bool& contended) {
+  const std::size_t n = workers_.size();
+  const std::size_t start = next_random(self.random_) % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    io_worker& victim = *workers_[(start + i) % n];
+    if (&victim == &self) continue;
+    bool lost = false;
+    if (task_node* task = victim.deque_.steal(lost)) return task;
+    contended |= lost;
+  }
+  return nullptr;
+}
+
+task_node* io_lane::search(io_worker& self) {
+  const auto deadline = std::chrono::steady_clock::now() + search_budget;
+  for (unsigned round = 0;; ++round) {
+    bool contended = false;
+    if (task_node* task = steal_once(self, contended)) return task;
+    if (task_node* task = take_injected(self)) return task;
+    if (contended) continue;
+    if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+    if (round % 8 == 7 && std::chrono::steady_clock::now() > deadline) return nullptr;
+    backoff_step(round);
+  }
+}
+
+void io_lane::execute(io_worker& self, task_node* task) {
+  runner_(runner_context_, task);
+  bump(self.finished_);
+}
+
+bool io_lane::work_visible() const noexcept {
+  if (inject_.maybe_nonempty()) return true;
+  for (const auto& w : workers_)
+    if (w->deque_.size_hint() > 0) return true;
+  return false;
+}
+
+void io_lane::park(io_worker& self, bool was_searching) {
+  const bool last_searcher = idle_.announce_park(self.index_, was_searching);
+  if (stopping_.load(std::memory_order_seq_cst)) return;
+  if (last_searcher && work_visible()) idle_.notify_one();
+  idle_.park(self.index_);
+}
+
+bool io_lane::help_until_ready(io_worker& self, state_base& s,
+                               std::chrono::steady_clock::time_point deadline) {
+  wait_backoff backoff;
+  while (!s.is_ready()) {
+    if (deadline != std::chrono::steady_clock::time_point::max() &&
+        std::chrono::steady_clock::now() >= deadline)
+      return false;
+    bool contended = false;
+    task_node* task = next_local(self);
+    if (!task) task = steal_once(self, contended);
+    if (task) {
+      execute(self, task);
+      backoff.reset();
+    } else if (!contended) {
+      // Nothing to run: sleep on the future, but not for long — new work
+      // may arrive that only this worker can see (its deque is empty, but
+      // others' may fill).
+      backoff.pause_or_sleep(s, std::chrono::microseconds(200));
+    }
+  }
+  return true;
+}
+
+void io_lane::stop() {
+  if (stopping_.exchange(true, std::memory_order_seq_cst)) return;
+  idle_.wake_all();
+  for (auto& w : workers_)
+    if (w->thread_.joinable()) w->thread_.join();
+  abandon_leftovers();
+}
+
+void io_lane::abandon_leftovers() {
+  const auto reason = std::make_exception_ptr(runtime_stopped());
+  for (auto& w : workers_)
+    while (task_node* task = w->deque_.pop()) task->abandon(reason);
+  while (task_node* task = inject_.try_pop()) task->abandon(reason);
+}
+
+}  // namespace tandem::detail

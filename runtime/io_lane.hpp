@@ -1,0 +1,111 @@
+// io_lane.hpp — the work-stealing thread pool that runs io tasks.
+//
+// Each worker owns a Chase-Lev deque; tasks spawned on a worker go to its
+// own deque, tasks from other threads through the injection queue
+// (moodycamel::ConcurrentQueue). A worker takes work in this order: its own
+// deque (LIFO), the injection queue (every 61st task first, so outside
+// submissions are never starved by a busy fork-join tree), then steals from
+// the others (FIFO). Idle workers search for a short while, then sleep;
+// see idle_set.hpp for the wake-up protocol.
+//
+// Draining needs to know when no task is queued or running. Counting every
+// task on one shared atomic would make all workers fight over one cache
+// line, so each worker counts what it queued and what it finished in
+// counters only it writes; threads that are not workers share one. The
+// scheduler reads every lane's finished_count() before every queued_count():
+// since a task is counted queued before it can finish, equal sums mean
+// nothing was in flight.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "runtime/idle_set.hpp"
+#include "runtime/inject_queue.hpp"
+#include "runtime/work_stealing_deque.hpp"
+#include "tandem/detail/state.hpp"
+#include "tandem/detail/task_node.hpp"
+
+namespace tandem::detail {
+
+class io_lane;
+
+class io_worker {
+ public:
+  io_worker(io_lane& lane, unsigned index);
+
+  io_lane& lane() const noexcept { return lane_; }
+
+ private:
+  friend class io_lane;
+
+  io_lane& lane_;
+  const unsigned index_;
+  work_stealing_deque<task_node*> deque_;
+  inject_queue::consumer_token inject_token_;
+  std::uint64_t random_;
+  std::uint32_t tick_ = 0;
+  alignas(64) std::atomic<std::uint64_t> queued_{0};    // written by this worker only
+  std::atomic<std::uint64_t> finished_{0};              // written by this worker only
+  std::thread thread_;
+};
+
+class io_lane {
+ public:
+  // runs_task(task) is how a worker executes a task it took (the scheduler
+  // decides between run() and abandon()).
+  using task_runner = void (*)(void* context, task_node* task);
+
+  io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context);
+  ~io_lane();  // stop() must have been called
+  io_lane(const io_lane&) = delete;
+  io_lane& operator=(const io_lane&) = delete;
+
+  // push() queues `task`: onto the current worker's deque when called on a
+  // worker of this lane, else onto the injection queue; then wakes a
+  // sleeper if needed.
+  void push(task_node* task) noexcept;
+
+  // help_until_ready() runs other tasks on worker `self` until `s` is
+  // ready (true) or `deadline` passes (false).
+  bool help_until_ready(io_worker& self, state_base& s,
+                        std::chrono::steady_clock::time_point deadline);
+
+  // queued_count() and finished_count() are the totals so far (see above).
+  std::uint64_t queued_count() const noexcept;
+  std::uint64_t finished_count() const noexcept;
+
+  // stop() wakes and joins every worker. Tasks still queued are abandoned
+  // with runtime_stopped.
+  void stop();
+
+  unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+  inject_queue::consumer_token make_inject_token() { return inject_.make_consumer_token(); }
+
+ private:
+  void worker_main(io_worker& self);
+  task_node* next_local(io_worker& self);
+  task_node* search(io_worker& self);
+  task_node* steal_once(io_worker& self, bool& contended);
+  task_node* take_injected(io_worker& self);
+  void execute(io_worker& self, task_node* task);
+  bool work_visible() const noexcept;
+  void park(io_worker& self, bool was_searching);
+  void abandon_leftovers();
+
+  std::uint32_t runtime_id_;
+  task_runner runner_;
+  void* runner_context_;
+  inject_queue inject_;
+  idle_set idle_;
+  std::vector<std::unique_ptr<io_worker>> workers_;
+  std::atomic<bool> stopping_{false};
+  alignas(64) std::atomic<std::uint64_t> outside_queued_{0};
+};
+
+}  // namespace tandem::detail

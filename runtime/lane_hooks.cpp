@@ -1,0 +1,58 @@
+// lane_hooks.cpp — the entry points that header templates call into.
+#include "tandem/detail/lane_hooks.hpp"
+
+#include <cstdio>
+#include <exception>
+
+#include "runtime/runtime_registry.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/thread_role.hpp"
+#include "tandem/errors.hpp"
+#include "tandem/io_executor.hpp"
+
+namespace tandem::detail {
+
+thread_role& current_thread_role() noexcept {
+  thread_local thread_role role;
+  return role;
+}
+
+std::uint32_t current_runtime_id() noexcept { return current_thread_role().runtime_id; }
+
+bool post_to_current_worker(task_node* task) noexcept {
+  io_worker* self = current_thread_role().worker;
+  if (!self) return false;
+  self->lane().push(task);
+  return true;
+}
+
+void post_continuation(std::uint32_t runtime_id, task_node* task) noexcept {
+  const thread_role& role = current_thread_role();
+  if (role.worker && (runtime_id == 0 || role.runtime_id == runtime_id)) {
+    role.worker->lane().push(task);
+  } else if (runtime_id == 0) {
+    task->run();
+  } else if (!submit_to_registered(runtime_id, task)) {
+    task->abandon(std::make_exception_ptr(runtime_stopped()));
+  }
+}
+
+void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept {
+  sched.submit(lane, task);
+}
+
+boost::asio::execution_context& executor_context(scheduler& sched) noexcept {
+  return sched.io_context();
+}
+
+void report_escaped_exception(std::exception_ptr escaped) noexcept {
+  try {
+    std::rethrow_exception(escaped);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tandem: an exception escaped a handler on the io executor: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tandem: an exception of unknown type escaped a handler on the io executor\n");
+  }
+}
+
+}  // namespace tandem::detail

@@ -1,0 +1,32 @@
+#include "runtime/reactor.hpp"
+
+#include <utility>
+
+namespace tandem::detail {
+
+// The reactor thread takes no thread_role: for shutdown it is an outside
+// thread, so what it delivers after shutdown began is refused (the handler
+// is destroyed, resolving what it owned) and draining stays bounded even
+// with periodic timers.
+reactor::reactor() : keep_running_(context_.get_executor()) {
+  thread_ = std::thread([this] { context_.run(); });
+}
+
+reactor::~reactor() {
+  stop();
+  abandon_pending();
+}
+
+void reactor::stop() {
+  if (!thread_.joinable()) return;
+  keep_running_.reset();
+  context_.stop();
+  thread_.join();
+}
+
+void reactor::abandon_pending() {
+  if (std::exchange(abandoned_, true)) return;
+  context_.shutdown();
+}
+
+}  // namespace tandem::detail

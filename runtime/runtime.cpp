@@ -1,0 +1,37 @@
+#include "tandem/runtime.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "runtime/scheduler.hpp"
+#include "tandem/io_executor.hpp"
+
+namespace tandem {
+
+namespace {
+
+runtime_options with_defaults(runtime_options options) {
+  if (options.io_threads == 0) options.io_threads = std::max(1u, std::thread::hardware_concurrency());
+  options.max_blocking_threads = std::max(1u, options.max_blocking_threads);
+  return options;
+}
+
+}  // namespace
+
+runtime::runtime() : runtime(runtime_options{}) {}
+
+runtime::runtime(const runtime_options& options)
+    : scheduler_(std::make_unique<detail::scheduler>(with_defaults(options))),
+      id_(scheduler_->id()) {}
+
+runtime::~runtime() { scheduler_->shutdown(shutdown_mode::drain); }
+
+void runtime::shutdown(shutdown_mode mode) { scheduler_->shutdown(mode); }
+
+tandem::io_executor runtime::io_executor() const { return tandem::io_executor(*scheduler_); }
+
+boost::asio::io_context& runtime::io_context() const { return scheduler_->io_context(); }
+
+const runtime_options& runtime::options() const noexcept { return scheduler_->options(); }
+
+}  // namespace tandem

@@ -1,0 +1,53 @@
+#include "runtime/runtime_registry.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "runtime/scheduler.hpp"
+
+namespace tandem::detail {
+
+namespace {
+
+struct registry {
+  std::mutex mutex;  // guards live and last_id
+  std::vector<std::pair<std::uint32_t, scheduler*>> live;
+  std::uint32_t last_id = 0;
+};
+
+registry& the_registry() {
+  static registry instance;
+  return instance;
+}
+
+}  // namespace
+
+std::uint32_t register_runtime(scheduler& sched) {
+  auto& r = the_registry();
+  std::lock_guard lock(r.mutex);
+  r.live.emplace_back(++r.last_id, &sched);
+  return r.last_id;
+}
+
+void unregister_runtime(std::uint32_t id) {
+  auto& r = the_registry();
+  std::lock_guard lock(r.mutex);
+  std::erase_if(r.live, [id](const auto& entry) { return entry.first == id; });
+}
+
+bool submit_to_registered(std::uint32_t id, task_node* task) noexcept {
+  auto& r = the_registry();
+  // Submitting under the lock keeps the scheduler alive meanwhile; it
+  // cannot re-enter the registry, because a registered scheduler is still
+  // running and therefore queues the task instead of abandoning it.
+  std::lock_guard lock(r.mutex);
+  const auto it = std::find_if(r.live.begin(), r.live.end(),
+                               [id](const auto& entry) { return entry.first == id; });
+  if (it == r.live.end()) return false;
+  it->second->submit(lane_kind::io, task);
+  return true;
+}
+
+}  // namespace tandem::detail

@@ -1,0 +1,25 @@
+// runtime_registry.hpp — live runtimes by id.
+//
+// A future remembers the id of the runtime that produced it (a plain
+// integer, so no reference count is touched per task). A continuation that
+// must go to that runtime's io lane from a foreign thread looks the id up
+// here; a runtime unregisters as its shutdown begins, after which the
+// continuation resolves with runtime_stopped instead of touching freed
+// memory.
+#pragma once
+
+#include <cstdint>
+
+#include "tandem/detail/lane_hooks.hpp"
+
+namespace tandem::detail {
+
+// register_runtime() returns a new id (never 0, never reused).
+std::uint32_t register_runtime(scheduler& sched);
+void unregister_runtime(std::uint32_t id);
+
+// submit_to_registered() submits `task` to the io lane of runtime `id`;
+// false when no such runtime is registered (the task is untouched).
+bool submit_to_registered(std::uint32_t id, task_node* task) noexcept;
+
+}  // namespace tandem::detail

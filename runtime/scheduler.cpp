@@ -1,0 +1,82 @@
+#include "runtime/scheduler.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "runtime/runtime_registry.hpp"
+#include "runtime/thread_role.hpp"
+#include "tandem/errors.hpp"
+
+namespace tandem::detail {
+
+scheduler::scheduler(const runtime_options& options)
+    : options_(options),
+      id_(register_runtime(*this)),
+      io_(options.io_threads, id_, &scheduler::run_task, this),
+      blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
+                &scheduler::run_task, this) {}
+
+scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
+
+void scheduler::run_task(void* self, task_node* task) noexcept {
+  if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) == phase::cancelling)
+    task->abandon(std::make_exception_ptr(task_cancelled(
+        "task cancelled: the runtime was shut down with tandem::cancel before it started")));
+  else
+    task->run();
+}
+
+void scheduler::push(lane_kind lane, task_node* task) noexcept {
+  if (lane == lane_kind::io_blocking)
+    blocking_.push(task);
+  else
+    io_.push(task);
+}
+
+void scheduler::submit(lane_kind lane, task_node* task) noexcept {
+  if (current_thread_role().runtime_id == id_) {
+    push(lane, task);  // the runtime's own thread: part of the work
+    return;
+  }
+  entering_.fetch_add(1, std::memory_order_seq_cst);
+  if (phase_.load(std::memory_order_seq_cst) == phase::running) {
+    push(lane, task);
+    entering_.fetch_sub(1, std::memory_order_release);
+    return;
+  }
+  entering_.fetch_sub(1, std::memory_order_release);
+  task->abandon(std::make_exception_ptr(runtime_stopped()));
+}
+
+void scheduler::wait_until_quiescent() const {
+  for (;;) {
+    // Every `finished` before every `queued`: see io_lane.hpp.
+    const auto finished = io_.finished_count() + blocking_.finished_count();
+    const auto queued = io_.queued_count() + blocking_.queued_count();
+    if (finished == queued) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+void scheduler::shutdown(shutdown_mode mode) {
+  if (current_thread_role().runtime_id == id_)
+    throw error(
+        "tandem::runtime::shutdown() called from one of the runtime's own threads: it would wait "
+        "for itself; call it from the thread that owns the runtime");
+  {
+    std::lock_guard lock(shutdown_mutex_);
+    if (std::exchange(shut_down_, true)) return;
+  }
+  unregister_runtime(id_);
+  phase_.store(mode == shutdown_mode::drain ? phase::draining : phase::cancelling,
+               std::memory_order_seq_cst);
+  while (entering_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  wait_until_quiescent();
+  phase_.store(phase::stopped, std::memory_order_seq_cst);
+  reactor_.stop();
+  io_.stop();
+  blocking_.stop();
+  reactor_.abandon_pending();
+}
+
+}  // namespace tandem::detail

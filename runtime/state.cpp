@@ -1,0 +1,70 @@
+// state.cpp — publishing and waiting for a future's shared state.
+#include <limits>
+
+#include "ipc/futex.hpp"
+#include "runtime/io_lane.hpp"
+#include "runtime/thread_role.hpp"
+#include "runtime/wait_backoff.hpp"
+#include "tandem/detail/state.hpp"
+
+namespace tandem::detail {
+
+void state_base::publish() noexcept {
+  if (ready_.exchange(ready, std::memory_order_acq_rel) == pending_with_sleepers)
+    ipc::futex_wake(ready_, std::numeric_limits<int>::max(), ipc::futex_scope::process_private);
+  callback_node* list = callbacks_.exchange(closed(), std::memory_order_acq_rel);
+  // The stack holds the newest first: reverse it so callbacks fire in the
+  // order they were attached.
+  callback_node* ordered = nullptr;
+  while (list) {
+    callback_node* next = list->next_callback;
+    list->next_callback = ordered;
+    ordered = list;
+    list = next;
+  }
+  while (ordered) {
+    callback_node* next = ordered->next_callback;  // on_ready() may free the node
+    ordered->on_ready();
+    ordered = next;
+  }
+}
+
+bool state_base::try_attach(callback_node* node) noexcept {
+  callback_node* head = callbacks_.load(std::memory_order_acquire);
+  do {
+    if (head == closed()) return false;
+    node->next_callback = head;
+  } while (!callbacks_.compare_exchange_weak(head, node, std::memory_order_release,
+                                             std::memory_order_acquire));
+  return true;
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+bool wait_until(state_base& s, clock::time_point deadline) {
+  if (io_worker* self = current_thread_role().worker)
+    return self->lane().help_until_ready(*self, s, deadline);
+  wait_backoff backoff;
+  while (!s.is_ready()) {
+    if (deadline == clock::time_point::max()) {
+      backoff.pause_or_sleep(s, std::chrono::nanoseconds(-1));
+      continue;
+    }
+    const auto left = deadline - clock::now();
+    if (left <= clock::duration::zero()) return false;
+    backoff.pause_or_sleep(s, left);
+  }
+  return true;
+}
+
+}  // namespace
+
+void wait_ready(state_base& s) { wait_until(s, clock::time_point::max()); }
+
+bool wait_ready_for(state_base& s, std::int64_t timeout_ns) {
+  return wait_until(s, clock::now() + std::chrono::nanoseconds(timeout_ns));
+}
+
+}  // namespace tandem::detail
