@@ -104,8 +104,13 @@ class io_executor {
 namespace detail {
 
 template <class T>
-using async_get_signature =
-    std::conditional_t<std::is_void_v<T>, void(std::exception_ptr), void(std::exception_ptr, T)>;
+struct async_get_completion {
+  using signature = void(std::exception_ptr, T);
+};
+template <>
+struct async_get_completion<void> {
+  using signature = void(std::exception_ptr);
+};
 
 // get_waiter delivers a future's outcome to an Asio completion handler,
 // through the handler's associated executor.
@@ -157,7 +162,8 @@ class get_waiter final : public callback_node {
 // throws. The handler runs on its associated executor.
 template <class T, class CompletionToken>
 auto async_get(future<T> f, CompletionToken&& token) {
-  return boost::asio::async_initiate<CompletionToken, detail::async_get_signature<T>>(
+  return boost::asio::async_initiate<CompletionToken,
+                                     typename detail::async_get_completion<T>::signature>(
       [](auto handler, future<T> waited) {
         using handler_type = decltype(handler);
         (new detail::get_waiter<T, handler_type>(std::move(waited), std::move(handler)))->start();

@@ -1,0 +1,96 @@
+// Stress: volume, random spawn trees, many submitters.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "tandem/runtime.hpp"
+#include "tandem/when_all.hpp"
+
+namespace {
+
+// spawn_tree() spawns a random number of children at random depths, some
+// joined with get(), some left to finish on their own; returns the node count.
+long spawn_tree(tandem::runtime& rt, std::uint64_t seed, int depth, std::atomic<long>& detached) {
+  std::mt19937_64 rng(seed);
+  if (depth == 0) return 1;
+  const int children = static_cast<int>(rng() % 4);
+  long nodes = 1;
+  std::vector<tandem::future<long>> joined;
+  for (int c = 0; c < children; ++c) {
+    const std::uint64_t child_seed = rng();
+    if (rng() % 5 == 0) {
+      rt.submit(tandem::io, [&rt, child_seed, depth, &detached] {
+        detached += spawn_tree(rt, child_seed, depth - 1, detached);
+      });
+    } else {
+      joined.push_back(rt.submit(tandem::io, [&rt, child_seed, depth, &detached] {
+        return spawn_tree(rt, child_seed, depth - 1, detached);
+      }));
+    }
+  }
+  for (auto& f : joined) nodes += f.get();
+  return nodes;
+}
+
+long count_tree(std::uint64_t seed, int depth) {
+  std::mt19937_64 rng(seed);
+  if (depth == 0) return 1;
+  const int children = static_cast<int>(rng() % 4);
+  long nodes = 1;
+  for (int c = 0; c < children; ++c) {
+    const std::uint64_t child_seed = rng();
+    rng();  // the joined/detached draw
+    nodes += count_tree(child_seed, depth - 1);
+  }
+  return nodes;
+}
+
+}  // namespace
+
+TEST_CASE("one million tasks from outside all run exactly once" * doctest::timeout(300)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  constexpr int total = 1'000'000;
+  std::atomic<int> ran{0};
+  std::vector<tandem::future<void>> fs;
+  fs.reserve(total);
+  for (int i = 0; i < total; ++i) fs.push_back(rt.submit(tandem::io, [&ran] { ran.fetch_add(1, std::memory_order_relaxed); }));
+  for (auto& f : fs) f.get();
+  CHECK(ran.load() == total);
+}
+
+TEST_CASE("random spawn trees: every node runs once, joined or detached" * doctest::timeout(300)) {
+  for (unsigned threads : {1u, 2u, 3u}) {
+    CAPTURE(threads);
+    std::atomic<long> detached{0};
+    long joined = 0;
+    long expected = 0;
+    {
+      tandem::runtime rt{tandem::runtime_options{.io_threads = threads}};
+      for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        joined += rt.submit(tandem::io, [&rt, seed, &detached] { return spawn_tree(rt, seed, 9, detached); }).get();
+        expected += count_tree(seed, 9);
+      }
+    }  // the destructor drains the detached subtrees
+    CHECK(joined + detached.load() == expected);
+  }
+}
+
+TEST_CASE("four threads submitting and waiting at once" * doctest::timeout(300)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  std::atomic<long> sum{0};
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < 4; ++t)
+    submitters.emplace_back([&rt, &sum, t] {
+      std::vector<tandem::future<int>> fs;
+      for (int i = 0; i < 50'000; ++i) fs.push_back(rt.submit(tandem::io, [i, t] { return i % 7 + t; }));
+      for (auto& f : fs) sum += f.get();
+    });
+  for (auto& s : submitters) s.join();
+  long expected = 0;
+  for (int t = 0; t < 4; ++t)
+    for (int i = 0; i < 50'000; ++i) expected += i % 7 + t;
+  CHECK(sum.load() == expected);
+}

@@ -1,0 +1,140 @@
+// tandem's headers come first: Boost 1.74's asio/awaitable.hpp uses
+// std::exchange without including <utility>, which GCC 12 no longer pulls
+// in through other headers.
+#include "tandem/io_executor.hpp"
+#include "tandem/runtime.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+TEST_CASE("io_executor converts to any_io_executor and runs handlers on the io lane" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  asio::any_io_executor ex = rt.io_executor();
+  CHECK(ex == asio::any_io_executor(rt.io_executor()));
+  tandem::promise<std::thread::id> ran_on;
+  auto where = ran_on.get_future();
+  asio::post(ex, [&] { ran_on.set_value(std::this_thread::get_id()); });
+  CHECK(where.get() != std::this_thread::get_id());
+}
+
+TEST_CASE("a steady_timer made with io_executor fires its handler on the lane" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  asio::steady_timer timer(rt.io_executor(), 10ms);
+  tandem::promise<bool> fired;
+  auto f = fired.get_future();
+  const auto start = std::chrono::steady_clock::now();
+  timer.async_wait([&](boost::system::error_code ec) { fired.set_value(!ec); });
+  CHECK(f.get());
+  CHECK(std::chrono::steady_clock::now() - start >= 10ms);
+}
+
+TEST_CASE("10,000 coroutines wait on timers at once on 2 threads, and all complete" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  constexpr int count = 10'000;
+  std::atomic<int> waiting{0}, peak{0}, finished{0};
+  tandem::promise<void> all_done;
+  auto done = all_done.get_future();
+  for (int i = 0; i < count; ++i)
+    asio::co_spawn(
+        rt.io_executor(),
+        [&]() -> asio::awaitable<void> {
+          const int now = ++waiting;
+          int seen = peak.load();
+          while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+          }
+          asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
+          co_await t.async_wait(asio::use_awaitable);
+          --waiting;
+          if (++finished == count) all_done.set_value();
+        },
+        asio::detached);
+  done.get();
+  CHECK(finished.load() == count);
+  CHECK(peak.load() == count);  // all were suspended at once: none held a thread
+}
+
+TEST_CASE("async_get awaits a tandem future inside an Asio coroutine" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  tandem::promise<int> result;
+  auto f = result.get_future();
+  asio::co_spawn(
+      rt.io_executor(),
+      [&]() -> asio::awaitable<void> {
+        int v = co_await tandem::async_get(rt.submit(tandem::io, [] { return 20; }), asio::use_awaitable);
+        try {
+          co_await tandem::async_get(rt.submit(tandem::io, [] { throw std::runtime_error("x"); }),
+                                     asio::use_awaitable);
+        } catch (const std::runtime_error&) {
+          v += 1;
+        }
+        result.set_value(v + 1);
+      },
+      asio::detached);
+  CHECK(f.get() == 22);
+}
+
+TEST_CASE("a TCP echo over loopback runs on the lane with coroutines" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  asio::ip::tcp::acceptor acceptor(rt.io_executor(), {asio::ip::make_address("127.0.0.1"), 0});
+  const auto endpoint = acceptor.local_endpoint();
+  asio::co_spawn(
+      rt.io_executor(),
+      [&]() -> asio::awaitable<void> {
+        auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+        char buf[5];
+        co_await asio::async_read(socket, asio::buffer(buf), asio::use_awaitable);
+        co_await asio::async_write(socket, asio::buffer(buf), asio::use_awaitable);
+      },
+      asio::detached);
+  tandem::promise<std::string> reply;
+  auto got = reply.get_future();
+  asio::co_spawn(
+      rt.io_executor(),
+      [&]() -> asio::awaitable<void> {
+        asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+        co_await socket.async_connect(endpoint, asio::use_awaitable);
+        co_await asio::async_write(socket, asio::buffer("hello", 5), asio::use_awaitable);
+        char buf[5];
+        co_await asio::async_read(socket, asio::buffer(buf), asio::use_awaitable);
+        reply.set_value(std::string(buf, 5));
+      },
+      asio::detached);
+  CHECK(got.get() == "hello");
+}
+
+TEST_CASE("shutdown abandons pending timers and resolves what they owned" * doctest::timeout(30)) {
+  tandem::future<void> owned;
+  {
+    tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+    auto p = std::make_shared<tandem::promise<void>>();
+    owned = p->get_future();
+    asio::co_spawn(
+        rt.io_executor(),
+        [p]() -> asio::awaitable<void> {
+          asio::steady_timer t(co_await asio::this_coro::executor, 1h);
+          co_await t.async_wait(asio::use_awaitable);
+          p->set_value();
+        },
+        asio::detached);
+    rt.submit(tandem::io, [] {}).get();
+    std::this_thread::sleep_for(10ms);  // the coroutine is now waiting
+  }  // shutdown must not wait an hour
+  CHECK_THROWS_AS(owned.get(), tandem::broken_promise);
+}

@@ -1,0 +1,85 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "support/process_census.hpp"
+#include "tandem/runtime.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// peak_counter records the most tasks observed inside at once.
+struct peak_counter {
+  std::atomic<int> inside{0};
+  std::atomic<int> peak{0};
+  void enter() {
+    const int now = ++inside;
+    int seen = peak.load();
+    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+    }
+  }
+  void leave() { --inside; }
+};
+
+}  // namespace
+
+TEST_CASE("1000 blocking tasks all block at once while io tasks still run" * doctest::timeout(120)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2, .max_blocking_threads = 1000}};
+  peak_counter counter;
+  std::atomic<bool> release{false};
+  std::vector<tandem::future<void>> blocking;
+  for (int i = 0; i < 1000; ++i)
+    blocking.push_back(rt.submit(tandem::io_blocking, [&] {
+      counter.enter();
+      release.wait(false);  // blocks this thread until released
+      counter.leave();
+    }));
+  // A non-blocking task submitted meanwhile completes: the workers are free.
+  CHECK(rt.submit(tandem::io, [] { return 5; }).get() == 5);
+  while (counter.peak.load() < 1000) std::this_thread::sleep_for(1ms);
+  release = true;
+  release.notify_all();
+  for (auto& f : blocking) f.get();
+  CHECK(counter.peak.load() == 1000);
+}
+
+TEST_CASE("beyond max_blocking_threads, blocking tasks queue and all complete" * doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .max_blocking_threads = 4}};
+  peak_counter counter;
+  std::vector<tandem::future<int>> fs;
+  for (int i = 0; i < 40; ++i)
+    fs.push_back(rt.submit(tandem::io_blocking, [&counter, i] {
+      counter.enter();
+      std::this_thread::sleep_for(2ms);
+      counter.leave();
+      return i;
+    }));
+  for (int i = 0; i < 40; ++i) CHECK(fs[static_cast<std::size_t>(i)].get() == i);
+  CHECK(counter.peak.load() <= 4);
+  CHECK(counter.peak.load() >= 1);
+}
+
+TEST_CASE("idle blocking threads retire after blocking_idle_timeout" * doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{
+      .io_threads = 1, .max_blocking_threads = 8, .blocking_idle_timeout = 50ms}};
+  const tandem::test::process_census with_lane;
+  std::vector<tandem::future<void>> fs;
+  for (int i = 0; i < 8; ++i)
+    fs.push_back(rt.submit(tandem::io_blocking, [] { std::this_thread::sleep_for(20ms); }));
+  for (auto& f : fs) f.get();
+  CHECK(tandem::test::process_census{}.threads > with_lane.threads);
+  const auto settled = tandem::test::process_census::settled(with_lane);
+  CHECK(settled.threads == with_lane.threads);
+}
+
+TEST_CASE("a blocking task may submit io work and wait for it" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  auto f = rt.submit(tandem::io_blocking, [&rt] {
+    return rt.submit(tandem::io, [] { return 20; }).get() + 1;
+  });
+  CHECK(f.get() == 21);
+}
