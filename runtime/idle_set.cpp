@@ -1,5 +1,7 @@
 #include "runtime/idle_set.hpp"
 
+#include "runtime/full_fence.hpp"
+
 namespace tandem::detail {
 
 idle_set::idle_set(unsigned workers)
@@ -22,7 +24,7 @@ bool idle_set::end_search() noexcept {
 }
 
 void idle_set::notify_one() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();  // the queued work is visible before we read state_
   if (!should_wake(state_.load(std::memory_order_seq_cst))) return;
   unsigned woken;
   {

@@ -1,6 +1,11 @@
 // inject_queue.hpp — the io lane's global queue for tasks submitted from
 // outside a worker: moodycamel::ConcurrentQueue (Debian's
 // libconcurrentqueue-dev, or the wrap in subprojects/).
+//
+// ThreadSanitizer does not model the fences moodycamel synchronizes with,
+// so under TSan push() and try_pop() state the happens-before edge they
+// provide (release on the task before enqueueing, acquire after dequeueing);
+// the queue's own internals are suppressed in tests/test_main.cpp.
 #pragma once
 
 #if __has_include(<concurrentqueue/concurrentqueue.h>)
@@ -11,21 +16,51 @@
 
 #include "tandem/detail/task_node.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+#define TANDEM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TANDEM_TSAN 1
+#endif
+#endif
+
+#if defined(TANDEM_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace tandem::detail {
+
+inline void tsan_release(task_node* task) noexcept {
+#if defined(TANDEM_TSAN)
+  __tsan_release(task);
+#else
+  (void)task;
+#endif
+}
+
+inline task_node* tsan_acquire(task_node* task) noexcept {
+#if defined(TANDEM_TSAN)
+  if (task) __tsan_acquire(task);
+#endif
+  return task;
+}
 
 class inject_queue {
  public:
   using consumer_token = moodycamel::ConsumerToken;
 
   consumer_token make_consumer_token() { return consumer_token(queue_); }
-  void push(task_node* task) { queue_.enqueue(task); }
+  void push(task_node* task) {
+    tsan_release(task);
+    queue_.enqueue(task);
+  }
   task_node* try_pop(consumer_token& token) {
     task_node* task = nullptr;
-    return queue_.try_dequeue(token, task) ? task : nullptr;
+    return tsan_acquire(queue_.try_dequeue(token, task) ? task : nullptr);
   }
   task_node* try_pop() {
     task_node* task = nullptr;
-    return queue_.try_dequeue(task) ? task : nullptr;
+    return tsan_acquire(queue_.try_dequeue(task) ? task : nullptr);
   }
   bool maybe_nonempty() const { return queue_.size_approx() > 0; }
 

@@ -6,16 +6,19 @@
 // are kept until the deque dies, because a thief may still be reading one.
 //
 // Memory ordering follows Lê, Pop, Cohen and Zappa Nardelli, "Correct and
-// Efficient Work-Stealing for Weak Memory Models" (PPoPP 2013), with one
-// change so ThreadSanitizer can follow it: push() publishes bottom_ with a
-// release store (instead of a release fence and a relaxed store), which is
-// the same instruction on x86 and keeps the happens-before edge from the
-// task's construction to the thief that takes it explicit.
+// Efficient Work-Stealing for Weak Memory Models" (PPoPP 2013), written
+// without standalone fences so ThreadSanitizer can follow it (GCC refuses
+// atomic_thread_fence under -fsanitize=thread):
+//  * push() publishes bottom_ with a release store: the happens-before edge
+//    from a task's construction to the thief that takes it.
 //  * top_ only grows, by a seq_cst CAS: it decides races between thieves,
 //    and between a thief and the owner for the last element.
-//  * pop() and steal() each place a seq_cst fence between their accesses
-//    to bottom_ and top_, so the owner and a thief cannot both miss each
-//    other's claim on the last element.
+//  * pop() writes bottom_ with a seq_cst exchange and then reads top_
+//    seq_cst; steal() reads top_ then bottom_, both seq_cst. Where the paper
+//    has a seq_cst fence, these operations sit in the single total order
+//    instead, so the owner and a thief cannot both miss each other's claim
+//    on the last element. (On x86 the exchange is the same locked
+//    instruction the fence would be.)
 //  * ring_ is published with release and read with acquire.
 #pragma once
 
@@ -55,9 +58,8 @@ class work_stealing_deque {
   T pop() {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     ring* r = ring_.load(std::memory_order_relaxed);
-    bottom_.store(b, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    std::int64_t t = top_.load(std::memory_order_relaxed);
+    bottom_.exchange(b, std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
     if (t > b) {  // was empty
       bottom_.store(b + 1, std::memory_order_relaxed);
       return nullptr;
@@ -76,9 +78,8 @@ class work_stealing_deque {
   // won the race (then `lost_race` is set: the caller may retry). Any thread.
   T steal(bool& lost_race) {
     lost_race = false;
-    std::int64_t t = top_.load(std::memory_order_acquire);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    const std::int64_t b = bottom_.load(std::memory_order_acquire);
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
     if (t >= b) return nullptr;
     ring* r = ring_.load(std::memory_order_acquire);
     T item = r->get(t);

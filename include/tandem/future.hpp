@@ -300,10 +300,14 @@ class promise {
 
   template <class... Args>
   void set_value(Args&&... args) {
-    if (claim()) state_->emplace_claimed(std::forward<Args>(args)...);
+    if (!claim()) return;
+    pinned s(state_);
+    s->emplace_claimed(std::forward<Args>(args)...);
   }
   void set_exception(std::exception_ptr reason) {
-    if (claim()) state_->fail_claimed(std::move(reason));
+    if (!claim()) return;
+    pinned s(state_);
+    s->fail_claimed(std::move(reason));
   }
 
  private:
@@ -317,6 +321,18 @@ class promise {
       throw error("tandem::promise already satisfied: set_value/set_exception may be called once");
     return s.try_claim();  // false: the future was cancelled first
   }
+  // pinned keeps the state alive while set_value() publishes: once the
+  // value is visible the waiting thread may destroy this promise (and drop
+  // its reference) before publish() has returned.
+  struct pinned {
+    detail::state<T>* s;
+    explicit pinned(detail::state<T>* state) noexcept : s(state) { s->add_ref(); }
+    pinned(const pinned&) = delete;
+    pinned& operator=(const pinned&) = delete;
+    ~pinned() { s->release(); }
+    detail::state<T>* operator->() const noexcept { return s; }
+  };
+
   void abandon() noexcept {
     if (!state_) return;
     if (!satisfied_ && state_->try_claim())
