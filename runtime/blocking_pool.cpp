@@ -35,26 +35,66 @@ void blocking_pool::push(task_node* task) {
     idle->wake.notify_one();
     return;
   }
-  reap_exited(lock);
-  if (threads_.size() < max_threads_) {
-    pool_thread& fresh = threads_.emplace_back();
-    fresh.thread = std::thread([this, &fresh, task] { thread_main(fresh, task); });
-    return;
-  }
   queue_.push_back(task);
+  pool_thread* fresh = reserve_thread(lock);
+  lock.unlock();
+  if (fresh) start_thread(*fresh);
 }
 
-void blocking_pool::thread_main(pool_thread& self, task_node* first) {
-  current_thread_role() = thread_role{runtime_id_, nullptr};
-  task_node* task = first;
+blocking_pool::pool_thread* blocking_pool::reserve_thread(std::unique_lock<std::mutex>& lock) {
+  if (live_ >= max_threads_ || queue_.size() <= starting_) return nullptr;
+  reap_exited(lock);
+  ++live_;
+  ++starting_;
+  return &threads_.emplace_back();
+}
+
+void blocking_pool::start_thread(pool_thread& fresh) {
+  // Creating a thread takes tens of microseconds (about 100 on these VMs):
+  // it happens outside the lock, so running threads can hand over and
+  // take tasks meanwhile.
+  std::thread handle;
+  std::exception_ptr failure;
+  try {
+    handle = std::thread([this, &fresh] { thread_main(fresh); });
+  } catch (...) {
+    failure = std::current_exception();
+  }
   std::unique_lock lock(mutex_);
-  while (task) {
+  if (failure) {
+    forget_unstarted(lock, fresh, failure);
+  } else {
+    fresh.thread = std::move(handle);
+  }
+  if (--starting_ == 0) all_started_.notify_all();
+}
+
+void blocking_pool::forget_unstarted(std::unique_lock<std::mutex>& lock, pool_thread& fresh,
+                                     const std::exception_ptr& why) {
+  threads_.remove_if([&](const pool_thread& t) { return &t == &fresh; });
+  if (--live_ > 0) return;  // the threads that exist will take the queue
+  // No thread at all can run the queued tasks: fail them rather than let
+  // their futures wait forever.
+  std::deque<task_node*> stranded;
+  stranded.swap(queue_);
+  finished_ += stranded.size();
+  lock.unlock();
+  for (task_node* task : stranded) task->abandon(why);
+  lock.lock();
+}
+
+void blocking_pool::thread_main(pool_thread& self) {
+  current_thread_role() = thread_role{runtime_id_, nullptr};
+  std::unique_lock lock(mutex_);
+  while (task_node* task = wait_for_task(lock, self)) {
+    pool_thread* next = reserve_thread(lock);
     lock.unlock();
+    if (next) start_thread(*next);
     runner_(runner_context_, task);
     lock.lock();
     ++finished_;
-    task = wait_for_task(lock, self);
   }
+  --live_;
   self.exited = true;
 }
 
@@ -74,7 +114,7 @@ task_node* blocking_pool::wait_for_task(std::unique_lock<std::mutex>& lock, pool
 
 void blocking_pool::reap_exited(std::unique_lock<std::mutex>&) {
   for (auto it = threads_.begin(); it != threads_.end();) {
-    if (it->exited) {
+    if (it->exited && it->thread.joinable()) {
       it->thread.join();  // it has left thread_main: joining is immediate
       it = threads_.erase(it);
     } else {
@@ -95,21 +135,20 @@ std::uint64_t blocking_pool::finished_count() const {
 
 unsigned blocking_pool::live_threads() const {
   std::lock_guard lock(mutex_);
-  unsigned live = 0;
-  for (const auto& t : threads_) live += t.exited ? 0 : 1;
-  return live;
+  return live_;
 }
 
 void blocking_pool::stop() {
   std::deque<task_node*> stranded;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
     for (pool_thread* idle : idle_) idle->wake.notify_one();
     idle_.clear();
     stranded.swap(queue_);
     finished_ += stranded.size();
+    all_started_.wait(lock, [&] { return starting_ == 0; });  // every handle is stored
   }
   const auto reason = std::make_exception_ptr(runtime_stopped());
   for (task_node* task : stranded) task->abandon(reason);

@@ -6,12 +6,17 @@
 // while fewer than `max_threads` exist; beyond that tasks wait in FIFO
 // order. A thread idle for `idle_timeout` exits. Starting threads on demand
 // is what lets 1000 sleeping tasks all sleep at once.
+//
+// Lifetime: every thread is joined — when a later thread is booked after it
+// exited, or at stop() — never detached, so nothing of the pool runs after
+// the pool is destroyed.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -52,8 +57,15 @@ class blocking_pool {
     std::thread thread;
   };
 
-  void thread_main(pool_thread& self, task_node* first);
+  void thread_main(pool_thread& self);
   task_node* wait_for_task(std::unique_lock<std::mutex>& lock, pool_thread& self);
+  // reserve_thread() books a new thread when tasks wait that no starting
+  // thread will take and the bound allows; start_thread() then creates it
+  // outside the lock.
+  pool_thread* reserve_thread(std::unique_lock<std::mutex>& lock);
+  void start_thread(pool_thread& fresh);
+  void forget_unstarted(std::unique_lock<std::mutex>& lock, pool_thread& fresh,
+                        const std::exception_ptr& why);
   void reap_exited(std::unique_lock<std::mutex>& lock);
 
   const unsigned max_threads_;
@@ -66,6 +78,9 @@ class blocking_pool {
   std::list<pool_thread> threads_;      // stable addresses
   std::vector<pool_thread*> idle_;      // waiting for a hand-off, newest last
   std::deque<task_node*> queue_;        // tasks waiting for a thread
+  unsigned live_ = 0;                   // threads booked and not yet exited
+  unsigned starting_ = 0;               // booked, handle not yet stored
+  std::condition_variable all_started_; // starting_ reached 0
   std::uint64_t queued_ = 0;
   std::uint64_t finished_ = 0;
   bool stopping_ = false;
