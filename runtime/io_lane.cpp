@@ -80,7 +80,10 @@ void io_lane::worker_main(io_worker& self) {
     task_node* task = next_local(self);
     if (!task && (searching || (searching = idle_.try_begin_search()))) task = search(self);
     if (task) {
-      if (searching && idle_.end_search()) idle_.notify_one();
+      // The last searcher to find work wakes a replacement only if more work
+      // is visible; if a submitter queues more meanwhile, it sees no searcher
+      // and wakes one itself (end_search is seq_cst, as is its fence).
+      if (searching && idle_.end_search() && work_visible()) idle_.notify_one();
       searching = false;
       execute(self, task);
       continue;
