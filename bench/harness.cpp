@@ -114,8 +114,8 @@ void harness::add_ratios(const std::string& workload, const std::vector<metric>&
 }
 
 void harness::print_table() const {
-  std::printf("\n%-16s %-14s %-18s %14s %14s %14s\n", "workload", "impl", "metric", "min",
-              "median", "max");
+  std::printf("\n%-16s %-14s %-18s %14s %14s %14s\n", "workload", "impl", "metric", "min", "median",
+              "max");
   for (const auto& s : results_) {
     if (s.values.empty()) continue;
     const auto [lo, hi] = std::minmax_element(s.values.begin(), s.values.end());
@@ -131,9 +131,9 @@ void harness::print_table() const {
 
 void harness::write_json() const {
   std::ofstream out(opts_.json_path);
-  out << "{\n  \"bench\": \"" << json_escape(name_) << "\",\n  \"cores\": "
-      << std::thread::hardware_concurrency() << ",\n  \"quick\": " << (opts_.quick ? "true" : "false")
-      << ",\n  \"results\": [";
+  out << "{\n  \"bench\": \"" << json_escape(name_)
+      << "\",\n  \"cores\": " << std::thread::hardware_concurrency()
+      << ",\n  \"quick\": " << (opts_.quick ? "true" : "false") << ",\n  \"results\": [";
   bool first = true;
   for (const auto& s : results_) {
     if (s.values.empty()) continue;

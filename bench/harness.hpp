@@ -32,9 +32,9 @@ struct implementation {
 };
 
 struct options {
-  bool quick = false;      // a few seconds in all: proves the binary works
-  std::string json_path;   // empty: no JSON file
-  int repetitions = 5;     // counted repetitions after the warm-up
+  bool quick = false;     // a few seconds in all: proves the binary works
+  std::string json_path;  // empty: no JSON file
+  int repetitions = 5;    // counted repetitions after the warm-up
 };
 
 // parse_options() reads --quick, --json FILE and --reps N; it prints usage

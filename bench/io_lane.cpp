@@ -37,10 +37,10 @@
 namespace {
 
 using namespace std::chrono_literals;
+using io_lane::wait_latch;
 using tandem::bench::better;
 using tandem::bench::figures;
 using tandem::bench::implementation;
-using io_lane::wait_latch;
 
 // sizes: the full run, or --quick (a few seconds, only proves it works).
 struct sizes {
@@ -54,7 +54,8 @@ struct sizes {
   int python_timers;
   int timer_ms;
 };
-constexpr sizes full_sizes{1'000'000, 30, 100'000, std::size_t{1} << 24, 1000, 500, 100'000, 10'000, 500};
+constexpr sizes full_sizes{1'000'000, 30,     100'000, std::size_t{1} << 24, 1000, 500,
+                           100'000,   10'000, 500};
 constexpr sizes quick_sizes{100'000, 22, 5'000, std::size_t{1} << 20, 50, 50, 5'000, 500, 50};
 constexpr int w4_tasks = 1024;
 
@@ -68,7 +69,8 @@ double timed_ms(F&& run) {
   settle();
   const auto start = std::chrono::steady_clock::now();
   run();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 [[noreturn]] void wrong_result(const char* workload, const char* impl) {
@@ -82,7 +84,8 @@ double timed_ms(F&& run) {
 class peers {
  public:
   explicit peers(tandem::bench::harness& h, unsigned threads)
-      : asio_(threads), mutex_(threads)
+      : asio_(threads),
+        mutex_(threads)
 #ifdef TANDEM_HAVE_TBB
         ,
         tbb_(threads)
@@ -130,7 +133,8 @@ figures tasks_per_s(int tasks, double ms) { return {{"tasks_per_s", tasks / (ms 
 figures w1_tandem(tandem::runtime& rt, std::vector<tandem::future<void>>& futures, int tasks) {
   futures.clear();  // capacity reserved once, outside the timing
   return tasks_per_s(tasks, timed_ms([&] {
-                       for (int i = 0; i < tasks; ++i) futures.push_back(rt.submit(tandem::io, [] {}));
+                       for (int i = 0; i < tasks; ++i)
+                         futures.push_back(rt.submit(tandem::io, [] {}));
                        for (auto& f : futures) f.get();
                      }));
 }
@@ -160,7 +164,8 @@ void bench_w1(tandem::bench::harness& h, tandem::runtime& rt, peers& p, const si
   std::vector<tandem::future<void>> futures;
   futures.reserve(static_cast<std::size_t>(sz.w1_tasks));
   wait_latch latch;
-  std::vector<implementation> impls{{"tandem", [&] { return w1_tandem(rt, futures, sz.w1_tasks); }}};
+  std::vector<implementation> impls{
+      {"tandem", [&] { return w1_tandem(rt, futures, sz.w1_tasks); }}};
   p.add(
       impls, [&](auto& pool, const char*) { return w1_pool(pool, latch, sz.w1_tasks); }
 #ifdef TANDEM_HAVE_TBB
@@ -173,7 +178,9 @@ void bench_w1(tandem::bench::harness& h, tandem::runtime& rt, peers& p, const si
 
 // ---- W2: fib, ms ------------------------------------------------------------
 
-constexpr long fib_reference(int n) { return n < 2 ? n : fib_reference(n - 1) + fib_reference(n - 2); }
+constexpr long fib_reference(int n) {
+  return n < 2 ? n : fib_reference(n - 1) + fib_reference(n - 2);
+}
 
 // tandem forks both children and joins with get(): on a worker, get() runs
 // other tasks while it waits, so the nested joins cannot deadlock.
@@ -191,7 +198,8 @@ figures fib_figures(int n, long got, double ms, const char* impl) {
 
 figures w2_tandem(tandem::runtime& rt, int n) {
   long got = 0;
-  const double ms = timed_ms([&] { got = rt.submit(tandem::io, fib_tandem, std::ref(rt), n).get(); });
+  const double ms =
+      timed_ms([&] { got = rt.submit(tandem::io, fib_tandem, std::ref(rt), n).get(); });
   return fib_figures(n, got, ms, "tandem");
 }
 
@@ -301,8 +309,8 @@ figures round_trips(int rounds, F&& one_round) {
   for (int i = 0; i < rounds; ++i) {
     const auto start = std::chrono::steady_clock::now();
     one_round();
-    us.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                     .count());
   }
   return {{"p50_us", tandem::bench::percentile(us, 50)},
           {"p99_us", tandem::bench::percentile(us, 99)}};
@@ -310,10 +318,10 @@ figures round_trips(int rounds, F&& one_round) {
 
 void bench_w3(tandem::bench::harness& h, tandem::runtime& rt, peers& p, const sizes& sz) {
   wait_latch latch;
-  std::vector<implementation> impls{{"tandem", [&] {
-                                       return round_trips(sz.pingpong_rounds,
-                                                          [&] { rt.submit(tandem::io, [] {}).get(); });
-                                     }}};
+  std::vector<implementation> impls{
+      {"tandem", [&] {
+         return round_trips(sz.pingpong_rounds, [&] { rt.submit(tandem::io, [] {}).get(); });
+       }}};
   p.add(impls, [&](auto& pool, const char*) {
     return round_trips(sz.pingpong_rounds, [&] {
       latch.arm(1);
@@ -339,7 +347,8 @@ class squares {
   double slice(int first, int end) const {
     const std::size_t per = data_.size() / w4_tasks;
     double sum = 0;
-    for (std::size_t i = per * static_cast<std::size_t>(first); i < per * static_cast<std::size_t>(end); ++i)
+    for (std::size_t i = per * static_cast<std::size_t>(first);
+         i < per * static_cast<std::size_t>(end); ++i)
       sum += static_cast<double>(data_[i]) * data_[i];
     return sum;
   }
@@ -360,7 +369,8 @@ figures w4_tandem(tandem::runtime& rt, const squares& sq) {
   std::vector<tandem::future<double>> parts;
   parts.reserve(w4_tasks);
   const double ms = timed_ms([&] {
-    for (int i = 0; i < w4_tasks; ++i) parts.push_back(rt.submit(tandem::io, [&sq, i] { return sq.part(i); }));
+    for (int i = 0; i < w4_tasks; ++i)
+      parts.push_back(rt.submit(tandem::io, [&sq, i] { return sq.part(i); }));
     for (auto& f : parts) total += f.get();
   });
   return sq.check(total, ms, "tandem");
@@ -433,16 +443,17 @@ void bench_blocking(tandem::bench::harness& h, unsigned threads, const sizes& sz
   const auto sleep = std::chrono::milliseconds(sz.blocking_ms);
   std::vector<tandem::future<void>> futures;
   futures.reserve(static_cast<std::size_t>(sz.blocking_tasks));
-  std::vector<implementation> impls{{"tandem", [&] {
-                                       futures.clear();
-                                       return figures{{"ms", timed_ms([&] {
-                                                         for (int i = 0; i < sz.blocking_tasks; ++i)
-                                                           futures.push_back(rt.submit(tandem::io_blocking, [sleep] {
-                                                             std::this_thread::sleep_for(sleep);
-                                                           }));
-                                                         for (auto& f : futures) f.get();
-                                                       })}};
-                                     }}};
+  std::vector<implementation> impls{
+      {"tandem", [&] {
+         futures.clear();
+         return figures{{"ms", timed_ms([&] {
+                           for (int i = 0; i < sz.blocking_tasks; ++i)
+                             futures.push_back(rt.submit(tandem::io_blocking, [sleep] {
+                               std::this_thread::sleep_for(sleep);
+                             }));
+                           for (auto& f : futures) f.get();
+                         })}};
+       }}};
   if (io_lane::python_peer::available())
     impls.push_back({"python_tpe", [&] {
                        settle();
@@ -507,8 +518,9 @@ int main(int argc, char** argv) {
   bench_timers(h, rt, sz);
 
   const int rc = h.finish();
-  std::printf("note: timers_100k runs %d coroutines on tandem but %d asyncio tasks on python_asyncio "
-              "(the issue's reference figure); the ratio compares the wall times as they are\n",
-              sz.timers, sz.python_timers);
+  std::printf(
+      "note: timers_100k runs %d coroutines on tandem but %d asyncio tasks on python_asyncio "
+      "(the issue's reference figure); the ratio compares the wall times as they are\n",
+      sz.timers, sz.python_timers);
   return rc;
 }

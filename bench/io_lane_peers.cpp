@@ -110,8 +110,8 @@ bool python_peer::available() {
 
 double python_peer::run_ms(const std::string& script, const std::vector<std::string>& args) {
 #ifdef TANDEM_PYTHON3
-  std::string command = std::string("'") + TANDEM_PYTHON3 + "' '" + TANDEM_BENCH_PEERS_DIR + "/" +
-                        script + "'";
+  std::string command =
+      std::string("'") + TANDEM_PYTHON3 + "' '" + TANDEM_BENCH_PEERS_DIR + "/" + script + "'";
   for (const auto& arg : args) command += " " + arg;
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   std::string output;

@@ -70,7 +70,8 @@ void futures(tandem::runtime& rt) {
   const auto start = stopwatch::now();
   const long f32 = rt.submit(tandem::io, [&rt] { return fib(rt, 32); }).get();
   auto doubled = rt.submit(tandem::io, [] { return 21; }).then([](int x) { return 2 * x; });
-  auto both = tandem::when_all(std::move(doubled), rt.submit(tandem::io, [] { return std::string("tandem"); }));
+  auto both = tandem::when_all(std::move(doubled),
+                               rt.submit(tandem::io, [] { return std::string("tandem"); }));
   auto [answer, name] = both.get();
   std::printf("3. fork-join fib(32) = %ld, then() = %d, when_all() with \"%s\": %.2f s\n", f32,
               answer.get(), name.get().c_str(), seconds_since(start));

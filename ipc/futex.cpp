@@ -29,18 +29,18 @@ timespec to_timespec(std::chrono::nanoseconds timeout) {
 
 }  // namespace
 
-int futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-               futex_scope scope, std::chrono::nanoseconds timeout) noexcept {
+int futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, futex_scope scope,
+               std::chrono::nanoseconds timeout) noexcept {
   const timespec relative = to_timespec(timeout);
   const timespec* limit = timeout.count() < 0 ? nullptr : &relative;
-  const long rc = syscall(SYS_futex, address(word), operation(FUTEX_WAIT, scope),
-                          expected, limit, nullptr, 0);
+  const long rc =
+      syscall(SYS_futex, address(word), operation(FUTEX_WAIT, scope), expected, limit, nullptr, 0);
   return rc == 0 ? 0 : -errno;
 }
 
 int futex_wake(const std::atomic<std::uint32_t>& word, int count, futex_scope scope) noexcept {
-  const long rc = syscall(SYS_futex, address(word), operation(FUTEX_WAKE, scope),
-                          count, nullptr, nullptr, 0);
+  const long rc =
+      syscall(SYS_futex, address(word), operation(FUTEX_WAKE, scope), count, nullptr, nullptr, 0);
   return rc >= 0 ? static_cast<int>(rc) : -errno;
 }
 

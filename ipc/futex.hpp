@@ -22,8 +22,7 @@ enum class futex_scope { process_private, shared };
 // futex_wait() sleeps while `word` still holds `expected`, at most `timeout`
 // (negative: no limit). Returns 0 when woken, -EAGAIN when the word already
 // differed, -ETIMEDOUT, or -EINTR. Any thread may call it.
-int futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-               futex_scope scope,
+int futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, futex_scope scope,
                std::chrono::nanoseconds timeout = std::chrono::nanoseconds{-1}) noexcept;
 
 // futex_wake() wakes up to `count` sleepers on `word`; returns how many woke

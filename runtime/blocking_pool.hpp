@@ -74,13 +74,13 @@ class blocking_pool {
   task_runner runner_;
   void* runner_context_;
 
-  mutable std::mutex mutex_;            // guards everything below
-  std::list<pool_thread> threads_;      // stable addresses
-  std::vector<pool_thread*> idle_;      // waiting for a hand-off, newest last
-  std::deque<task_node*> queue_;        // tasks waiting for a thread
-  unsigned live_ = 0;                   // threads booked and not yet exited
-  unsigned starting_ = 0;               // booked, handle not yet stored
-  std::condition_variable all_started_; // starting_ reached 0
+  mutable std::mutex mutex_;             // guards everything below
+  std::list<pool_thread> threads_;       // stable addresses
+  std::vector<pool_thread*> idle_;       // waiting for a hand-off, newest last
+  std::deque<task_node*> queue_;         // tasks waiting for a thread
+  unsigned live_ = 0;                    // threads booked and not yet exited
+  unsigned starting_ = 0;                // booked, handle not yet stored
+  std::condition_variable all_started_;  // starting_ reached 0
   std::uint64_t queued_ = 0;
   std::uint64_t finished_ = 0;
   bool stopping_ = false;

@@ -5,9 +5,7 @@
 namespace tandem::detail {
 
 idle_set::idle_set(unsigned workers)
-    : workers_(workers),
-      state_(std::uint64_t{workers} * one_awake),
-      parkers_(new parker[workers]) {
+    : workers_(workers), state_(std::uint64_t{workers} * one_awake), parkers_(new parker[workers]) {
   sleepers_.reserve(workers);
 }
 

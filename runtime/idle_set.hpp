@@ -72,8 +72,8 @@ class idle_set {
   const unsigned workers_;
   alignas(64) std::atomic<std::uint64_t> state_;
   std::unique_ptr<parker[]> parkers_;
-  std::mutex sleepers_mutex_;        // guards sleepers_
-  std::vector<unsigned> sleepers_;   // indexes of parked workers
+  std::mutex sleepers_mutex_;       // guards sleepers_
+  std::vector<unsigned> sleepers_;  // indexes of parked workers
 };
 
 }  // namespace tandem::detail

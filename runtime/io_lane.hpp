@@ -49,8 +49,8 @@ class io_worker {
   inject_queue::consumer_token inject_token_;
   std::uint64_t random_;
   std::uint32_t tick_ = 0;
-  alignas(64) std::atomic<std::uint64_t> queued_{0};    // written by this worker only
-  std::atomic<std::uint64_t> finished_{0};              // written by this worker only
+  alignas(64) std::atomic<std::uint64_t> queued_{0};  // written by this worker only
+  std::atomic<std::uint64_t> finished_{0};            // written by this worker only
   std::thread thread_;
 };
 

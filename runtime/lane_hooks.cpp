@@ -49,9 +49,11 @@ void report_escaped_exception(std::exception_ptr escaped) noexcept {
   try {
     std::rethrow_exception(escaped);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tandem: an exception escaped a handler on the io executor: %s\n", e.what());
+    std::fprintf(stderr, "tandem: an exception escaped a handler on the io executor: %s\n",
+                 e.what());
   } catch (...) {
-    std::fprintf(stderr, "tandem: an exception of unknown type escaped a handler on the io executor\n");
+    std::fprintf(stderr,
+                 "tandem: an exception of unknown type escaped a handler on the io executor\n");
   }
 }
 

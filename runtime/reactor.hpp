@@ -31,12 +31,13 @@ class reactor {
   // owned_context exposes execution_context::shutdown(), which is protected.
   class owned_context : public boost::asio::io_context {
    public:
-    using boost::asio::io_context::io_context;
     using boost::asio::execution_context::shutdown;
+    using boost::asio::io_context::io_context;
   };
 
   owned_context context_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> keep_running_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      keep_running_;
   std::thread thread_;
   bool abandoned_ = false;
 };

@@ -11,7 +11,8 @@ namespace tandem {
 namespace {
 
 runtime_options with_defaults(runtime_options options) {
-  if (options.io_threads == 0) options.io_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (options.io_threads == 0)
+    options.io_threads = std::max(1u, std::thread::hardware_concurrency());
   options.max_blocking_threads = std::max(1u, options.max_blocking_threads);
   return options;
 }

@@ -8,8 +8,8 @@
 namespace tandem::detail {
 
 namespace {
-constexpr unsigned spin_rounds = 64;    // ~1-4 us of pause instructions
-constexpr unsigned yield_rounds = 16;   // then give the core away a few times
+constexpr unsigned spin_rounds = 64;   // ~1-4 us of pause instructions
+constexpr unsigned yield_rounds = 16;  // then give the core away a few times
 }  // namespace
 
 void backoff_step(unsigned round) noexcept {

@@ -208,9 +208,7 @@ class future {
   // cancel() stops a task that has not started: it never runs and the future
   // holds tandem::task_cancelled. Returns false (and changes nothing) when
   // the task is already running or finished.
-  bool cancel() {
-    return checked_state().try_fail(std::make_exception_ptr(task_cancelled()));
-  }
+  bool cancel() { return checked_state().try_fail(std::make_exception_ptr(task_cancelled())); }
 
   // then() runs `fn` once this future is ready and returns the future of its
   // result (a future returned by `fn` is unwrapped). `fn` takes either the

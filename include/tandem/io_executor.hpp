@@ -79,13 +79,15 @@ class io_executor {
   template <class F>
   void execute(F&& fn) const {
     using task = detail::handler_task<std::decay_t<F>>;
-    detail::submit_task(*sched_, detail::lane_kind::io, new task(std::decay_t<F>(std::forward<F>(fn))));
+    detail::submit_task(*sched_, detail::lane_kind::io,
+                        new task(std::decay_t<F>(std::forward<F>(fn))));
   }
 
   boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
     return detail::executor_context(*sched_);
   }
-  static constexpr boost::asio::execution::blocking_t query(boost::asio::execution::blocking_t) noexcept {
+  static constexpr boost::asio::execution::blocking_t query(
+      boost::asio::execution::blocking_t) noexcept {
     return boost::asio::execution::blocking.never;
   }
   io_executor require(boost::asio::execution::blocking_t::never_t) const noexcept { return *this; }
@@ -93,9 +95,7 @@ class io_executor {
   friend bool operator==(const io_executor& a, const io_executor& b) noexcept {
     return a.sched_ == b.sched_;
   }
-  friend bool operator!=(const io_executor& a, const io_executor& b) noexcept {
-    return !(a == b);
-  }
+  friend bool operator!=(const io_executor& a, const io_executor& b) noexcept { return !(a == b); }
 
  private:
   detail::scheduler* sched_;
@@ -121,9 +121,8 @@ class get_waiter final : public callback_node {
   void start() { access::state_of(future_).attach(this); }
   void on_ready() noexcept override {
     auto executor = boost::asio::get_associated_executor(handler_);
-    boost::asio::post(executor, [f = std::move(future_), h = std::move(handler_)]() mutable {
-      deliver(f, h);
-    });
+    boost::asio::post(
+        executor, [f = std::move(future_), h = std::move(handler_)]() mutable { deliver(f, h); });
     delete this;
   }
 

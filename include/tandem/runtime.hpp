@@ -101,15 +101,15 @@ class runtime {
   // result (a returned future is unwrapped). Arguments are decay-copied, as
   // by std::thread. After shutdown began the future holds runtime_stopped.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>...>
-  auto submit(io_t, F&& fn, Args&&... args) {
+  requires std::invocable < std::decay_t<F>
+  &, std::decay_t<Args>... > auto submit(io_t, F&& fn, Args&&... args) {
     return submit_to(detail::lane_kind::io, std::forward<F>(fn), std::forward<Args>(args)...);
   }
   // submit(tandem::io_blocking, ...) is submit() for work that blocks its
   // thread; it runs on a blocking thread, never on an io-lane worker.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>...>
-  auto submit(io_blocking_t, F&& fn, Args&&... args) {
+  requires std::invocable < std::decay_t<F>
+  &, std::decay_t<Args>... > auto submit(io_blocking_t, F&& fn, Args&&... args) {
     return submit_to(detail::lane_kind::io_blocking, std::forward<F>(fn),
                      std::forward<Args>(args)...);
   }
@@ -136,8 +136,8 @@ class runtime {
     using Fn = std::decay_t<F>;
     using Tuple = std::tuple<std::decay_t<Args>...>;
     using R = detail::unwrapped_t<std::invoke_result_t<Fn&, std::decay_t<Args>...>>;
-    auto* task = new detail::bound_task<R, Fn, Tuple>(id_, std::forward<F>(fn),
-                                                      std::forward<Args>(args)...);
+    auto* task =
+        new detail::bound_task<R, Fn, Tuple>(id_, std::forward<F>(fn), std::forward<Args>(args)...);
     auto result = detail::access::adopt<R>(task);
     detail::submit_task(*scheduler_, lane, task);
     return result;

@@ -48,7 +48,8 @@ TEST_CASE("an exception thrown in a coroutine reaches its future" * doctest::tim
 }
 
 TEST_CASE("an exception awaited in a coroutine propagates through it" * doctest::timeout(10)) {
-  auto f = add_one(tandem::make_exceptional_future<int>(std::make_exception_ptr(std::logic_error("in"))));
+  auto f = add_one(
+      tandem::make_exceptional_future<int>(std::make_exception_ptr(std::logic_error("in"))));
   CHECK_THROWS_AS(f.get(), std::logic_error);
 }
 

@@ -109,22 +109,24 @@ TEST_CASE("then() chains on values, skips on exceptions, and can take the future
   CHECK(chained.get() == "42");
 
   bool ran = false;
-  auto skipped = tandem::make_exceptional_future<int>(std::make_exception_ptr(std::runtime_error("x")))
-                     .then(tandem::inline_executor{}, [&](int) {
-                       ran = true;
-                       return 0;
-                     });
+  auto skipped =
+      tandem::make_exceptional_future<int>(std::make_exception_ptr(std::runtime_error("x")))
+          .then(tandem::inline_executor{}, [&](int) {
+            ran = true;
+            return 0;
+          });
   CHECK_THROWS_AS(skipped.get(), std::runtime_error);
   CHECK_FALSE(ran);
 
-  auto handled = tandem::make_exceptional_future<int>(std::make_exception_ptr(std::runtime_error("x")))
-                     .then(tandem::inline_executor{}, [](tandem::future<int> f) {
-                       try {
-                         return f.get();
-                       } catch (const std::runtime_error&) {
-                         return -1;
-                       }
-                     });
+  auto handled =
+      tandem::make_exceptional_future<int>(std::make_exception_ptr(std::runtime_error("x")))
+          .then(tandem::inline_executor{}, [](tandem::future<int> f) {
+            try {
+              return f.get();
+            } catch (const std::runtime_error&) {
+              return -1;
+            }
+          });
   CHECK(handled.get() == -1);
 }
 
@@ -142,10 +144,11 @@ TEST_CASE("then() without a runtime runs inline; a returned future is unwrapped"
 TEST_CASE("then() by default runs on the io lane of the producing runtime" * doctest::timeout(20)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
   const auto caller = std::this_thread::get_id();
-  auto f = rt.submit(tandem::io, [] { return std::this_thread::get_id(); })
-               .then([](std::thread::id producer) {
-                 return std::make_pair(producer, std::this_thread::get_id());
-               });
+  auto f = rt.submit(tandem::io, [] {
+               return std::this_thread::get_id();
+             }).then([](std::thread::id producer) {
+    return std::make_pair(producer, std::this_thread::get_id());
+  });
   const auto [producer, continuation] = f.get();
   CHECK(producer != caller);
   CHECK(continuation != caller);

@@ -28,7 +28,8 @@ TEST_CASE("when_all over mixed types waits for every input and hands them back" 
 TEST_CASE("when_all keeps an input's exception inside that input" * doctest::timeout(10)) {
   std::vector<tandem::future<int>> inputs;
   inputs.push_back(tandem::make_ready_future(1));
-  inputs.push_back(tandem::make_exceptional_future<int>(std::make_exception_ptr(std::runtime_error("no"))));
+  inputs.push_back(
+      tandem::make_exceptional_future<int>(std::make_exception_ptr(std::runtime_error("no"))));
   auto done = tandem::when_all(std::move(inputs)).get();
   CHECK(done[0].get() == 1);
   CHECK_THROWS_AS(done[1].get(), std::runtime_error);

@@ -56,7 +56,8 @@ TEST_CASE("one million tasks from outside all run exactly once" * doctest::timeo
   std::atomic<int> ran{0};
   std::vector<tandem::future<void>> fs;
   fs.reserve(total);
-  for (int i = 0; i < total; ++i) fs.push_back(rt.submit(tandem::io, [&ran] { ran.fetch_add(1, std::memory_order_relaxed); }));
+  for (int i = 0; i < total; ++i)
+    fs.push_back(rt.submit(tandem::io, [&ran] { ran.fetch_add(1, std::memory_order_relaxed); }));
   for (auto& f : fs) f.get();
   CHECK(ran.load() == total);
 }
@@ -70,7 +71,9 @@ TEST_CASE("random spawn trees: every node runs once, joined or detached" * docte
     {
       tandem::runtime rt{tandem::runtime_options{.io_threads = threads}};
       for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-        joined += rt.submit(tandem::io, [&rt, seed, &detached] { return spawn_tree(rt, seed, 9, detached); }).get();
+        joined += rt.submit(tandem::io, [&rt, seed, &detached] {
+                      return spawn_tree(rt, seed, 9, detached);
+                    }).get();
         expected += count_tree(seed, 9);
       }
     }  // the destructor drains the detached subtrees
@@ -85,7 +88,8 @@ TEST_CASE("four threads submitting and waiting at once" * doctest::timeout(300))
   for (int t = 0; t < 4; ++t)
     submitters.emplace_back([&rt, &sum, t] {
       std::vector<tandem::future<int>> fs;
-      for (int i = 0; i < 50'000; ++i) fs.push_back(rt.submit(tandem::io, [i, t] { return i % 7 + t; }));
+      for (int i = 0; i < 50'000; ++i)
+        fs.push_back(rt.submit(tandem::io, [i, t] { return i % 7 + t; }));
       for (auto& f : fs) sum += f.get();
     });
   for (auto& s : submitters) s.join();

@@ -25,7 +25,9 @@ long fib(tandem::runtime& rt, int n) {
 double cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto secs = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  auto secs = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
   return secs(usage.ru_utime) + secs(usage.ru_stime);
 }
 
@@ -35,7 +37,9 @@ TEST_CASE("submit runs a callable with decay-copied arguments and returns its re
           doctest::timeout(20)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
   std::string text = "abc";
-  auto f = rt.submit(tandem::io, [](std::string s, int n) { return s.size() + static_cast<std::size_t>(n); }, text, 2);
+  auto f = rt.submit(
+      tandem::io, [](std::string s, int n) { return s.size() + static_cast<std::size_t>(n); }, text,
+      2);
   CHECK(f.get() == 5);
   auto failing = rt.submit(tandem::io, [] { throw std::runtime_error("task failed"); });
   CHECK_THROWS_WITH_AS(failing.get(), "task failed", std::runtime_error);
@@ -43,7 +47,8 @@ TEST_CASE("submit runs a callable with decay-copied arguments and returns its re
   CHECK(move_only.get() == 4);
 }
 
-TEST_CASE("nested fork-join with get() does not deadlock, even on one thread" * doctest::timeout(60)) {
+TEST_CASE("nested fork-join with get() does not deadlock, even on one thread" *
+          doctest::timeout(60)) {
   for (unsigned threads : {1u, 2u, 4u}) {
     CAPTURE(threads);
     tandem::runtime rt{tandem::runtime_options{.io_threads = threads}};
@@ -126,7 +131,8 @@ TEST_CASE("cancel racing with run: exactly one of them wins, every time" * docte
   CHECK(cancelled + completed == 20'000);
 }
 
-TEST_CASE("bursts separated by idle gaps are never lost (wake-up protocol)" * doctest::timeout(120)) {
+TEST_CASE("bursts separated by idle gaps are never lost (wake-up protocol)" *
+          doctest::timeout(120)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
   std::atomic<long> done{0};
   long expected = 0;

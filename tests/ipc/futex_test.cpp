@@ -16,7 +16,8 @@ using tandem::ipc::futex_wait;
 using tandem::ipc::futex_wake;
 using namespace std::chrono_literals;
 
-TEST_CASE("futex_wait returns -EAGAIN at once when the word already differs" * doctest::timeout(10)) {
+TEST_CASE("futex_wait returns -EAGAIN at once when the word already differs" *
+          doctest::timeout(10)) {
   std::atomic<std::uint32_t> word{1};
   CHECK(futex_wait(word, 0, futex_scope::process_private) == -EAGAIN);
   CHECK(futex_wait(word, 0, futex_scope::shared) == -EAGAIN);

@@ -33,7 +33,8 @@ TEST_CASE("io_executor converts to any_io_executor and runs handlers on the io l
   CHECK(where.get() != std::this_thread::get_id());
 }
 
-TEST_CASE("a steady_timer made with io_executor fires its handler on the lane" * doctest::timeout(30)) {
+TEST_CASE("a steady_timer made with io_executor fires its handler on the lane" *
+          doctest::timeout(30)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
   asio::steady_timer timer(rt.io_executor(), 10ms);
   tandem::promise<bool> fired;
@@ -80,7 +81,8 @@ TEST_CASE("async_get awaits a tandem future inside an Asio coroutine" * doctest:
   asio::co_spawn(
       rt.io_executor(),
       [&]() -> asio::awaitable<void> {
-        int v = co_await tandem::async_get(rt.submit(tandem::io, [] { return 20; }), asio::use_awaitable);
+        int v = co_await tandem::async_get(rt.submit(tandem::io, [] { return 20; }),
+                                           asio::use_awaitable);
         try {
           co_await tandem::async_get(rt.submit(tandem::io, [] { throw std::runtime_error("x"); }),
                                      asio::use_awaitable);
@@ -138,6 +140,6 @@ TEST_CASE("shutdown abandons pending timers and resolves what they owned" * doct
         asio::detached);
     rt.submit(tandem::io, [] {}).get();
     std::this_thread::sleep_for(10ms);  // the coroutine is now waiting
-  }  // shutdown must not wait an hour
+  }                                     // shutdown must not wait an hour
   CHECK_THROWS_AS(owned.get(), tandem::broken_promise);
 }

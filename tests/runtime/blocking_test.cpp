@@ -27,7 +27,8 @@ struct peak_counter {
 
 }  // namespace
 
-TEST_CASE("1000 blocking tasks all block at once while io tasks still run" * doctest::timeout(120)) {
+TEST_CASE("1000 blocking tasks all block at once while io tasks still run" *
+          doctest::timeout(120)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2, .max_blocking_threads = 1000}};
   peak_counter counter;
   std::atomic<bool> release{false};
@@ -47,7 +48,8 @@ TEST_CASE("1000 blocking tasks all block at once while io tasks still run" * doc
   CHECK(counter.peak.load() == 1000);
 }
 
-TEST_CASE("beyond max_blocking_threads, blocking tasks queue and all complete" * doctest::timeout(60)) {
+TEST_CASE("beyond max_blocking_threads, blocking tasks queue and all complete" *
+          doctest::timeout(60)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .max_blocking_threads = 4}};
   peak_counter counter;
   std::vector<tandem::future<int>> fs;
@@ -78,8 +80,7 @@ TEST_CASE("idle blocking threads retire after blocking_idle_timeout" * doctest::
 
 TEST_CASE("a blocking task may submit io work and wait for it" * doctest::timeout(30)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
-  auto f = rt.submit(tandem::io_blocking, [&rt] {
-    return rt.submit(tandem::io, [] { return 20; }).get() + 1;
-  });
+  auto f = rt.submit(tandem::io_blocking,
+                     [&rt] { return rt.submit(tandem::io, [] { return 20; }).get() + 1; });
   CHECK(f.get() == 21);
 }

@@ -91,7 +91,8 @@ TEST_CASE("shutdown during a submission storm from 4 threads resolves every futu
     for (int t = 0; t < 4; ++t)
       storm.emplace_back([&, t] {
         while (!go.load()) std::this_thread::yield();
-        for (int i = 0; i < 20'000; ++i) per_thread[t].push_back(rt.submit(tandem::io, [i] { return i; }));
+        for (int i = 0; i < 20'000; ++i)
+          per_thread[t].push_back(rt.submit(tandem::io, [i] { return i; }));
       });
     go = true;
     std::this_thread::sleep_for(2ms);

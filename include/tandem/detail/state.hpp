@@ -104,7 +104,8 @@ class state_base {
 // state<T> adds the value. T may be move-only; references are not allowed.
 template <class T>
 class state : public state_base {
-  static_assert(!std::is_reference_v<T>, "tandem::future<T&> is not supported: use a pointer or std::reference_wrapper");
+  static_assert(!std::is_reference_v<T>,
+                "tandem::future<T&> is not supported: use a pointer or std::reference_wrapper");
 
  public:
   using state_base::state_base;
