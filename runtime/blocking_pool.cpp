@@ -133,11 +133,6 @@ std::uint64_t blocking_pool::finished_count() const {
   return finished_;
 }
 
-unsigned blocking_pool::live_threads() const {
-  std::lock_guard lock(mutex_);
-  return live_;
-}
-
 void blocking_pool::stop() {
   std::deque<task_node*> stranded;
   {

@@ -42,8 +42,6 @@ class blocking_pool {
   std::uint64_t queued_count() const;
   std::uint64_t finished_count() const;
 
-  // live_threads() is how many pool threads exist now.
-  unsigned live_threads() const;
 
   // stop() wakes and joins every thread; tasks still queued are abandoned
   // with runtime_stopped.

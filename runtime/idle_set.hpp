@@ -55,10 +55,6 @@ class idle_set {
   // wake_all() wakes every sleeper (shutdown).
   void wake_all();
 
-  unsigned searching() const noexcept {
-    return static_cast<unsigned>(state_.load(std::memory_order_seq_cst) & 0xffffffffu);
-  }
-
  private:
   static constexpr std::uint64_t one_searching = 1;
   static constexpr std::uint64_t one_awake = std::uint64_t{1} << 32;

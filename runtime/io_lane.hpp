@@ -83,7 +83,6 @@ class io_lane {
   // with runtime_stopped.
   void stop();
 
-  unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
 
   inject_queue::consumer_token make_inject_token() { return inject_.make_consumer_token(); }
 

@@ -54,7 +54,6 @@ class state_base {
   }
 
   bool is_ready() const noexcept { return ready_.load(std::memory_order_acquire) == ready; }
-  bool is_claimed() const noexcept { return claimed_.load(std::memory_order_acquire); }
 
   // try_claim() takes the one right to resolve this state.
   bool try_claim() noexcept {
