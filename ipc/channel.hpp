@@ -44,6 +44,9 @@ class channel_writer {
  public:
   explicit channel_writer(channel& link) noexcept : heap_(link.heap()), ring_(link.ring()) {}
 
+  // max_inline() is the largest payload that travels in the ring itself.
+  std::uint32_t max_inline() const noexcept { return ring_.max_inline(); }
+
   // post() queues one frame without waking the consumer: inline when it
   // fits, else copied into a heap block. Waits (per policy) for room and
   // returns false on timeout. flush() makes posted frames visible.

@@ -1,0 +1,65 @@
+// child.hpp — forking helpers for the ipc suites: every child is bounded in
+// time (alarm), never returns into doctest, and is reaped by the test.
+#pragma once
+
+#include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+
+namespace tandem::ipc::test {
+
+// fork_child() runs `body` (returning an exit code) in a child that dies
+// by SIGALRM after `limit_s` seconds, and returns the child's pid.
+template <class Body>
+pid_t fork_child(Body&& body, unsigned limit_s = 120) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  alarm(limit_s);
+  int code = 3;
+  try {
+    code = body();
+  } catch (...) {
+    code = 4;
+  }
+  _exit(code);
+}
+
+// reap() waits for `pid` and returns its wait status.
+inline int reap(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+inline bool exited_zero(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+// entries_in() counts the entries of a directory, "." and ".." excluded;
+// for /proc/self/fd that includes the descriptor of the listing itself, the
+// same each time, so compare counts rather than expect a number.
+inline std::size_t entries_in(const char* path) {
+  DIR* dir = opendir(path);
+  if (dir == nullptr) return 0;
+  std::size_t count = 0;
+  while (const dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
+  closedir(dir);
+  return count;
+}
+
+// frames_to_run() is `normal`, or the TANDEM_IPC_FRAMES override, divided
+// by `sanitized_divisor` under ASan/TSan (which run 5-20x slower).
+inline unsigned long long frames_to_run(unsigned long long normal, unsigned sanitized_divisor) {
+  if (const char* forced = std::getenv("TANDEM_IPC_FRAMES")) return std::strtoull(forced, nullptr, 10);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return normal / sanitized_divisor;
+#else
+  (void)sanitized_divisor;
+  return normal;
+#endif
+}
+
+}  // namespace tandem::ipc::test
