@@ -20,7 +20,10 @@ class memfd {
  public:
   // memfd() creates the descriptor (`name` shows in /proc/PID/maps only)
   // and reserves `size` bytes with fallocate, so a size that the machine
-  // cannot give fails here, not later with SIGBUS on first touch.
+  // cannot give fails here, not later with SIGBUS on first touch. A size
+  // above what the machine and our memory cgroup can give now is refused
+  // before fallocate (ENOMEM): memfd pages escape overcommit accounting, so
+  // such a fallocate would wake the OOM killer instead of failing.
   memfd(const std::string& name, std::size_t size);
   memfd(memfd&& other) noexcept;
   memfd& operator=(memfd&& other) noexcept;

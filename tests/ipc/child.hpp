@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
+#include <system_error>
 
 namespace tandem::ipc::test {
 
@@ -17,6 +18,9 @@ namespace tandem::ipc::test {
 template <class Body>
 pid_t fork_child(Body&& body, unsigned limit_s = 120) {
   const pid_t pid = fork();
+  // A pid of -1 must never reach kill() (it would signal every process we
+  // may signal) nor waitpid(): fail the test case instead.
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid != 0) return pid;
   alarm(limit_s);
   int code = 3;
