@@ -10,7 +10,7 @@ channel::channel(segment& memory, const channel_options& options)
 bool channel_writer::post(std::uint16_t kind, std::uint64_t id,
                           std::span<const std::byte> payload, const wait_policy& policy) {
   if (payload.size() > ring_.max_inline()) {
-    shm_buffer block = heap_.allocate(payload.size(), policy);
+    shm_buffer block = allocate(payload.size(), policy);
     if (!block) return false;
     std::memcpy(block.bytes().data(), payload.data(), payload.size());
     return post(kind, id, std::move(block), policy);
@@ -31,6 +31,12 @@ bool channel_writer::post(std::uint16_t kind, std::uint64_t id, shm_buffer&& pay
   std::memcpy(body, &ref, sizeof ref);
   ring_.commit(kind, heap_payload, id);
   return true;
+}
+
+shm_buffer channel_writer::allocate(std::size_t length, const wait_policy& policy) {
+  if (shm_buffer block = heap_.try_allocate(length)) return block;
+  ring_.publish();
+  return heap_.allocate(length, policy);
 }
 
 void channel_writer::reset() {

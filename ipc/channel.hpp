@@ -64,9 +64,9 @@ class channel_writer {
   }
 
   // allocate() is a heap block to build a payload in place (zero copy).
-  shm_buffer allocate(std::size_t length, const wait_policy& policy) {
-    return heap_.allocate(length, policy);
-  }
+  // Before it waits for room it publishes what is posted: the blocks the
+  // consumer would return may sit in exactly those frames.
+  shm_buffer allocate(std::size_t length, const wait_policy& policy);
 
   // reset() empties ring and heap. Only when the consumer is dead or not
   // started and no shm_buffer is alive.

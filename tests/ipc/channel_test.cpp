@@ -9,7 +9,9 @@
 
 #include <csignal>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace tandem::ipc;
 using namespace std::chrono_literals;
@@ -61,6 +63,31 @@ TEST_CASE("a frame pointing outside the heap fails alone; the stream goes on" *
   CHECK(bad.error == frame_error::bad_heap_ref);
   CHECK(bad.advance != 0);
   in.done(bad);
+}
+
+// Frame A holds most of a small heap and is posted but not flushed; the
+// next heap payload cannot fit until the consumer returns A, which it can
+// only do once A is published. allocate() must publish before it waits.
+TEST_CASE("a producer waiting for heap room publishes what it posted first" *
+          doctest::timeout(20)) {
+  segment memory{{std::size_t{4} << 20, segment_backing::memfd}};
+  channel link{memory, channel_options{ring_options{}, std::size_t{1} << 20}};
+  channel_writer out(link);
+  const std::vector<std::byte> big(600 << 10, std::byte{7});
+  REQUIRE(out.post(1, 1, big, wait_policy{0, 1s}));  // no flush
+  std::string seen;
+  std::thread consumer([&] {
+    channel_reader in(link);
+    for (int i = 0; i < 2; ++i) {
+      const decoded frame = in.receive(wait_policy{0, 10s});
+      seen += frame.error == frame_error::none && frame.payload.size() == big.size() ? "+" : "-";
+      if (frame.error == frame_error::none) in.done(frame);
+    }
+  });
+  const bool posted = out.send(1, 2, big, wait_policy{0, 10s});
+  consumer.join();
+  CHECK(posted);
+  CHECK(seen == "++");
 }
 
 // The stream tests move frames of 1 B .. 1 MiB (see stream.hpp) with random
