@@ -1,0 +1,38 @@
+#include "ipc/doorbell.hpp"
+
+#include "ipc/futex.hpp"
+
+#include <climits>
+
+namespace tandem::ipc {
+
+doorbell::clock::time_point doorbell::deadline_after(std::chrono::nanoseconds timeout) noexcept {
+  if (timeout.count() < 0) return clock::time_point::max();
+  return clock::now() + timeout;
+}
+
+void doorbell::wake(std::uint32_t seen) noexcept {
+  // Clear the bit and bump the count in one step, so exactly one ringer
+  // pays for the system call and a waiter about to sleep sees the change.
+  while (seen & parked_bit) {
+    const std::uint32_t next = (seen & ~parked_bit) + 2;
+    if (word.compare_exchange_weak(seen, next, std::memory_order_seq_cst)) {
+      futex_wake(word, INT_MAX, futex_scope::shared);
+      return;
+    }
+  }
+}
+
+bool doorbell::park(std::uint32_t armed, clock::time_point deadline) noexcept {
+  if (deadline == clock::time_point::max()) {
+    futex_wait(word, armed, futex_scope::shared);
+    return true;
+  }
+  const auto left = deadline - clock::now();
+  if (left <= clock::duration::zero()) return false;
+  futex_wait(word, armed, futex_scope::shared,
+             std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+  return true;
+}
+
+}  // namespace tandem::ipc

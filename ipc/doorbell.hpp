@@ -1,0 +1,96 @@
+// doorbell.hpp — spin-then-park wake-ups on a futex word in shared memory.
+//
+// One side waits for a condition (a ring is no longer empty, a heap block
+// came back); the other side makes it true and rings. The waiter spins a
+// little first, because a peer that is awake answers in well under a
+// microsecond, then parks on a shared futex (futex_scope::shared, no
+// FUTEX_PRIVATE_FLAG, so it works across fork). The ringer makes a system
+// call only when the waiter is parked: on the hot path ring() is one load.
+//
+// Memory-ordering contract (the Dekker pair that rules out a lost wake-up):
+//  * The waiter sets the parked bit with a seq_cst RMW on `word`, then
+//    re-checks its condition with a seq_cst load.
+//  * The ringer publishes the condition with a seq_cst store or RMW, then
+//    loads `word` with seq_cst in ring().
+// Both pairs are in the single total order of seq_cst operations, so either
+// the waiter's re-check sees the new data, or ring() sees the parked bit.
+// When ring() sees it, it clears the bit and bumps the count in one CAS,
+// which changes the futex word, so a waiter that has not reached
+// futex_wait yet gets -EAGAIN instead of sleeping through the wake.
+//
+// Word layout: bit 0 = a waiter is parked; bits 1..31 = ring count (wraps).
+// One waiter per doorbell; any number of ringers.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <type_traits>
+
+namespace tandem::ipc {
+
+// cpu_relax() tells the core we are spinning (x86 PAUSE), so the sibling
+// hyper-thread runs and the spin costs less power.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// wait_policy says how long a waiter spins before parking, and how long it
+// waits in all (negative: no limit).
+struct wait_policy {
+  std::uint32_t spins = 4000;
+  std::chrono::nanoseconds timeout{-1};
+};
+
+// doorbell lives in shared memory; all its state is the one futex word.
+struct doorbell {
+  static constexpr std::uint32_t parked_bit = 1;
+
+  std::atomic<std::uint32_t> word{0};
+
+  // ring() wakes the parked waiter, if any. Call it after publishing the
+  // condition with a seq_cst store or RMW (see the contract above).
+  void ring() noexcept {
+    const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+    if (seen & parked_bit) wake(seen);
+  }
+
+  // wait() returns true as soon as ready() holds, false if the policy's
+  // timeout passed first. ready() must read the condition with seq_cst
+  // loads. Only one thread (in any process) may wait on a doorbell at once.
+  template <class Ready>
+  bool wait(Ready&& ready, const wait_policy& policy) {
+    for (std::uint32_t i = 0; i < policy.spins; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    const auto deadline = deadline_after(policy.timeout);
+    for (;;) {
+      std::uint32_t armed = word.fetch_or(parked_bit, std::memory_order_seq_cst) | parked_bit;
+      if (ready()) return disarm(armed), true;
+      if (!park(armed, deadline)) return disarm(armed), ready();
+    }
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  static clock::time_point deadline_after(std::chrono::nanoseconds timeout) noexcept;
+  void wake(std::uint32_t seen) noexcept;
+  // disarm() clears our parked bit unless a ringer already did: a stale bit
+  // would cost the next ring() a system call.
+  void disarm(std::uint32_t armed) noexcept {
+    word.compare_exchange_strong(armed, armed & ~parked_bit, std::memory_order_seq_cst);
+  }
+  // park() sleeps while the word still reads `armed`; false once the
+  // deadline has passed.
+  bool park(std::uint32_t armed, clock::time_point deadline) noexcept;
+};
+
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::is_standard_layout_v<doorbell>);
+static_assert(sizeof(doorbell) == sizeof(std::uint32_t));
+
+}  // namespace tandem::ipc

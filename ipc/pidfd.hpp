@@ -1,0 +1,51 @@
+// pidfd.hpp — the one place tandem calls pidfd_open and waits on a pidfd.
+//
+// A pidfd names one process for good: unlike a pid it cannot be recycled
+// under us, it can be polled (readable once the process has exited) beside
+// other descriptors, and waitid(P_PIDFD) reaps exactly that child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+
+namespace tandem::ipc {
+
+// exit_status says how a child ended: by a signal (signaled, number) or by
+// exiting (code).
+struct exit_status {
+  bool signaled = false;
+  int number = 0;  // the signal when signaled, else the exit code
+};
+
+// pidfd owns a descriptor for one process (close-on-exec). Move-only; one
+// owner. Construction throws ipc_error (e.g. ESRCH: no such process).
+class pidfd {
+ public:
+  explicit pidfd(pid_t pid);
+  pidfd(pidfd&& other) noexcept;
+  pidfd& operator=(pidfd&& other) noexcept;
+  pidfd(const pidfd&) = delete;
+  pidfd& operator=(const pidfd&) = delete;
+  ~pidfd();
+
+  int fd() const noexcept { return fd_; }
+  pid_t pid() const noexcept { return pid_; }
+
+  // exited() polls the descriptor: true once the process has ended (it may
+  // still need reaping), false if it still runs after `timeout`.
+  bool exited(std::chrono::milliseconds timeout) const;
+
+  // try_reap() reaps the process if it has ended and is our child; nullopt
+  // while it runs. Throws ipc_error when it is not our child.
+  std::optional<exit_status> try_reap();
+
+ private:
+  void close() noexcept;
+
+  int fd_ = -1;
+  pid_t pid_ = 0;
+};
+
+}  // namespace tandem::ipc

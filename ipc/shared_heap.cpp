@@ -1,0 +1,93 @@
+#include "ipc/shared_heap.hpp"
+
+#include "ipc/error.hpp"
+#include "ipc/segment.hpp"
+
+#include <algorithm>
+#include <new>
+
+namespace tandem::ipc {
+namespace {
+
+constexpr std::uint32_t block_in_use = 1;
+constexpr std::uint32_t block_returned = 2;
+constexpr std::uint32_t block_magic = 0x7a6d6862;  // "bhmz"
+
+}  // namespace
+
+shared_heap::shared_heap(segment& memory, std::size_t bytes)
+    : state_(memory.construct<heap_state>()),
+      arena_(static_cast<std::byte*>(memory.allocate(bytes, cache_line))),
+      size_(bytes) {
+  format();
+}
+
+void shared_heap::format() {
+  outstanding_.clear();
+  state_->returned.word.store(0, std::memory_order_seq_cst);
+  allocator_ = new (arena_) allocator(size_, 0);
+}
+
+shm_buffer shared_heap::try_allocate(std::size_t length) {
+  if (length > size_) throw ipc_error("shared_heap: a payload of " + size_text(length) +
+                                      " can never fit a heap of " + size_text(size_));
+  reclaim_front();
+  void* block = allocator_->allocate(length + heap_block_prefix);
+  if (block == nullptr) {
+    reclaim_all();
+    block = allocator_->allocate(length + heap_block_prefix);
+    if (block == nullptr) return {};
+  }
+  new (block) block_prefix{{block_in_use}, block_magic, length};
+  const auto offset = static_cast<std::uint64_t>(static_cast<std::byte*>(block) - arena_) +
+                      heap_block_prefix;
+  outstanding_.push_back(offset);
+  return shm_buffer(*this, arena_ + offset, heap_ref{offset, length});
+}
+
+shm_buffer shared_heap::allocate(std::size_t length, const wait_policy& policy) {
+  shm_buffer buffer = try_allocate(length);
+  if (!buffer) state_->returned.wait([&] { return bool(buffer = try_allocate(length)); }, policy);
+  return buffer;
+}
+
+void shared_heap::give_back(const heap_ref& ref) noexcept {
+  block_prefix* prefix = prefix_at(ref.offset);
+  // A ref that does not name a live block of this length is a peer's bug;
+  // ignoring it keeps the owner's allocator safe from a wrong free.
+  if (prefix->magic != block_magic || prefix->length != ref.length) return;
+  prefix->state.store(block_returned, std::memory_order_seq_cst);
+  state_->returned.ring();
+}
+
+block_prefix* shared_heap::prefix_at(std::uint64_t offset) const noexcept {
+  return reinterpret_cast<block_prefix*>(arena_ + offset - heap_block_prefix);
+}
+
+void shared_heap::reclaim_front() noexcept {
+  while (!outstanding_.empty() &&
+         prefix_at(outstanding_.front())->state.load(std::memory_order_seq_cst) == block_returned) {
+    free_block(outstanding_.front());
+    outstanding_.pop_front();
+  }
+}
+
+void shared_heap::reclaim_all() noexcept {
+  const auto kept = std::remove_if(outstanding_.begin(), outstanding_.end(), [&](std::uint64_t at) {
+    if (prefix_at(at)->state.load(std::memory_order_seq_cst) != block_returned) return false;
+    free_block(at);
+    return true;
+  });
+  outstanding_.erase(kept, outstanding_.end());
+}
+
+}  // namespace tandem::ipc
+
+namespace tandem::ipc {
+
+void shared_heap::free_block(std::uint64_t offset) noexcept {
+  prefix_at(offset)->magic = 0;  // a stale second give_back then fails the magic check
+  allocator_->deallocate(prefix_at(offset));
+}
+
+}  // namespace tandem::ipc

@@ -1,0 +1,134 @@
+#include "ipc/spsc_ring.hpp"
+
+#include "ipc/error.hpp"
+#include "ipc/segment.hpp"
+
+#include <bit>
+#include <cstring>
+
+namespace tandem::ipc {
+namespace {
+
+constexpr std::memory_order sc = std::memory_order_seq_cst;
+
+const ring_options& checked(const ring_options& options) {
+  if (!std::has_single_bit(options.capacity) || options.capacity < 4096)
+    throw ipc_error("spsc_ring: capacity " + size_text(options.capacity) +
+                    " is not a power of two of at least 4096 bytes");
+  if (options.max_inline < sizeof(heap_ref) || options.max_inline % frame_alignment != 0 ||
+      options.max_inline > options.capacity / 4)
+    throw ipc_error("spsc_ring: max_inline " + std::to_string(options.max_inline) +
+                    " must be a multiple of 16 between 16 and capacity/4");
+  if (options.kind_limit < 2) throw ipc_error("spsc_ring: kind_limit must leave a user kind");
+  return options;
+}
+
+void clear(ring_state& state) noexcept {
+  state.head.store(0, sc);
+  state.tail.store(0, sc);
+  state.readable.word.store(0, sc);
+  state.writable.word.store(0, sc);
+}
+
+}  // namespace
+
+spsc_ring::spsc_ring(segment& memory, const ring_options& options)
+    : options_(checked(options)),
+      state_(memory.construct<ring_state>()),
+      data_(static_cast<std::byte*>(memory.allocate(options_.capacity, cache_line))) {}
+
+std::byte* ring_writer::try_prepare(std::uint32_t length) noexcept {
+  const std::uint64_t capacity = ring_.options().capacity;
+  const std::uint64_t position = head_ & (capacity - 1);
+  const std::uint64_t size = frame_bytes(length);
+  const std::uint64_t to_end = capacity - position;
+  const std::uint64_t padding = size > to_end ? to_end : 0;
+  if (!has_room(padding + size)) return nullptr;
+  std::byte* bytes = ring_.bytes().data();
+  if (padding != 0) {
+    const frame_header filler{static_cast<std::uint32_t>(to_end - sizeof(frame_header)),
+                              padding_kind, 0, 0};
+    std::memcpy(bytes + position, &filler, sizeof filler);
+    head_ += padding;
+  }
+  prepared_at_ = head_;
+  prepared_length_ = length;
+  return bytes + (head_ & (capacity - 1)) + sizeof(frame_header);
+}
+
+std::byte* ring_writer::prepare(std::uint32_t length, const wait_policy& policy) {
+  if (std::byte* body = try_prepare(length)) return body;
+  publish();  // the consumer may be waiting for exactly these frames
+  const std::uint64_t needed = frame_bytes(length) * 2;  // room even if we must pad
+  ring_.state().writable.wait([&] { return has_room(needed); }, policy);
+  return try_prepare(length);
+}
+
+void ring_writer::commit(std::uint16_t kind, std::uint16_t flags, std::uint64_t id) noexcept {
+  const frame_header header{prepared_length_, kind, flags, id};
+  const std::uint64_t position = prepared_at_ & (ring_.options().capacity - 1);
+  std::memcpy(ring_.bytes().data() + position, &header, sizeof header);
+  head_ = prepared_at_ + frame_bytes(prepared_length_);
+}
+
+void ring_writer::publish() noexcept {
+  if (published_ == head_) return;
+  published_ = head_;
+  ring_.state().head.store(head_, sc);
+  ring_.state().readable.ring();
+}
+
+void ring_writer::reset() noexcept {
+  clear(ring_.state());
+  head_ = published_ = tail_seen_ = prepared_at_ = 0;
+  prepared_length_ = 0;
+}
+
+bool ring_writer::has_room(std::uint64_t bytes) noexcept {
+  if (ring_.options().capacity - (head_ - tail_seen_) >= bytes) return true;
+  tail_seen_ = ring_.state().tail.load(sc);
+  return ring_.options().capacity - (head_ - tail_seen_) >= bytes;
+}
+
+ring_reader::ring_reader(const spsc_ring& ring, std::span<const std::byte> heap) noexcept
+    : ring_(ring), limits_{ring.options().max_inline, ring.options().kind_limit, heap} {}
+
+decoded ring_reader::try_read() noexcept {
+  if (head_seen_ == tail_) {
+    head_seen_ = ring_.state().head.load(sc);
+    if (head_seen_ == tail_) {
+      publish_tail();  // a producer waiting for room must not wait for a quarter ring
+      return decoded{};
+    }
+  }
+  decoded frame = decode_frame(ring_.bytes(), tail_, head_seen_, limits_);
+  if (frame.error != frame_error::empty || frame.advance == 0) return frame;
+  consume(frame);  // padding with nothing after it yet; each step consumes bytes, so it ends
+  return try_read();
+}
+
+decoded ring_reader::read(const wait_policy& policy) {
+  decoded frame = try_read();
+  if (frame.error != frame_error::empty) return frame;
+  ring_.state().readable.wait([&] { return ring_.state().head.load(sc) != tail_; }, policy);
+  return try_read();
+}
+
+void ring_reader::consume(const decoded& frame) noexcept {
+  tail_ += frame.advance;
+  if (tail_ - published_ >= ring_.options().capacity / 4) publish_tail();
+}
+
+void ring_reader::reset() noexcept {
+  clear(ring_.state());
+  tail_ = published_ = head_seen_ = 0;
+}
+
+void ring_reader::publish_tail() noexcept {
+  if (published_ == tail_) return;
+  published_ = tail_;
+  ring_.state().tail.store(tail_, sc);
+  ring_.state().writable.ring();
+}
+
+}  // namespace tandem::ipc

@@ -1,0 +1,78 @@
+#include "ipc/doorbell.hpp"
+
+#include "child.hpp"
+#include "stream.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <chrono>
+#include <new>
+#include <thread>
+
+using namespace tandem::ipc;
+using namespace std::chrono_literals;
+
+TEST_CASE("doorbell wait returns at once when the condition holds" * doctest::timeout(10)) {
+  doorbell bell;
+  CHECK(bell.wait([] { return true; }, wait_policy{0, 1s}));
+  CHECK(bell.word.load() == 0);  // never armed
+}
+
+TEST_CASE("doorbell wait times out, and leaves no parked bit behind" * doctest::timeout(10)) {
+  doorbell bell;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(bell.wait([] { return false; }, wait_policy{10, 20ms}));
+  CHECK(std::chrono::steady_clock::now() - start >= 20ms);
+  CHECK((bell.word.load() & doorbell::parked_bit) == 0);
+}
+
+TEST_CASE("ring() on a doorbell nobody waits on changes nothing (no system call)" *
+          doctest::timeout(10)) {
+  doorbell bell;
+  for (int i = 0; i < 1000; ++i) bell.ring();
+  CHECK(bell.word.load() == 0);
+}
+
+TEST_CASE("ring() wakes a parked waiter in another thread" * doctest::timeout(10)) {
+  doorbell bell;
+  std::atomic<bool> flag{false};
+  std::thread waiter([&] { CHECK(bell.wait([&] { return flag.load(); }, wait_policy{0, 5s})); });
+  while ((bell.word.load() & doorbell::parked_bit) == 0) std::this_thread::yield();
+  flag.store(true);
+  bell.ring();
+  waiter.join();
+  CHECK((bell.word.load() & doorbell::parked_bit) == 0);
+}
+
+// A ping-pong of a million turns over two doorbells with random pauses and
+// almost no spinning: each side parks hundreds of thousands of times. A
+// lost wake-up would leave one side asleep until the policy's timeout.
+TEST_CASE("doorbells lose no wake-up across processes under stress" * doctest::timeout(120)) {
+  const auto turns = test::frames_to_run(1'000'000, 10);
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(page != MAP_FAILED);
+  struct shared { doorbell ping, pong; std::atomic<std::uint64_t> turn{0}; };
+  auto* s = new (page) shared;
+  const wait_policy policy{8, 10s};
+  const pid_t child = test::fork_child([&] {
+    for (std::uint64_t t = 1; t <= turns; t += 2) {
+      if (!s->ping.wait([&] { return s->turn.load() == t; }, policy)) return 1;
+      test::maybe_pause(t, 3);
+      s->turn.store(t + 1);
+      s->pong.ring();
+    }
+    return 0;
+  });
+  bool on_time = true;
+  for (std::uint64_t t = 0; t < turns && on_time; t += 2) {
+    s->turn.store(t + 1);
+    s->ping.ring();
+    on_time = s->pong.wait([&] { return s->turn.load() == t + 2; }, policy);
+    test::maybe_pause(t, 4);
+  }
+  CHECK(on_time);
+  CHECK(test::exited_zero(test::reap(child)));
+  munmap(page, 4096);
+}
