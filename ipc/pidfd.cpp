@@ -26,6 +26,17 @@ pidfd::pidfd(pid_t pid) : pid_(pid) {
   if (fd_ < 0) throw_errno("pidfd_open(" + std::to_string(pid) + ")");
 }
 
+pidfd pidfd::adopt(int fd, pid_t pid) noexcept {
+  pidfd adopted;
+  adopted.fd_ = fd;
+  adopted.pid_ = pid;
+  return adopted;
+}
+
+bool pidfd::send_signal(int signal) const noexcept {
+  return syscall(SYS_pidfd_send_signal, fd_, signal, nullptr, 0) == 0;
+}
+
 pidfd::pidfd(pidfd&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), pid_(std::exchange(other.pid_, 0)) {}
 

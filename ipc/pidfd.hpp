@@ -24,6 +24,11 @@ struct exit_status {
 class pidfd {
  public:
   explicit pidfd(pid_t pid);
+  // An empty pidfd names no process (fd() is -1).
+  pidfd() noexcept = default;
+  // adopt() takes ownership of a pidfd another process opened and passed
+  // over a socket (SCM_RIGHTS).
+  static pidfd adopt(int fd, pid_t pid) noexcept;
   pidfd(pidfd&& other) noexcept;
   pidfd& operator=(pidfd&& other) noexcept;
   pidfd(const pidfd&) = delete;
@@ -37,6 +42,9 @@ class pidfd {
   // still need reaping), false if it still runs after `timeout`.
   bool exited(std::chrono::milliseconds timeout) const;
 
+  // send_signal() signals the process (pidfd_send_signal: it can never hit
+  // another process that reused the pid). False when it has already ended.
+  bool send_signal(int signal) const noexcept;
   // try_reap() reaps the process if it has ended and is our child; nullopt
   // while it runs. Throws ipc_error when it is not our child.
   std::optional<exit_status> try_reap();

@@ -17,4 +17,17 @@ broken_promise::broken_promise()
           "broken promise: the producer of this future (a tandem::promise or a coroutine) was "
           "destroyed without setting a value") {}
 
+remote_error::remote_error(const std::string& task, const std::string& type_name,
+                           const std::string& message)
+    : error("task '" + task + "' threw " + type_name + " in its worker process" +
+            (message.empty() ? std::string() : ": " + message)),
+      type_name_(type_name),
+      message_(message) {}
+
+worker_crashed::worker_crashed(const std::string& what, pid_t pid, int signal, int exit_code)
+    : error(what), pid_(pid), signal_(signal), exit_code_(exit_code) {}
+
+payload_too_large::payload_too_large(const std::string& what, std::size_t size, std::size_t limit)
+    : error(what), size_(size), limit_(limit) {}
+
 }  // namespace tandem

@@ -52,6 +52,12 @@ class idle_set {
   bool announce_park(unsigned index, bool was_searching);
   void park(unsigned index) noexcept { parkers_[index].park(); }
 
+  // has_sleeper() is true when some worker is parked (a hint: it may be
+  // waking up right now).
+  bool has_sleeper() const noexcept {
+    return (state_.load(std::memory_order_relaxed) >> 32) < workers_;
+  }
+
   // wake_all() wakes every sleeper (shutdown).
   void wake_all();
 

@@ -1,5 +1,5 @@
 // inject_queue.hpp — the io lane's global queue for tasks submitted from
-// outside a worker: moodycamel::ConcurrentQueue (Debian's
+// outside a worker (and the cpu lane's queue of jobs): moodycamel::ConcurrentQueue (Debian's
 // libconcurrentqueue-dev, or the wrap in subprojects/).
 //
 // ThreadSanitizer does not model the fences moodycamel synchronizes with,
@@ -30,7 +30,7 @@
 
 namespace tandem::detail {
 
-inline void tsan_release(task_node* task) noexcept {
+inline void tsan_release(void* task) noexcept {
 #if defined(TANDEM_TSAN)
   __tsan_release(task);
 #else
@@ -38,34 +38,36 @@ inline void tsan_release(task_node* task) noexcept {
 #endif
 }
 
-inline task_node* tsan_acquire(task_node* task) noexcept {
+template <class Item>
+Item* tsan_acquire(Item* task) noexcept {
 #if defined(TANDEM_TSAN)
   if (task) __tsan_acquire(task);
 #endif
   return task;
 }
 
+template <class Item = task_node>
 class inject_queue {
  public:
   using consumer_token = moodycamel::ConsumerToken;
 
   consumer_token make_consumer_token() { return consumer_token(queue_); }
-  void push(task_node* task) {
+  void push(Item* task) {
     tsan_release(task);
     queue_.enqueue(task);
   }
-  task_node* try_pop(consumer_token& token) {
-    task_node* task = nullptr;
+  Item* try_pop(consumer_token& token) {
+    Item* task = nullptr;
     return tsan_acquire(queue_.try_dequeue(token, task) ? task : nullptr);
   }
-  task_node* try_pop() {
-    task_node* task = nullptr;
+  Item* try_pop() {
+    Item* task = nullptr;
     return tsan_acquire(queue_.try_dequeue(task) ? task : nullptr);
   }
   bool maybe_nonempty() const { return queue_.size_approx() > 0; }
 
  private:
-  moodycamel::ConcurrentQueue<task_node*> queue_;
+  moodycamel::ConcurrentQueue<Item*> queue_;
 };
 
 }  // namespace tandem::detail

@@ -46,7 +46,7 @@ class io_worker {
   io_lane& lane_;
   const unsigned index_;
   work_stealing_deque<task_node*> deque_;
-  inject_queue::consumer_token inject_token_;
+  inject_queue<>::consumer_token inject_token_;
   std::uint64_t random_;
   std::uint32_t tick_ = 0;
   alignas(64) std::atomic<std::uint64_t> queued_{0};  // written by this worker only
@@ -75,6 +75,10 @@ class io_lane {
   bool help_until_ready(io_worker& self, state_base& s,
                         std::chrono::steady_clock::time_point deadline);
 
+  // has_idle_worker() is true when a worker sleeps and no work is queued:
+  // a task pushed now would start at once (a hint, for tandem::any).
+  bool has_idle_worker() const noexcept { return idle_.has_sleeper() && !work_visible(); }
+
   // queued_count() and finished_count() are the totals so far (see above).
   std::uint64_t queued_count() const noexcept;
   std::uint64_t finished_count() const noexcept;
@@ -84,7 +88,7 @@ class io_lane {
   void stop();
 
 
-  inject_queue::consumer_token make_inject_token() { return inject_.make_consumer_token(); }
+  inject_queue<>::consumer_token make_inject_token() { return inject_.make_consumer_token(); }
 
  private:
   void worker_main(io_worker& self);
@@ -100,7 +104,7 @@ class io_lane {
   std::uint32_t runtime_id_;
   task_runner runner_;
   void* runner_context_;
-  inject_queue inject_;
+  inject_queue<> inject_;
   idle_set idle_;
   std::vector<std::unique_ptr<io_worker>> workers_;
   std::atomic<bool> stopping_{false};

@@ -32,10 +32,28 @@ void post_continuation(std::uint32_t runtime_id, task_node* task) noexcept {
     role.worker->lane().push(task);
   } else if (runtime_id == 0) {
     task->run();
+  } else if (role.owner && role.runtime_id == runtime_id) {
+    role.owner->submit(lane_kind::io, task);  // our own thread: accepted while draining
   } else if (!submit_to_registered(runtime_id, task)) {
     task->abandon(std::make_exception_ptr(runtime_stopped()));
   }
 }
+
+void submit_cpu(scheduler& sched, cpu_job& job) noexcept { sched.submit_cpu(job); }
+
+std::span<std::byte> reserve_arguments(scheduler& sched, cpu_job& job, std::size_t length) {
+  return sched.cpu().reserve_arguments(job, length);
+}
+
+void discard_arguments(scheduler& sched, cpu_job& job) noexcept {
+  sched.cpu().discard_arguments(job);
+}
+
+bool prefers_cpu_lane(scheduler& sched) noexcept {
+  return sched.cpu().has_idle_worker() || !sched.io().has_idle_worker();
+}
+
+void wake_cpu_lane(std::uint32_t runtime_id) noexcept { wake_registered_cpu_lane(runtime_id); }
 
 void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept {
   sched.submit(lane, task);

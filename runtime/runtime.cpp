@@ -14,6 +14,8 @@ runtime_options with_defaults(runtime_options options) {
   if (options.io_threads == 0)
     options.io_threads = std::max(1u, std::thread::hardware_concurrency());
   options.max_blocking_threads = std::max(1u, options.max_blocking_threads);
+  if (options.cpu_workers == 0)
+    options.cpu_workers = std::max(1u, std::thread::hardware_concurrency());
   return options;
 }
 
@@ -32,6 +34,8 @@ void runtime::shutdown(shutdown_mode mode) { scheduler_->shutdown(mode); }
 tandem::io_executor runtime::io_executor() const { return tandem::io_executor(*scheduler_); }
 
 boost::asio::io_context& runtime::io_context() const { return scheduler_->io_context(); }
+
+std::vector<pid_t> runtime::cpu_worker_pids() const { return scheduler_->cpu().worker_pids(); }
 
 const runtime_options& runtime::options() const noexcept { return scheduler_->options(); }
 

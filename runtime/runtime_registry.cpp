@@ -37,17 +37,27 @@ void unregister_runtime(std::uint32_t id) {
   std::erase_if(r.live, [id](const auto& entry) { return entry.first == id; });
 }
 
-bool submit_to_registered(std::uint32_t id, task_node* task) noexcept {
+// with_registered() runs fn(scheduler&) under the lock, which keeps the
+// scheduler alive meanwhile; false when `id` is not registered.
+template <class Fn>
+bool with_registered(std::uint32_t id, Fn&& fn) {
   auto& r = the_registry();
-  // Submitting under the lock keeps the scheduler alive meanwhile; it
-  // cannot re-enter the registry, because a registered scheduler is still
-  // running and therefore queues the task instead of abandoning it.
   std::lock_guard lock(r.mutex);
   const auto it = std::find_if(r.live.begin(), r.live.end(),
                                [id](const auto& entry) { return entry.first == id; });
   if (it == r.live.end()) return false;
-  it->second->submit(lane_kind::io, task);
+  fn(*it->second);
   return true;
+}
+
+bool submit_to_registered(std::uint32_t id, task_node* task) noexcept {
+  // The submission cannot re-enter the registry: a registered scheduler is
+  // still running and therefore queues the task instead of abandoning it.
+  return with_registered(id, [task](scheduler& sched) { sched.submit(lane_kind::io, task); });
+}
+
+void wake_registered_cpu_lane(std::uint32_t id) noexcept {
+  with_registered(id, [](scheduler& sched) { sched.cpu().wake(); });
 }
 
 }  // namespace tandem::detail

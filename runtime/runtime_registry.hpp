@@ -22,4 +22,8 @@ void unregister_runtime(std::uint32_t id);
 // false when no such runtime is registered (the task is untouched).
 bool submit_to_registered(std::uint32_t id, task_node* task) noexcept;
 
+// wake_registered_cpu_lane() wakes the cpu lane's dispatcher of runtime
+// `id`, if that runtime is registered.
+void wake_registered_cpu_lane(std::uint32_t id) noexcept;
+
 }  // namespace tandem::detail

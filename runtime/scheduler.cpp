@@ -12,6 +12,7 @@ namespace tandem::detail {
 scheduler::scheduler(const runtime_options& options)
     : options_(options),
       id_(register_runtime(*this)),
+      cpu_(options, *this, id_),
       io_(options.io_threads, id_, &scheduler::run_task, this),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
                 &scheduler::run_task, this) {}
@@ -19,6 +20,7 @@ scheduler::scheduler(const runtime_options& options)
 scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
 
 void scheduler::run_task(void* self, task_node* task) noexcept {
+  current_thread_role().owner = static_cast<scheduler*>(self);
   if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) == phase::cancelling)
     task->abandon(std::make_exception_ptr(task_cancelled(
         "task cancelled: the runtime was shut down with tandem::cancel before it started")));
@@ -33,26 +35,27 @@ void scheduler::push(lane_kind lane, task_node* task) noexcept {
     io_.push(task);
 }
 
+std::uint32_t scheduler::current_thread_role_id() noexcept {
+  return current_thread_role().runtime_id;
+}
+
 void scheduler::submit(lane_kind lane, task_node* task) noexcept {
-  if (current_thread_role().runtime_id == id_) {
-    push(lane, task);  // the runtime's own thread: part of the work
-    return;
-  }
-  entering_.fetch_add(1, std::memory_order_seq_cst);
-  if (phase_.load(std::memory_order_seq_cst) == phase::running) {
-    push(lane, task);
-    entering_.fetch_sub(1, std::memory_order_release);
-    return;
-  }
-  entering_.fetch_sub(1, std::memory_order_release);
-  task->abandon(std::make_exception_ptr(runtime_stopped()));
+  if (!admit([&] { push(lane, task); })) task->abandon(std::make_exception_ptr(runtime_stopped()));
+}
+
+void scheduler::submit_cpu(cpu_job& job) noexcept {
+  if (admit([&] { cpu_.push(job); })) return;
+  cpu_.discard_arguments(job);
+  job.result_state().try_fail(std::make_exception_ptr(runtime_stopped()));
+  job.drop();
 }
 
 void scheduler::wait_until_quiescent() const {
   for (;;) {
     // Every `finished` before every `queued`: see io_lane.hpp.
-    const auto finished = io_.finished_count() + blocking_.finished_count();
-    const auto queued = io_.queued_count() + blocking_.queued_count();
+    const auto finished =
+        io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
+    const auto queued = io_.queued_count() + blocking_.queued_count() + cpu_.queued_count();
     if (finished == queued) return;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
@@ -71,8 +74,10 @@ void scheduler::shutdown(shutdown_mode mode) {
   phase_.store(mode == shutdown_mode::drain ? phase::draining : phase::cancelling,
                std::memory_order_seq_cst);
   while (entering_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  if (mode == shutdown_mode::cancel) cpu_.cancel_all();
   wait_until_quiescent();
   phase_.store(phase::stopped, std::memory_order_seq_cst);
+  cpu_.stop();
   reactor_.stop();
   io_.stop();
   blocking_.stop();

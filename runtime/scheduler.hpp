@@ -1,6 +1,6 @@
 // scheduler.hpp — what a tandem::runtime is inside: the io lane, the
-// blocking pool and the Asio reactor, the rules for accepting submissions,
-// and shutdown.
+// blocking pool, the Asio reactor and the cpu lane, the rules for accepting
+// submissions, and shutdown.
 //
 // Accepting work. Once shutdown begins, submissions from outside the
 // runtime are refused (their futures hold runtime_stopped); submissions
@@ -16,8 +16,10 @@
 #include <mutex>
 
 #include "runtime/blocking_pool.hpp"
+#include "runtime/cpu_lane.hpp"
 #include "runtime/io_lane.hpp"
 #include "runtime/reactor.hpp"
+#include "runtime/task_registry.hpp"
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/runtime.hpp"
 
@@ -37,6 +39,12 @@ class scheduler {
   // submit() queues `task` on `lane`, or abandons it with runtime_stopped
   // when this thread may no longer submit (see above).
   void submit(lane_kind lane, task_node* task) noexcept;
+  // submit_cpu() queues `job` on the cpu lane, or fails it with
+  // runtime_stopped (same rule).
+  void submit_cpu(cpu_job& job) noexcept;
+
+  cpu_lane& cpu() noexcept { return cpu_; }
+  io_lane& io() noexcept { return io_; }
 
   // shutdown() drains or cancels, stops every thread, resolves everything.
   void shutdown(shutdown_mode mode);
@@ -44,16 +52,34 @@ class scheduler {
  private:
   enum class phase { running, draining, cancelling, stopped };
 
+  // admit() runs `push` unless this thread may no longer submit (see
+  // above); false when refused.
+  template <class Push>
+  bool admit(Push&& push) noexcept {
+    if (current_thread_role_id() == id_) {
+      push();  // the runtime's own thread: part of the work
+      return true;
+    }
+    entering_.fetch_add(1, std::memory_order_seq_cst);
+    const bool open = phase_.load(std::memory_order_seq_cst) == phase::running;
+    if (open) push();
+    entering_.fetch_sub(1, std::memory_order_release);
+    return open;
+  }
+  static std::uint32_t current_thread_role_id() noexcept;
+
   static void run_task(void* self, task_node* task) noexcept;
   void push(lane_kind lane, task_node* task) noexcept;
   void wait_until_quiescent() const;
 
   const runtime_options options_;
+  const runtime_hold hold_;  // no task can be defined from here on
   const std::uint32_t id_;
   std::atomic<phase> phase_{phase::running};
   alignas(64) std::atomic<std::int64_t> entering_{0};
   std::mutex shutdown_mutex_;  // serializes shutdown() callers
   bool shut_down_ = false;
+  cpu_lane cpu_;  // first: it forks the zygote before any thread starts
   reactor reactor_;
   io_lane io_;
   blocking_pool blocking_;

@@ -7,6 +7,7 @@
 namespace tandem::detail {
 
 class io_worker;
+class scheduler;
 
 struct thread_role {
   // runtime_id is the runtime this thread serves (0: none). Its submissions
@@ -14,6 +15,8 @@ struct thread_role {
   std::uint32_t runtime_id = 0;
   // worker is set on io-lane workers only.
   io_worker* worker = nullptr;
+  // owner is the scheduler of runtime_id, on every thread of a runtime.
+  scheduler* owner = nullptr;
 };
 
 // current_thread_role() is this thread's role (thread-local).

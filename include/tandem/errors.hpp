@@ -5,6 +5,9 @@
 // happened and what the caller can do about it.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -36,6 +39,70 @@ class runtime_stopped : public error {
 class broken_promise : public error {
  public:
   broken_promise();
+};
+
+// remote_error is stored in the future of a cpu task whose function threw in
+// the worker process: the exception itself cannot cross processes, so its
+// type name and what() travel instead.
+class remote_error : public error {
+ public:
+  remote_error(const std::string& task, const std::string& type_name, const std::string& message);
+  // type_name() is the thrown type, demangled ("std::invalid_argument").
+  const std::string& type_name() const noexcept { return type_name_; }
+  // message() is the thrown exception's what() ("" for a non-std exception).
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string type_name_;
+  std::string message_;
+};
+
+// worker_crashed is stored in the future of the cpu task a worker process
+// was running when it died (a signal such as SIGSEGV or SIGKILL, a call to
+// exit(), or a broken frame it wrote). Only that task fails; the worker is
+// replaced and the other tasks go on.
+class worker_crashed : public error {
+ public:
+  worker_crashed(const std::string& what, pid_t pid, int signal, int exit_code);
+  pid_t pid() const noexcept { return pid_; }
+  // signal() is the signal that ended the worker, 0 if it was not a signal.
+  int signal() const noexcept { return signal_; }
+  // exit_code() is the worker's exit status when it exited, else -1.
+  int exit_code() const noexcept { return exit_code_; }
+
+ private:
+  pid_t pid_;
+  int signal_;
+  int exit_code_;
+};
+
+// task_timeout is stored in the future of a cpu task that ran longer than
+// its timeout: its worker was killed and replaced.
+class task_timeout : public error {
+ public:
+  using error::error;
+};
+
+// payload_too_large is stored in the future of a cpu task whose argument or
+// result does not fit the shared heap that carries it
+// (runtime_options::cpu_payload_bytes).
+class payload_too_large : public error {
+ public:
+  payload_too_large(const std::string& what, std::size_t size, std::size_t limit);
+  std::size_t size() const noexcept { return size_; }
+  std::size_t limit() const noexcept { return limit_; }
+
+ private:
+  std::size_t size_;
+  std::size_t limit_;
+};
+
+// unknown_task is thrown when a task is looked up by a name (or a
+// signature) that was never defined, and stored when a worker is asked to
+// run a task it does not know.
+class unknown_task : public error {
+ public:
+  using error::error;
 };
 
 }  // namespace tandem

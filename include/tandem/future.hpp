@@ -32,6 +32,12 @@ namespace tandem {
 template <class T>
 class future;
 
+// kill_running asks future::cancel() to stop a cpu task even while it runs.
+struct kill_running_t {
+  explicit constexpr kill_running_t() = default;
+};
+inline constexpr kill_running_t kill_running{};
+
 namespace detail {
 
 template <class T>
@@ -209,6 +215,12 @@ class future {
   // holds tandem::task_cancelled. Returns false (and changes nothing) when
   // the task is already running or finished.
   bool cancel() { return checked_state().try_fail(std::make_exception_ptr(task_cancelled())); }
+  // cancel(tandem::kill_running) also stops a cpu task that is running: its
+  // worker process is killed and replaced, and the future holds
+  // task_cancelled (or the result, if the task finished first). Returns
+  // false for a finished task and for a running io task (threads cannot be
+  // stopped safely).
+  bool cancel(kill_running_t) { return cancel() || checked_state().stop_running(); }
 
   // then() runs `fn` once this future is ready and returns the future of its
   // result (a future returned by `fn` is unwrapped). `fn` takes either the
@@ -233,8 +245,9 @@ class future {
   }
 
   // co_await inside a coroutine suspends until the future is ready, then
-  // yields the value or throws. The coroutine resumes on the io lane when
-  // the future is resolved there, else on the resolving thread. (In an
+  // yields the value or throws. The coroutine resumes on the io lane of the
+  // runtime that produced the future (a future of no runtime, such as a
+  // bare promise's, resumes it on the resolving thread). (In an
   // Asio awaitable<> coroutine use tandem::async_get from io_executor.hpp.)
   auto operator co_await() && noexcept;
   auto operator co_await() & noexcept { return std::move(*this).operator co_await(); }
@@ -442,7 +455,7 @@ class awaiter final : public callback_node, public task_node {
   T await_resume() { return future_.get(); }
 
   void on_ready() noexcept override {
-    if (!post_to_current_worker(this)) handle_.resume();
+    post_continuation(access::state_of(future_).runtime_id(), this);
   }
   void run() noexcept override { handle_.resume(); }
   void abandon(std::exception_ptr) noexcept override { handle_.destroy(); }

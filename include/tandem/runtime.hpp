@@ -5,6 +5,13 @@
 //   auto g = rt.submit(tandem::io_blocking, [] { std::this_thread::sleep_for(1s); });
 //   f.get();                                            // 42
 //
+// Defined tasks (task.hpp) go to the lane they declare; tandem::cpu tasks
+// run in pre-forked worker processes (see "The cpu lane" below):
+//
+//   const auto fib = tandem::define_task<long(int)>("fib", tandem::cpu, slow_fib);
+//   tandem::future<long> a = rt.submit(fib, 32);
+//   auto c = rt.submit(tandem::submit_options{.timeout = 200ms}, fib, 60);
+//
 // The io lane is a work-stealing pool of `io_threads` workers: a task
 // submitted from outside goes through a global injection queue, a task
 // submitted from inside a worker onto that worker's own deque, and idle
@@ -13,6 +20,18 @@
 // max_blocking_threads, so it never holds up the workers. The runtime also
 // owns a boost::asio::io_context whose completions run on the io lane (see
 // io_executor.hpp).
+//
+// The cpu lane is `cpu_workers` worker processes, forked (from a zygote
+// that the constructor forks before it starts any thread, so making a
+// runtime in a program that already has threads is fine) and fed through
+// shared-memory rings. A worker runs one task at a time; a queued task goes
+// to the first idle worker. Arguments and results are serialized
+// (serialize.hpp); an exception in a task arrives as remote_error. Failure
+// is per task: a worker that crashes, exits, or is killed fails only the
+// task it was running (worker_crashed) and is replaced; a task past its
+// timeout gets task_timeout and its worker is killed and replaced. Workers
+// die with the program; create the runtime on a thread that outlives it
+// (PR_SET_PDEATHSIG follows the creating thread).
 //
 // Thread-safety: every member may be called from any thread, including
 // from tasks running on the runtime (except shutdown() and the destructor,
@@ -27,9 +46,16 @@
 #include <type_traits>
 #include <utility>
 
+#include <sys/types.h>
+
+#include <vector>
+
 #include "tandem/affinity.hpp"
+#include "tandem/detail/cpu_job.hpp"
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/future.hpp"
+#include "tandem/serialize.hpp"
+#include "tandem/task.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -48,6 +74,37 @@ struct runtime_options {
   unsigned max_blocking_threads = 512;
   // blocking_idle_timeout is how long an idle blocking thread is kept.
   std::chrono::milliseconds blocking_idle_timeout{10'000};
+
+  // cpu_workers is the cpu lane's worker process count; 0 means one per core.
+  unsigned cpu_workers = 0;
+  // max_tasks_per_worker: a worker that has served this many tasks is
+  // replaced between tasks; 0 means never.
+  std::uint64_t max_tasks_per_worker = 0;
+  // max_worker_rss: a worker whose private resident memory grew past this
+  // many bytes is replaced between tasks; 0 means no limit.
+  std::size_t max_worker_rss = 0;
+  // worker_init is a defined task run once in each new worker before it
+  // takes tasks (open files, warm caches). If it throws, the cpu lane stops
+  // taking tasks: every cpu future holds worker_crashed naming the error.
+  task_ref<void()> worker_init{};
+  // default_timeout limits how long a cpu task may run when its submission
+  // names no timeout; zero means no limit.
+  std::chrono::nanoseconds default_timeout{0};
+  // cpu_payload_bytes sizes the shared heaps that carry arguments and
+  // results too large for a ring frame (1 KiB): one for the arguments of
+  // all workers and one per worker for results. A larger payload fails with
+  // payload_too_large. Pages are only used as payloads touch them.
+  std::size_t cpu_payload_bytes = std::size_t{128} << 20;
+};
+
+// submit_options are per-submission settings of a defined task.
+struct submit_options {
+  // timeout limits how long the task may run in a cpu worker (from the
+  // moment a worker takes it): past it the worker is killed and replaced,
+  // and the future holds task_timeout. Zero: runtime_options'
+  // default_timeout. A task with a timeout always runs on the cpu lane,
+  // where it can be stopped; a tandem::io task cannot take one.
+  std::chrono::nanoseconds timeout{0};
 };
 
 // shutdown_mode says what happens to queued work at shutdown.
@@ -114,6 +171,57 @@ class runtime {
                      std::forward<Args>(args)...);
   }
 
+  // submit(task, args...) runs a defined task on the lane it declares: a
+  // cpu worker (tandem::cpu), the io lane (tandem::io), or whichever starts
+  // it soonest (tandem::any: an idle cpu worker, else an idle io worker,
+  // else the cpu lane's queue). Arguments convert to the task's parameter
+  // types. Never throws: every error lands in the future.
+  template <class R, class... A, class... U>
+    requires(sizeof...(U) == sizeof...(A)) &&
+            (std::constructible_from<std::decay_t<A>, U &&> && ...)
+  future<R> submit(const task_ref<R(A...)>& task, U&&... args) {
+    return submit(submit_options{}, task, std::forward<U>(args)...);
+  }
+  template <class R, class... A, class... U>
+    requires(sizeof...(U) == sizeof...(A)) &&
+            (std::constructible_from<std::decay_t<A>, U &&> && ...)
+  future<R> submit(const submit_options& options, const task_ref<R(A...)>& task, U&&... args) {
+    const bool timed = options.timeout > std::chrono::nanoseconds::zero();
+    switch (task.default_affinity()) {
+      case affinity::io:
+        if (timed)
+          return make_exceptional_future<R>(std::make_exception_ptr(
+              error("task '" + task.name() +
+                    "' runs on the io lane, where a timeout cannot stop it; define it with "
+                    "tandem::cpu or tandem::any to give it a timeout")));
+        return submit(tandem::io, task, std::forward<U>(args)...);
+      case affinity::any:
+        if (!timed && !detail::prefers_cpu_lane(*scheduler_))
+          return submit(tandem::io, task, std::forward<U>(args)...);
+        [[fallthrough]];
+      case affinity::cpu:
+        break;
+    }
+    return submit_cpu(options.timeout, task, std::forward<U>(args)...);
+  }
+  // submit(tandem::cpu, task, args...) runs a defined task in a worker
+  // process whatever it declares; submit(tandem::io, task, args...) (the
+  // overload above for any callable) runs it on the io lane.
+  template <class R, class... A, class... U>
+    requires(sizeof...(U) == sizeof...(A)) &&
+            (std::constructible_from<std::decay_t<A>, U &&> && ...)
+  future<R> submit(cpu_t, const task_ref<R(A...)>& task, U&&... args) {
+    return submit_cpu(std::chrono::nanoseconds::zero(), task, std::forward<U>(args)...);
+  }
+  // A closure cannot travel to a worker process: tandem::cpu takes only
+  // tasks made by tandem::define_task (task.hpp).
+  template <class F, class... Args>
+  void submit(cpu_t, F&& closure_not_a_defined_task, Args&&... args) = delete;
+
+  // cpu_worker_pids() are the process ids of the cpu lane's workers now
+  // (a replaced worker's pid changes).
+  std::vector<pid_t> cpu_worker_pids() const;
+
   // shutdown() stops accepting submissions from outside the runtime, then
   // drains or cancels what is queued (see shutdown_mode), waits for running
   // tasks, stops every thread and abandons outstanding Asio operations.
@@ -131,6 +239,25 @@ class runtime {
   const runtime_options& options() const noexcept;
 
  private:
+  template <class R, class... A, class... U>
+  future<R> submit_cpu(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
+                       U&&... args) {
+    auto* job = new detail::cpu_call<R>(id_, task.entry(), timeout);
+    auto result = detail::access::adopt<R>(static_cast<detail::state<R>*>(job));
+    try {
+      const std::size_t length = encoded_size<std::decay_t<A>...>(args...);
+      writer out(detail::reserve_arguments(*scheduler_, *job, length));
+      out.write<std::decay_t<A>...>(args...);
+    } catch (...) {
+      detail::discard_arguments(*scheduler_, *job);
+      job->try_fail(std::current_exception());
+      job->drop();
+      return result;
+    }
+    detail::submit_cpu(*scheduler_, *job);
+    return result;
+  }
+
   template <class F, class... Args>
   auto submit_to(detail::lane_kind lane, F&& fn, Args&&... args) {
     using Fn = std::decay_t<F>;

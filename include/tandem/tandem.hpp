@@ -6,4 +6,6 @@
 #include "tandem/future.hpp"
 #include "tandem/io_executor.hpp"
 #include "tandem/runtime.hpp"
+#include "tandem/serialize.hpp"
+#include "tandem/task.hpp"
 #include "tandem/when_all.hpp"

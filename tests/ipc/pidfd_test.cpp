@@ -40,7 +40,7 @@ TEST_CASE("pidfd sees a child run, exit, and reaps its exit code" * doctest::tim
 TEST_CASE("pidfd reports a child killed by a signal" * doctest::timeout(20)) {
   const pid_t child = test::fork_child([] { pause(); return 0; }, 10);
   pidfd watch(child);
-  kill(child, SIGKILL);
+  CHECK(watch.send_signal(SIGKILL));
   CHECK(watch.exited(5s));
   const auto status = watch.try_reap();
   REQUIRE(status);
@@ -52,4 +52,16 @@ TEST_CASE("pidfd of a process that does not exist throws ipc_error" * doctest::t
   const pid_t child = test::fork_child([] { return 0; }, 10);
   test::reap(child);
   CHECK_THROWS_AS(pidfd{child}, ipc_error);  // reaped: the pid names nobody now
+}
+
+TEST_CASE("an adopted pidfd owns the descriptor; signalling an ended process says false" *
+          doctest::timeout(10)) {
+  const pid_t child = test::fork_child([] { pause(); return 0; }, 10);
+  const pidfd opened(child);
+  pidfd adopted = pidfd::adopt(dup(opened.fd()), child);
+  CHECK(adopted.pid() == child);
+  CHECK(adopted.send_signal(SIGKILL));
+  CHECK(adopted.exited(5s));
+  CHECK(adopted.try_reap());
+  CHECK_FALSE(opened.send_signal(SIGKILL));  // reaped: the pidfd still names it, nobody else
 }

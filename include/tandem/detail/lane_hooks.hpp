@@ -3,7 +3,9 @@
 // of the public API.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "tandem/detail/task_node.hpp"
 
@@ -32,6 +34,31 @@ class scheduler;
 
 // lane_kind names where runtime::submit sends a task.
 enum class lane_kind { io, io_blocking };
+
+class cpu_job;
+
+// submit_cpu() hands `job` (its arguments encoded) to the cpu lane of
+// `sched`, or resolves it with the error that stops it (never throws).
+void submit_cpu(scheduler& sched, cpu_job& job) noexcept;
+
+// reserve_arguments() gives the bytes where `job`'s encoded arguments
+// (`length` bytes) go: in the job, or in the lane's shared argument heap.
+// Throws payload_too_large when they could never fit.
+std::span<std::byte> reserve_arguments(scheduler& sched, cpu_job& job, std::size_t length);
+
+// discard_arguments() frees what reserve_arguments() took, for a job that
+// is abandoned before submit_cpu().
+void discard_arguments(scheduler& sched, cpu_job& job) noexcept;
+
+// prefers_cpu_lane() is the tandem::any policy: true when the cpu lane
+// would start a task at once (an idle worker), or when the io lane would not
+// either (no idle io worker).
+bool prefers_cpu_lane(scheduler& sched) noexcept;
+
+// wake_cpu_lane() has the cpu lane of runtime `runtime_id` look at kill
+// requests now (a no-op once that runtime is shutting down: the lane then
+// looks at least every few tens of milliseconds anyway).
+void wake_cpu_lane(std::uint32_t runtime_id) noexcept;
 
 // submit_task() queues `task` on a lane of `sched`; after shutdown began it
 // abandons the task with runtime_stopped instead (never throws).

@@ -48,6 +48,11 @@ class state_base {
   state_base& operator=(const state_base&) = delete;
   virtual ~state_base() = default;
 
+  // stop_running() asks the lane to stop the running task behind this state
+  // (only a cpu task can be: its worker is killed); false when that is not
+  // possible or the state is ready.
+  virtual bool stop_running() noexcept { return false; }
+
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;

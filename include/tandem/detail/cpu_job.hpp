@@ -1,0 +1,98 @@
+// cpu_job.hpp — one submission to the cpu lane, as the lane sees it. Not
+// part of the public API.
+//
+// The job is fused with the state of its future (one allocation): the lane
+// holds one reference, the future the other. The submitting thread encodes
+// the arguments straight into the job (small) or into the lane's shared
+// argument heap (large, no further copy); the lane's dispatcher claims the
+// state when it hands the job to a worker, so cancel() can no longer win,
+// and resolves it from the worker's reply, or with the error that ended it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <span>
+#include <vector>
+
+#include "tandem/detail/state.hpp"
+#include "tandem/serialize.hpp"
+#include "tandem/task.hpp"
+
+namespace tandem::detail {
+
+// shared_block names a block of the lane's shared argument heap.
+struct shared_block {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+class cpu_job {
+ public:
+  cpu_job(const task_entry& task, std::chrono::nanoseconds timeout) noexcept
+      : task_(task), timeout_(timeout) {}
+  cpu_job(const cpu_job&) = delete;
+  cpu_job& operator=(const cpu_job&) = delete;
+
+  virtual state_base& result_state() noexcept = 0;
+  // deliver() decodes a worker's encoded result into the (claimed) state.
+  virtual void deliver(std::span<const std::byte> payload) noexcept = 0;
+  // drop() gives up the lane's reference.
+  virtual void drop() noexcept = 0;
+
+  const task_entry& task() const noexcept { return task_; }
+  // timeout() is how long the task may run in a worker; zero: no limit.
+  std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
+
+  // Encoded arguments: inline_arguments, or (on_heap) a shared block.
+  std::vector<std::byte> inline_arguments;
+  shared_block heap_arguments;
+  bool on_heap = false;
+
+  // kill_requested is set by future::cancel(tandem::kill_running).
+  std::atomic<bool> kill_requested{false};
+
+ protected:
+  ~cpu_job() = default;
+
+ private:
+  const task_entry& task_;
+  std::chrono::nanoseconds timeout_;
+};
+
+template <class R>
+class cpu_call final : public state<R>, public cpu_job {
+ public:
+  cpu_call(std::uint32_t runtime_id, const task_entry& task, std::chrono::nanoseconds timeout)
+      : state<R>(runtime_id, 2), cpu_job(task, timeout) {}
+
+  state_base& result_state() noexcept override { return *this; }
+  void drop() noexcept override { this->release(); }
+
+  void deliver(std::span<const std::byte> payload) noexcept override {
+    try {
+      reader in(payload);
+      if constexpr (std::is_void_v<R>) {
+        in.finish();
+        this->emplace_claimed();
+      } else {
+        R value = in.read<R>();
+        in.finish();
+        this->emplace_claimed(std::move(value));
+      }
+    } catch (...) {
+      this->fail_claimed(std::current_exception());
+    }
+  }
+
+  bool stop_running() noexcept override {
+    if (this->is_ready()) return false;
+    kill_requested.store(true, std::memory_order_release);
+    wake_cpu_lane(this->runtime_id());
+    return true;
+  }
+};
+
+}  // namespace tandem::detail

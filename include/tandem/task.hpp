@@ -1,0 +1,193 @@
+// task.hpp — defined tasks: what may run in a cpu worker process.
+//
+// A worker process cannot receive a closure, so cpu work is declared once,
+// by name, before any runtime exists (at namespace scope is the usual
+// place), and a submission carries the task's number and its serialized
+// arguments (see serialize.hpp):
+//
+//   const auto fib = tandem::define_task<long(int)>("fib", tandem::cpu,
+//                                                   [](int n) { return slow_fib(n); });
+//   tandem::runtime rt;
+//   tandem::future<long> a = rt.submit(fib, 32);            // its default lane: a worker
+//   tandem::future<long> b = rt.submit(tandem::io, fib, 20);  // this once: an io thread
+//
+// The default affinity is tandem::cpu, tandem::io or tandem::any (the lane
+// that starts it soonest). Every worker is forked after the tasks are
+// defined, so every worker knows every task.
+//
+// Rules, each checked with a clear tandem::error rather than undefined
+// behaviour: a name is defined once; no task is defined while a runtime
+// exists (its workers could not know it). At namespace scope such an error
+// ends the program at start-up with its message, like a duplicate symbol.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "tandem/affinity.hpp"
+#include "tandem/errors.hpp"
+#include "tandem/serialize.hpp"
+
+namespace tandem {
+
+namespace detail {
+
+// result_sink is where a worker writes an encoded result: it hands out
+// `length` bytes (in the completion ring, or in the worker's shared heap).
+class result_sink {
+ public:
+  virtual std::span<std::byte> reserve(std::size_t length) = 0;
+
+ protected:
+  ~result_sink() = default;
+};
+
+// task_entry is a defined task as the registry keeps it.
+class task_entry {
+ public:
+  task_entry(std::string name, affinity lane, const std::type_info& signature)
+      : name_(std::move(name)), lane_(lane), signature_(signature) {}
+  task_entry(const task_entry&) = delete;
+  task_entry& operator=(const task_entry&) = delete;
+  virtual ~task_entry() = default;
+
+  // invoke() decodes the arguments, runs the function and encodes its
+  // result into `sink`. Exceptions (the task's own, decode_error) escape.
+  virtual void invoke(std::span<const std::byte> arguments, result_sink& sink) const = 0;
+
+  const std::string& name() const noexcept { return name_; }
+  affinity default_affinity() const noexcept { return lane_; }
+  const std::type_info& signature() const noexcept { return signature_; }
+  std::uint32_t index() const noexcept { return index_; }
+  void set_index(std::uint32_t index) noexcept { index_ = index; }
+
+ private:
+  std::string name_;
+  affinity lane_;
+  const std::type_info& signature_;
+  std::uint32_t index_ = 0;
+};
+
+template <class Signature>
+class typed_entry;
+
+template <class R, class... A>
+class typed_entry<R(A...)> : public task_entry {
+ public:
+  using task_entry::task_entry;
+  virtual R call(std::decay_t<A>... arguments) const = 0;
+
+  void invoke(std::span<const std::byte> arguments, result_sink& sink) const final {
+    reader in(arguments);
+    // Braced initialization reads the arguments left to right: wire order.
+    std::tuple<std::decay_t<A>...> values{in.read<std::decay_t<A>>()...};
+    in.finish();
+    if constexpr (std::is_void_v<R>) {
+      std::apply([this](auto&&... a) { call(std::move(a)...); }, std::move(values));
+      sink.reserve(0);
+    } else {
+      const R result =
+          std::apply([this](auto&&... a) { return call(std::move(a)...); }, std::move(values));
+      writer out(sink.reserve(encoded_size(result)));
+      out.write(result);
+    }
+  }
+};
+
+template <class F, class Signature>
+class task_impl;
+
+template <class F, class R, class... A>
+class task_impl<F, R(A...)> final : public typed_entry<R(A...)> {
+ public:
+  task_impl(std::string name, affinity lane, F fn)
+      : typed_entry<R(A...)>(std::move(name), lane, typeid(R(A...))), fn_(std::move(fn)) {}
+  R call(std::decay_t<A>... arguments) const override {
+    return std::invoke(fn_, std::move(arguments)...);
+  }
+
+ private:
+  F fn_;
+};
+
+// register_task() adds `entry` to the registry (which owns it from then on)
+// and numbers it; throws tandem::error for a duplicate name or while a
+// runtime exists (the entry is then destroyed).
+void register_task(std::unique_ptr<task_entry> entry);
+// find_task_entry() is the task of that name, or nullptr.
+const task_entry* find_task_entry(std::string_view name) noexcept;
+
+}  // namespace detail
+
+template <class Signature>
+class task_ref;
+
+// task_ref is a handle to a defined task: cheap to copy, valid for the
+// whole program. Calling it runs the function right here, in this thread.
+template <class R, class... A>
+class task_ref<R(A...)> {
+ public:
+  using result_type = R;
+
+  // An empty task_ref (e.g. runtime_options::worker_init when unset).
+  task_ref() noexcept = default;
+
+  explicit operator bool() const noexcept { return entry_ != nullptr; }
+  const std::string& name() const noexcept { return entry_->name(); }
+  affinity default_affinity() const noexcept { return entry_->default_affinity(); }
+
+  template <class... U>
+    requires std::invocable<R (*)(A...), U...>
+  R operator()(U&&... arguments) const {
+    return entry_->call(std::forward<U>(arguments)...);
+  }
+
+  const detail::typed_entry<R(A...)>& entry() const noexcept { return *entry_; }
+
+ private:
+  template <class Signature, class Affinity, class F>
+  friend task_ref<Signature> define_task(std::string name, Affinity lane, F&& fn);
+  template <class Signature>
+  friend task_ref<Signature> find_task(std::string_view name);
+
+  explicit task_ref(const detail::typed_entry<R(A...)>& entry) noexcept : entry_(&entry) {}
+
+  const detail::typed_entry<R(A...)>* entry_ = nullptr;
+};
+
+// define_task() registers `fn` as the task `name` with signature
+// `Signature` (e.g. long(int)) and default affinity `lane` (tandem::io,
+// tandem::cpu or tandem::any). Arguments and result must be serializable
+// (see serialize.hpp). Throws tandem::error for a duplicate name or when a
+// runtime exists.
+template <class Signature, class Affinity, class F>
+task_ref<Signature> define_task(std::string name, Affinity lane, F&& fn) {
+  auto entry = std::make_unique<detail::task_impl<std::decay_t<F>, Signature>>(
+      std::move(name), affinity_of(lane), std::forward<F>(fn));
+  const auto& typed = *entry;
+  detail::register_task(std::move(entry));
+  return task_ref<Signature>(typed);
+}
+
+// find_task() is the defined task `name`, which must have this signature;
+// throws tandem::unknown_task otherwise.
+template <class Signature>
+task_ref<Signature> find_task(std::string_view name) {
+  const detail::task_entry* entry = detail::find_task_entry(name);
+  if (entry == nullptr) throw unknown_task("no task named '" + std::string(name) + "' is defined");
+  if (entry->signature() != typeid(Signature))
+    throw unknown_task("task '" + std::string(name) +
+                       "' is defined with another signature than the one asked for");
+  return task_ref<Signature>(static_cast<const detail::typed_entry<Signature>&>(*entry));
+}
+
+}  // namespace tandem

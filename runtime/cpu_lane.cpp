@@ -1,0 +1,474 @@
+#include "runtime/cpu_lane.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <string>
+
+#include "ipc/error.hpp"
+#include "runtime/cpu_worker.hpp"
+#include "runtime/task_registry.hpp"
+#include "runtime/thread_role.hpp"
+#include "runtime/worker_protocol.hpp"
+
+namespace tandem::detail {
+
+namespace {
+
+const ipc::ring_options ring_shape{std::size_t{64} << 10, 1024, 256};
+// How long the dispatcher spins before it parks, and the longest it parks:
+// it looks at kill requests and the zygote's health at least this often.
+constexpr std::uint32_t dispatcher_spins = 2000;
+constexpr auto busy_check = std::chrono::milliseconds(50);
+constexpr auto idle_check = std::chrono::milliseconds(250);
+constexpr auto respawn_backoff = std::chrono::milliseconds(100);
+
+// A heap block also holds its prefix and the allocator's bookkeeping.
+std::size_t largest_payload(std::size_t heap_bytes) { return heap_bytes - heap_bytes / 16; }
+
+std::size_t segment_bytes(const runtime_options& options) {
+  const std::size_t per_worker = options.cpu_payload_bytes + 2 * (ring_shape.capacity + 4096);
+  return options.cpu_payload_bytes + options.cpu_workers * per_worker + (std::size_t{1} << 20);
+}
+
+std::string how_it_ended(const ipc::exit_status& status) {
+  if (!status.signaled) return "exited with status " + std::to_string(status.number);
+  const char* name = strsignal(status.number);
+  return "was killed by signal " + std::to_string(status.number) + " (" +
+         (name ? name : "unknown") + ")";
+}
+
+std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_status& status) {
+  return std::make_exception_ptr(worker_crashed(
+      "task '" + job.task().name() + "': its worker process (pid " + std::to_string(pid) + ") " +
+          how_it_ended(status) + " while running it; a replacement worker is being started",
+      pid, status.signaled ? status.number : 0, status.signaled ? -1 : status.number));
+}
+
+template <class... T>
+std::tuple<T...> decode_reply(std::span<const std::byte> payload) {
+  reader in(payload);
+  std::tuple<T...> values{in.read<T>()...};
+  in.finish();
+  return values;
+}
+
+}  // namespace
+
+cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id)
+    : options_(options),
+      runtime_id_(runtime_id),
+      memory_({segment_bytes(options), ipc::segment_backing::anonymous}),
+      signal_(memory_.construct<lane_signal>()),
+      arguments_(memory_, options.cpu_payload_bytes) {
+  for (unsigned i = 0; i < options.cpu_workers; ++i)
+    slots_.push_back(std::make_unique<worker_slot>(memory_, i, ring_shape,
+                                                   options.cpu_payload_bytes));
+  zygote_.emplace(&cpu_lane::run_worker, &cpu_lane::notify_from_zygote, this);
+  for (auto& slot : slots_) {
+    slot->state = worker_slot::phase::starting;
+    zygote_->spawn(slot->index());
+  }
+  dispatcher_ = std::thread([this, &owner] { dispatch_loop(owner); });
+}
+
+cpu_lane::~cpu_lane() { stop(); }
+
+// ---- worker and zygote side (run in the forked processes) ----
+
+void cpu_lane::run_worker(void* self, unsigned slot) {
+  auto& lane = *static_cast<cpu_lane*>(self);
+  worker_slot& place = *lane.slots_.at(slot);
+  serve_as_worker({place.submissions(), place.completions(), lane.arguments_.bytes(),
+                   *lane.signal_, lane.options_, getppid()});
+}
+
+void cpu_lane::notify_from_zygote(void* self) {
+  auto& lane = *static_cast<cpu_lane*>(self);
+  lane.signal_->reports.fetch_add(1, std::memory_order_seq_cst);
+  lane.signal_->notify();
+}
+
+// ---- submitting side ----
+
+std::span<std::byte> cpu_lane::reserve_arguments(cpu_job& job, std::size_t length) {
+  if (length <= ring_shape.max_inline) {
+    job.inline_arguments.resize(length);
+    return job.inline_arguments;
+  }
+  const std::size_t limit = largest_payload(options_.cpu_payload_bytes);
+  if (length > limit)
+    throw payload_too_large("the arguments of task '" + job.task().name() + "' encode to " +
+                                ipc::size_text(length) + ", more than the " +
+                                ipc::size_text(limit) +
+                                " the shared argument heap can carry; raise "
+                                "runtime_options::cpu_payload_bytes",
+                            length, limit);
+  std::unique_lock lock(arguments_mutex_);
+  ipc::shm_buffer block;
+  // Full for now: blocks come back as running tasks finish.
+  while (!(block = arguments_.try_allocate(length))) arguments_freed_.wait(lock);
+  const ipc::heap_ref ref = block.hand_over();
+  job.on_heap = true;
+  job.heap_arguments = {ref.offset, ref.length};
+  return arguments_.bytes().subspan(ref.offset, ref.length);
+}
+
+void cpu_lane::discard_arguments(cpu_job& job) noexcept {
+  if (!std::exchange(job.on_heap, false)) return;
+  {
+    std::lock_guard lock(arguments_mutex_);
+    arguments_.give_back({job.heap_arguments.offset, job.heap_arguments.length});
+  }
+  arguments_freed_.notify_all();
+}
+
+void cpu_lane::push(cpu_job& job) noexcept {
+  queued_.fetch_add(1, std::memory_order_seq_cst);
+  queue_.push(&job);
+  signal_->notify();
+}
+
+bool cpu_lane::has_idle_worker() const noexcept {
+  return idle_workers_.load(std::memory_order_relaxed) > 0 && !queue_.maybe_nonempty();
+}
+
+std::vector<pid_t> cpu_lane::worker_pids() const {
+  std::lock_guard lock(pids_mutex_);
+  return pids_;
+}
+
+void cpu_lane::cancel_all() noexcept {
+  cancelling_.store(true, std::memory_order_seq_cst);
+  signal_->notify();
+}
+
+void cpu_lane::stop() noexcept {
+  if (stopping_.exchange(true)) return;
+  signal_->notify();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  // Nothing should be left after the scheduler's drain; whatever is, ends.
+  const auto stopped = std::make_exception_ptr(runtime_stopped());
+  for (auto& slot : slots_)
+    if (slot->job) fail_running(*slot, stopped);
+  while (cpu_job* job = queue_.try_pop()) {
+    job->result_state().try_fail(stopped);
+    finish(*job);
+  }
+  zygote_->stop();
+}
+
+// ---- the dispatcher thread ----
+
+void cpu_lane::dispatch_loop(scheduler& owner) {
+  current_thread_role() = thread_role{runtime_id_, nullptr, &owner};
+  std::uint64_t reports_seen = 0;
+  while (!stopping_.load(std::memory_order_acquire)) {
+    const std::uint64_t seen = signal_->events.load(std::memory_order_seq_cst);
+    bool progress = false;
+    if (const auto reports = signal_->reports.load(std::memory_order_seq_cst);
+        reports != reports_seen) {
+      reports_seen = reports;
+      progress |= take_reports();
+    }
+    progress |= take_replies();
+    progress |= enforce_limits();
+    progress |= assign_jobs();
+    respawn_vacant();
+    if (progress) continue;
+    const auto wake_at = next_deadline();
+    const bool woken = signal_->bell.wait(
+        [&] { return signal_->events.load(std::memory_order_seq_cst) != seen; },
+        {dispatcher_spins, std::max(wake_at - clock::now(), clock::duration::zero())});
+    if (!woken && broken_.empty() && !zygote_->alive())
+      break_lane(
+          "the cpu lane's zygote process died (was it killed?), so no worker can be started; "
+          "create a new runtime");
+  }
+}
+
+bool cpu_lane::take_reports() {
+  bool any = false;
+  while (auto report = zygote_->try_receive()) {
+    any = true;
+    if (report->what == zygote_report::event::exited) {
+      settle_exit(*report);
+      continue;
+    }
+    if (report->slot >= slots_.size()) continue;
+    worker_slot& slot = *slots_[report->slot];
+    if (report->what == zygote_report::event::spawned) {
+      slot.pid = report->pid;
+      slot.process = std::move(report->worker);
+    } else {
+      slot.state = worker_slot::phase::vacant;
+      slot.retry_at = clock::now() + respawn_backoff;
+    }
+    publish_pids();
+  }
+  return any;
+}
+
+void cpu_lane::settle_exit(const zygote_report& report) {
+  const auto it = std::find_if(slots_.begin(), slots_.end(),
+                               [&](const auto& slot) { return slot->pid == report.pid; });
+  if (it == slots_.end()) return;
+  worker_slot& slot = **it;
+  while (take_reply(slot)) {
+  }
+  if (slot.job) fail_running(slot, crash_of(*slot.job, slot.pid, report.status));
+  set_idle(slot, false);
+  slot.process = ipc::pidfd();
+  slot.pid = 0;
+  slot.clear();
+  slot.state = worker_slot::phase::vacant;
+  slot.retry_at = clock::time_point::min();
+  publish_pids();
+}
+
+bool cpu_lane::take_replies() {
+  bool any = false;
+  for (auto& slot : slots_)
+    while (slot->state != worker_slot::phase::vacant && take_reply(*slot)) any = true;
+  return any;
+}
+
+bool cpu_lane::take_reply(worker_slot& slot) {
+  const ipc::decoded frame = slot.reply();
+  if (frame.error == ipc::frame_error::empty) return false;
+  if (frame.error != ipc::frame_error::none) {
+    const std::string what = "its worker process (pid " + std::to_string(slot.pid) +
+                             ") wrote a corrupt reply (" + ipc::describe(frame.error) +
+                             "); the worker was killed and is being replaced";
+    kill_worker(slot, std::make_exception_ptr(worker_crashed(
+                          (slot.job ? "task '" + slot.job->task().name() + "': " : "") + what,
+                          slot.pid, SIGKILL, -1)));
+    if (frame.error != ipc::frame_error::ring_corrupt) slot.done(frame);
+    return frame.error != ipc::frame_error::ring_corrupt;
+  }
+  handle_reply(slot, frame);
+  slot.done(frame);
+  return true;
+}
+
+void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
+  switch (static_cast<to_parent>(frame.kind)) {
+    case to_parent::ready:
+      if (slot.state == worker_slot::phase::starting) {
+        slot.state = worker_slot::phase::idle;
+        set_idle(slot, true);
+      }
+      return;
+    case to_parent::retiring:
+    case to_parent::init_failed:
+      if (static_cast<to_parent>(frame.kind) == to_parent::init_failed)
+        break_lane(failed_init_reason(frame.payload));
+      set_idle(slot, false);
+      slot.state = worker_slot::phase::leaving;
+      return;
+    default:
+      break;
+  }
+  if (!slot.job || frame.id != slot.job->task().index()) return;  // nobody asked
+  cpu_job& job = *slot.job;
+  switch (static_cast<to_parent>(frame.kind)) {
+    case to_parent::value:
+      slot.job = nullptr;
+      job.deliver(frame.payload);
+      finish(job);
+      break;
+    case to_parent::thrown:
+      fail_running(slot, remote_failure(job, frame.payload));
+      break;
+    case to_parent::too_large:
+      fail_running(slot, oversized_result(job, frame.payload));
+      break;
+    default:  // to_parent::unknown
+      fail_running(slot, std::make_exception_ptr(unknown_task(
+                             "task '" + job.task().name() + "' (number " +
+                             std::to_string(frame.id) + ") is unknown to worker pid " +
+                             std::to_string(slot.pid))));
+  }
+  if (slot.state == worker_slot::phase::busy) {
+    slot.state = worker_slot::phase::idle;
+    set_idle(slot, true);
+  }
+}
+
+std::exception_ptr cpu_lane::remote_failure(const cpu_job& job, std::span<const std::byte> payload) {
+  try {
+    auto [type, message] = decode_reply<std::string, std::string>(payload);
+    return std::make_exception_ptr(remote_error(job.task().name(), type, message));
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+std::exception_ptr cpu_lane::oversized_result(const cpu_job& job,
+                                              std::span<const std::byte> payload) {
+  try {
+    auto [size, limit] = decode_reply<std::uint64_t, std::uint64_t>(payload);
+    return std::make_exception_ptr(payload_too_large(
+        "the result of task '" + job.task().name() + "' encodes to " + ipc::size_text(size) +
+            ", more than the " + ipc::size_text(limit) +
+            " its worker's result heap can carry; raise runtime_options::cpu_payload_bytes",
+        size, limit));
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+std::string cpu_lane::failed_init_reason(std::span<const std::byte> payload) {
+  std::string why = "runtime_options::worker_init ('" + options_.worker_init.name() + "') threw";
+  try {
+    auto [type, message] = decode_reply<std::string, std::string>(payload);
+    why += " " + type + (message.empty() ? "" : ": " + message);
+  } catch (const decode_error&) {
+  }
+  return why + " in a new worker, so the cpu lane cannot run tasks; fix it and create a new runtime";
+}
+
+bool cpu_lane::enforce_limits() {
+  bool any = false;
+  const bool cancelling = cancelling_.load(std::memory_order_acquire);
+  const auto now = clock::now();
+  for (auto& slot_ptr : slots_) {
+    worker_slot& slot = *slot_ptr;
+    if (!slot.job) continue;
+    const cpu_job& job = *slot.job;
+    const std::string worker = "its worker process (pid " + std::to_string(slot.pid) + ")";
+    if (cancelling) {
+      kill_worker(slot, std::make_exception_ptr(task_cancelled(
+                            "task '" + job.task().name() + "' cancelled while running: the "
+                            "runtime was shut down with tandem::cancel and " + worker +
+                            " was killed")));
+    } else if (job.kill_requested.load(std::memory_order_acquire)) {
+      kill_worker(slot, std::make_exception_ptr(task_cancelled(
+                            "task '" + job.task().name() +
+                            "' cancelled while running (tandem::kill_running): " + worker +
+                            " was killed and is being replaced")));
+    } else if (slot.deadline <= now) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout());
+      kill_worker(slot, std::make_exception_ptr(task_timeout(
+                            "task '" + job.task().name() + "' ran past its timeout of " +
+                            std::to_string(ms.count()) + " ms: " + worker +
+                            " was killed and is being replaced")));
+    } else {
+      continue;
+    }
+    any = true;
+  }
+  return any;
+}
+
+bool cpu_lane::assign_jobs() {
+  bool any = false;
+  if (cancelling_.load(std::memory_order_acquire) || !broken_.empty()) {
+    const auto reason = broken_.empty()
+                            ? std::make_exception_ptr(task_cancelled(
+                                  "task cancelled before it started: the runtime was shut down "
+                                  "with tandem::cancel"))
+                            : std::make_exception_ptr(worker_crashed(broken_, 0, 0, -1));
+    while (cpu_job* job = queue_.try_pop()) {
+      job->result_state().try_fail(reason);
+      finish(*job);
+      any = true;
+    }
+    return any;
+  }
+  for (auto& slot : slots_) {
+    if (slot->state != worker_slot::phase::idle) continue;
+    cpu_job* job = nullptr;
+    while ((job = queue_.try_pop()) && !job->result_state().try_claim()) {
+      finish(*job);  // cancelled while queued: it never runs
+      any = true;
+    }
+    if (!job) break;
+    start(*slot, *job);
+    any = true;
+  }
+  return any;
+}
+
+void cpu_lane::start(worker_slot& slot, cpu_job& job) {
+  slot.job = &job;
+  slot.state = worker_slot::phase::busy;
+  set_idle(slot, false);
+  auto timeout = job.timeout() > std::chrono::nanoseconds::zero() ? job.timeout()
+                                                                  : options_.default_timeout;
+  slot.deadline = timeout > std::chrono::nanoseconds::zero()
+                      ? clock::now() + std::chrono::duration_cast<clock::duration>(timeout)
+                      : clock::time_point::max();
+  if (!slot.send(job))  // cannot happen: a worker holds one job at a time
+    kill_worker(slot, std::make_exception_ptr(error("tandem: a worker's submission ring was full")));
+}
+
+void cpu_lane::respawn_vacant() {
+  if (!broken_.empty()) return;
+  const auto now = clock::now();
+  for (auto& slot : slots_) {
+    if (slot->state != worker_slot::phase::vacant || slot->retry_at > now) continue;
+    slot->state = worker_slot::phase::starting;
+    if (!zygote_->spawn(slot->index())) {
+      break_lane("the cpu lane's zygote process is gone, so no worker can be started; create a "
+                 "new runtime");
+      return;
+    }
+  }
+}
+
+void cpu_lane::fail_running(worker_slot& slot, std::exception_ptr reason) {
+  cpu_job& job = *std::exchange(slot.job, nullptr);
+  job.result_state().fail_claimed(std::move(reason));
+  finish(job);
+}
+
+void cpu_lane::kill_worker(worker_slot& slot, std::exception_ptr reason) {
+  if (slot.process.fd() >= 0) slot.process.send_signal(SIGKILL);
+  if (slot.job) fail_running(slot, std::move(reason));
+  set_idle(slot, false);
+  slot.state = worker_slot::phase::leaving;
+}
+
+void cpu_lane::break_lane(const std::string& why) {
+  if (!broken_.empty()) return;
+  broken_ = why;
+  for (auto& slot : slots_)
+    if (slot->job)
+      kill_worker(*slot, std::make_exception_ptr(worker_crashed(
+                             "task '" + slot->job->task().name() + "': " + why, slot->pid, 0, -1)));
+}
+
+void cpu_lane::finish(cpu_job& job) noexcept {
+  discard_arguments(job);
+  job.drop();
+  finished_.fetch_add(1, std::memory_order_seq_cst);
+}
+
+void cpu_lane::set_idle(worker_slot& slot, bool idle) noexcept {
+  if (slot.counted_idle == idle) return;
+  slot.counted_idle = idle;
+  idle_workers_.fetch_add(idle ? 1 : -1, std::memory_order_relaxed);
+}
+
+void cpu_lane::publish_pids() {
+  std::vector<pid_t> pids;
+  for (const auto& slot : slots_)
+    if (slot->pid != 0) pids.push_back(slot->pid);
+  std::lock_guard lock(pids_mutex_);
+  pids_ = std::move(pids);
+}
+
+cpu_lane::clock::time_point cpu_lane::next_deadline() const noexcept {
+  const auto now = clock::now();
+  auto wake_at = now + idle_check;
+  for (const auto& slot : slots_) {
+    if (slot->job) wake_at = std::min({wake_at, slot->deadline, now + busy_check});
+    if (slot->state == worker_slot::phase::vacant) wake_at = std::min(wake_at, slot->retry_at);
+  }
+  return wake_at;
+}
+
+}  // namespace tandem::detail

@@ -1,0 +1,126 @@
+// cpu_lane.hpp — the cpu lane: defined tasks run in pre-forked worker
+// processes (zygote.hpp, cpu_worker.hpp), one task per worker at a time.
+//
+// Submitting threads encode a job's arguments (into the job, or into the
+// shared argument heap when large), count it and queue it. One dispatcher
+// thread does everything else, so the lane's bookkeeping needs no lock:
+//  * it hands queued jobs to idle workers (a job never waits behind a
+//    running one while a worker is idle, since a worker holds one job);
+//  * it reads the workers' replies and resolves the futures;
+//  * it kills a worker whose job ran past its timeout, or whose future was
+//    cancelled with tandem::kill_running, and fails that job alone;
+//  * it learns from the zygote of every worker that exited, fails the job
+//    the worker was running with worker_crashed, and has a replacement
+//    forked; it also replaces workers that retire (max_tasks_per_worker,
+//    max_worker_rss) between tasks.
+// The dispatcher sleeps on one doorbell in shared memory that submitters,
+// workers and the zygote all ring after they publish an event (events is
+// bumped first, so the doorbell's Dekker pair loses no wake-up).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ipc/segment.hpp"
+#include "ipc/shared_heap.hpp"
+#include "runtime/inject_queue.hpp"
+#include "runtime/lane_signal.hpp"
+#include "runtime/worker_slot.hpp"
+#include "runtime/zygote.hpp"
+#include "tandem/runtime.hpp"
+
+namespace tandem::detail {
+
+class scheduler;
+
+class cpu_lane {
+ public:
+  // cpu_lane() carves the segment, forks the zygote (before any thread of
+  // the runtime exists), asks it for the workers and starts the dispatcher
+  // thread on behalf of `owner`. Throws tandem::error when memory or a
+  // process cannot be had.
+  cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id);
+  ~cpu_lane();
+  cpu_lane(const cpu_lane&) = delete;
+  cpu_lane& operator=(const cpu_lane&) = delete;
+
+  // Submitting side (any thread).
+  std::span<std::byte> reserve_arguments(cpu_job& job, std::size_t length);
+  void discard_arguments(cpu_job& job) noexcept;
+  void push(cpu_job& job) noexcept;
+  bool has_idle_worker() const noexcept;
+  void wake() noexcept { signal_->notify(); }
+  std::vector<pid_t> worker_pids() const;
+
+  // Shutdown (the scheduler's thread). Jobs are counted like io tasks:
+  // every `finished` before every `queued` (see io_lane.hpp).
+  std::uint64_t queued_count() const noexcept { return queued_.load(std::memory_order_seq_cst); }
+  std::uint64_t finished_count() const noexcept {
+    return finished_.load(std::memory_order_seq_cst);
+  }
+  // cancel_all() fails every queued job with task_cancelled and kills the
+  // workers running jobs (those fail with task_cancelled too).
+  void cancel_all() noexcept;
+  // stop() ends the dispatcher, the zygote and every worker. Idempotent.
+  void stop() noexcept;
+
+ private:
+  using clock = worker_slot::clock;
+
+  static void run_worker(void* self, unsigned slot);
+  static void notify_from_zygote(void* self);
+
+  // The dispatcher thread.
+  void dispatch_loop(scheduler& owner);
+  bool take_reports();
+  bool take_replies();
+  bool take_reply(worker_slot& slot);
+  void handle_reply(worker_slot& slot, const ipc::decoded& frame);
+  std::exception_ptr remote_failure(const cpu_job& job, std::span<const std::byte> payload);
+  std::exception_ptr oversized_result(const cpu_job& job, std::span<const std::byte> payload);
+  std::string failed_init_reason(std::span<const std::byte> payload);
+  bool assign_jobs();
+  void start(worker_slot& slot, cpu_job& job);
+  bool enforce_limits();
+  void respawn_vacant();
+  void settle_exit(const zygote_report& report);
+  void fail_running(worker_slot& slot, std::exception_ptr reason);
+  void kill_worker(worker_slot& slot, std::exception_ptr reason);
+  void break_lane(const std::string& why);
+  void finish(cpu_job& job) noexcept;
+  void set_idle(worker_slot& slot, bool idle) noexcept;
+  void publish_pids();
+  clock::time_point next_deadline() const noexcept;
+
+  const runtime_options options_;
+  const std::uint32_t runtime_id_;
+  ipc::segment memory_;
+  lane_signal* signal_;
+  ipc::shared_heap arguments_;
+  std::mutex arguments_mutex_;  // the heap's owner is every submitter, in turn
+  std::condition_variable arguments_freed_;
+  std::vector<std::unique_ptr<worker_slot>> slots_;
+  std::optional<zygote> zygote_;  // made once the slots exist: the zygote inherits them
+  inject_queue<cpu_job> queue_;
+  alignas(64) std::atomic<std::uint64_t> queued_{0};
+  alignas(64) std::atomic<std::uint64_t> finished_{0};
+  std::atomic<int> idle_workers_{0};
+  std::atomic<bool> cancelling_{false};
+  std::atomic<bool> stopping_{false};
+  std::string broken_;  // dispatcher only: why no task can run any more
+  mutable std::mutex pids_mutex_;
+  std::vector<pid_t> pids_;
+  std::thread dispatcher_;
+};
+
+}  // namespace tandem::detail

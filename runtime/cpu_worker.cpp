@@ -1,0 +1,197 @@
+#include "runtime/cpu_worker.hpp"
+
+#include <cxxabi.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "ipc/error.hpp"
+#include "runtime/task_registry.hpp"
+#include "runtime/worker_protocol.hpp"
+
+namespace tandem::detail {
+
+namespace {
+
+// How long an idle worker spins before it parks: a parent that submits
+// again within this window reaches a worker that is still awake.
+constexpr std::uint32_t idle_spins = 2000;
+constexpr auto liveness_check = std::chrono::milliseconds(250);
+// Longest text of an exception that travels back (the rest is cut).
+constexpr std::size_t max_error_text = 400;
+
+std::string demangled(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> readable(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                                  std::free);
+  return status == 0 && readable ? readable.get() : name;
+}
+
+// describe_current_exception() is (type name, what()) of the exception being
+// handled; any type, not only std::exception.
+std::pair<std::string, std::string> describe_current_exception() {
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  std::string name = type ? demangled(type->name()) : "an unknown exception";
+  std::string message;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+  }
+  name.resize(std::min(name.size(), max_error_text));
+  message.resize(std::min(message.size(), max_error_text));
+  return {std::move(name), std::move(message)};
+}
+
+// resident_bytes() reads this process's resident memory (/proc/self/statm).
+class rss_probe {
+ public:
+  rss_probe() : fd_(open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) {}
+  ~rss_probe() {
+    if (fd_ >= 0) close(fd_);
+  }
+  std::size_t resident_bytes() const {
+    char text[128] = {};
+    if (fd_ < 0 || pread(fd_, text, sizeof text - 1, 0) <= 0) return 0;
+    unsigned long total = 0, resident = 0;
+    if (std::sscanf(text, "%lu %lu", &total, &resident) != 2) return 0;
+    return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  }
+
+ private:
+  int fd_;
+};
+
+class worker {
+ public:
+  explicit worker(const worker_setup& setup)
+      : setup_(setup),
+        in_(setup.submissions, setup.argument_heap),
+        out_(setup.completions) {}
+
+  [[noreturn]] void serve() {
+    setup_.completions.heap().format();  // ours from now on
+    if (!run_init()) _exit(0);
+    reply(to_parent::ready, 0, {});
+    for (;;) {
+      const ipc::decoded frame = in_.read({idle_spins, liveness_check});
+      if (frame.error == ipc::frame_error::empty) {
+        if (getppid() != setup_.zygote) _exit(0);
+        continue;
+      }
+      // The parent wrote a frame we cannot read: nothing sane is left to do.
+      if (frame.error != ipc::frame_error::none) _exit(71);
+      run(frame);
+      in_.consume(frame);
+      ++served_;
+      retire_if_due();
+    }
+  }
+
+ private:
+  // sink hands the task's encoded result room in the ring or the heap.
+  class sink final : public result_sink {
+   public:
+    sink(ipc::channel_writer& out, std::size_t heap_bytes) : out_(out), heap_bytes_(heap_bytes) {}
+    std::span<std::byte> reserve(std::size_t length) override {
+      if (length <= out_.max_inline()) {
+        small_.resize(length);
+        return small_;
+      }
+      // A block also needs its prefix and the allocator's bookkeeping.
+      if (length > heap_bytes_ - heap_bytes_ / 16 ||
+          !(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
+        throw payload_too_large("", length, heap_bytes_);
+      return block_.bytes();
+    }
+    bool on_heap() const noexcept { return bool(block_); }
+    ipc::shm_buffer& block() noexcept { return block_; }
+    std::span<const std::byte> small() const noexcept { return small_; }
+
+   private:
+    ipc::channel_writer& out_;
+    std::size_t heap_bytes_;
+    std::vector<std::byte> small_;
+    ipc::shm_buffer block_;
+  };
+
+  bool run_init() {
+    if (!setup_.options.worker_init) return true;
+    try {
+      sink discard(out_, setup_.completions.heap().bytes().size());
+      setup_.options.worker_init.entry().invoke({}, discard);
+      return true;
+    } catch (...) {
+      const auto [type, message] = describe_current_exception();
+      reply_encoded(to_parent::init_failed, 0, type, message);
+      return false;
+    }
+  }
+
+  void run(const ipc::decoded& frame) {
+    const task_entry* task =
+        frame.id <= UINT32_MAX ? task_at(static_cast<std::uint32_t>(frame.id)) : nullptr;
+    if (task == nullptr) return reply(to_parent::unknown, frame.id, {});
+    sink result(out_, setup_.completions.heap().bytes().size());
+    try {
+      task->invoke(frame.payload, result);
+    } catch (const payload_too_large& e) {
+      return reply_encoded(to_parent::too_large, frame.id, std::uint64_t{e.size()},
+                           std::uint64_t{e.limit()});
+    } catch (...) {
+      const auto [type, message] = describe_current_exception();
+      return reply_encoded(to_parent::thrown, frame.id, type, message);
+    }
+    if (result.on_heap())
+      out_.send(static_cast<std::uint16_t>(to_parent::value), frame.id, std::move(result.block()),
+                forever);
+    else
+      out_.send(static_cast<std::uint16_t>(to_parent::value), frame.id, result.small(), forever);
+    setup_.signal.notify();
+  }
+
+  template <class... T>
+  void reply_encoded(to_parent kind, std::uint64_t id, const T&... values) {
+    std::vector<std::byte> payload(encoded_size(values...));
+    writer(payload).write(values...);
+    reply(kind, id, payload);
+  }
+
+  void reply(to_parent kind, std::uint64_t id, std::span<const std::byte> payload) {
+    out_.send(static_cast<std::uint16_t>(kind), id, payload, forever);
+    setup_.signal.notify();
+  }
+
+  void retire_if_due() {
+    const auto& options = setup_.options;
+    std::string reason;
+    if (options.max_tasks_per_worker != 0 && served_ >= options.max_tasks_per_worker)
+      reason = "served max_tasks_per_worker tasks";
+    else if (options.max_worker_rss != 0 && rss_.resident_bytes() > options.max_worker_rss)
+      reason = "resident memory above max_worker_rss";
+    if (reason.empty()) return;
+    reply_encoded(to_parent::retiring, 0, reason);
+    _exit(0);
+  }
+
+  static constexpr ipc::wait_policy forever{idle_spins, std::chrono::nanoseconds(-1)};
+
+  const worker_setup& setup_;
+  ipc::ring_reader in_;
+  ipc::channel_writer out_;
+  std::uint64_t served_ = 0;
+  rss_probe rss_;
+};
+
+}  // namespace
+
+void serve_as_worker(const worker_setup& setup) { worker(setup).serve(); }
+
+}  // namespace tandem::detail
