@@ -71,6 +71,7 @@ cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32
     slot->state = worker_slot::phase::starting;
     zygote_->spawn(slot->index());
   }
+  await_first_pids();
   dispatcher_ = std::thread([this, &owner] { dispatch_loop(owner); });
 }
 
@@ -189,26 +190,41 @@ void cpu_lane::dispatch_loop(scheduler& owner) {
   }
 }
 
+void cpu_lane::await_first_pids() {
+  // Forking from the small zygote takes about a millisecond; waiting for
+  // the pids (not for the workers to be ready) makes cpu_worker_pids()
+  // complete as soon as the runtime exists.
+  const auto give_up = clock::now() + std::chrono::seconds(10);
+  auto waiting = [&] {
+    return std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
+      return slot->state == worker_slot::phase::starting && slot->pid == 0;
+    });
+  };
+  while (waiting() && clock::now() < give_up)
+    if (auto report = zygote_->receive(std::chrono::milliseconds(100))) apply(std::move(*report));
+}
+
 bool cpu_lane::take_reports() {
   bool any = false;
   while (auto report = zygote_->try_receive()) {
+    apply(std::move(*report));
     any = true;
-    if (report->what == zygote_report::event::exited) {
-      settle_exit(*report);
-      continue;
-    }
-    if (report->slot >= slots_.size()) continue;
-    worker_slot& slot = *slots_[report->slot];
-    if (report->what == zygote_report::event::spawned) {
-      slot.pid = report->pid;
-      slot.process = std::move(report->worker);
-    } else {
-      slot.state = worker_slot::phase::vacant;
-      slot.retry_at = clock::now() + respawn_backoff;
-    }
-    publish_pids();
   }
   return any;
+}
+
+void cpu_lane::apply(zygote_report report) {
+  if (report.what == zygote_report::event::exited) return settle_exit(report);
+  if (report.slot >= slots_.size()) return;
+  worker_slot& slot = *slots_[report.slot];
+  if (report.what == zygote_report::event::spawned) {
+    slot.pid = report.pid;
+    slot.process = std::move(report.worker);
+  } else {
+    slot.state = worker_slot::phase::vacant;
+    slot.retry_at = clock::now() + respawn_backoff;
+  }
+  publish_pids();
 }
 
 void cpu_lane::settle_exit(const zygote_report& report) {

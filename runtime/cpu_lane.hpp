@@ -82,7 +82,9 @@ class cpu_lane {
 
   // The dispatcher thread.
   void dispatch_loop(scheduler& owner);
+  void await_first_pids();
   bool take_reports();
+  void apply(zygote_report report);
   bool take_replies();
   bool take_reply(worker_slot& slot);
   void handle_reply(worker_slot& slot, const ipc::decoded& frame);

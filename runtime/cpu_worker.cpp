@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -18,6 +20,8 @@
 namespace tandem::detail {
 
 namespace {
+
+ipc::channel* current_completions = nullptr;
 
 // How long an idle worker spins before it parks: a parent that submits
 // again within this window reaches a worker that is still awake.
@@ -50,7 +54,7 @@ std::pair<std::string, std::string> describe_current_exception() {
   return {std::move(name), std::move(message)};
 }
 
-// resident_bytes() reads this process's resident memory (/proc/self/statm).
+// rss_probe reads this process's private resident memory (/proc/self/statm).
 class rss_probe {
  public:
   rss_probe() : fd_(open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) {}
@@ -60,9 +64,11 @@ class rss_probe {
   std::size_t resident_bytes() const {
     char text[128] = {};
     if (fd_ < 0 || pread(fd_, text, sizeof text - 1, 0) <= 0) return 0;
-    unsigned long total = 0, resident = 0;
-    if (std::sscanf(text, "%lu %lu", &total, &resident) != 2) return 0;
-    return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    unsigned long total = 0, resident = 0, shared = 0;
+    if (std::sscanf(text, "%lu %lu %lu", &total, &resident, &shared) != 3) return 0;
+    // Shared pages (the segment, the program's own code) are not the
+    // worker's growth: count what is private to it.
+    return (resident - std::min(resident, shared)) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   }
 
  private:
@@ -77,9 +83,11 @@ class worker {
         out_(setup.completions) {}
 
   [[noreturn]] void serve() {
+    current_completions = &setup_.completions;
     setup_.completions.heap().format();  // ours from now on
     if (!run_init()) _exit(0);
-    reply(to_parent::ready, 0, {});
+    post(to_parent::ready, 0, {});
+    publish();
     for (;;) {
       const ipc::decoded frame = in_.read({idle_spins, liveness_check});
       if (frame.error == ipc::frame_error::empty) {
@@ -91,7 +99,12 @@ class worker {
       run(frame);
       in_.consume(frame);
       ++served_;
-      retire_if_due();
+      // A retiring worker says so in the same publish as its last reply, so
+      // the parent never hands it another task.
+      const std::string retiring = retirement_reason();
+      if (!retiring.empty()) post_encoded(to_parent::retiring, 0, retiring);
+      publish();
+      if (!retiring.empty()) _exit(0);
     }
   }
 
@@ -130,7 +143,8 @@ class worker {
       return true;
     } catch (...) {
       const auto [type, message] = describe_current_exception();
-      reply_encoded(to_parent::init_failed, 0, type, message);
+      post_encoded(to_parent::init_failed, 0, type, message);
+      publish();
       return false;
     }
   }
@@ -138,47 +152,48 @@ class worker {
   void run(const ipc::decoded& frame) {
     const task_entry* task =
         frame.id <= UINT32_MAX ? task_at(static_cast<std::uint32_t>(frame.id)) : nullptr;
-    if (task == nullptr) return reply(to_parent::unknown, frame.id, {});
+    if (task == nullptr) return post(to_parent::unknown, frame.id, {});
     sink result(out_, setup_.completions.heap().bytes().size());
     try {
       task->invoke(frame.payload, result);
     } catch (const payload_too_large& e) {
-      return reply_encoded(to_parent::too_large, frame.id, std::uint64_t{e.size()},
-                           std::uint64_t{e.limit()});
+      return post_encoded(to_parent::too_large, frame.id, std::uint64_t{e.size()},
+                          std::uint64_t{e.limit()});
     } catch (...) {
       const auto [type, message] = describe_current_exception();
-      return reply_encoded(to_parent::thrown, frame.id, type, message);
+      return post_encoded(to_parent::thrown, frame.id, type, message);
     }
     if (result.on_heap())
-      out_.send(static_cast<std::uint16_t>(to_parent::value), frame.id, std::move(result.block()),
+      out_.post(static_cast<std::uint16_t>(to_parent::value), frame.id, std::move(result.block()),
                 forever);
     else
-      out_.send(static_cast<std::uint16_t>(to_parent::value), frame.id, result.small(), forever);
-    setup_.signal.notify();
+      post(to_parent::value, frame.id, result.small());
   }
 
   template <class... T>
-  void reply_encoded(to_parent kind, std::uint64_t id, const T&... values) {
+  void post_encoded(to_parent kind, std::uint64_t id, const T&... values) {
     std::vector<std::byte> payload(encoded_size(values...));
     writer(payload).write(values...);
-    reply(kind, id, payload);
+    post(kind, id, payload);
   }
 
-  void reply(to_parent kind, std::uint64_t id, std::span<const std::byte> payload) {
-    out_.send(static_cast<std::uint16_t>(kind), id, payload, forever);
+  // post() queues a reply frame; publish() makes the queued ones visible
+  // and wakes the parent's dispatcher.
+  void post(to_parent kind, std::uint64_t id, std::span<const std::byte> payload) {
+    out_.post(static_cast<std::uint16_t>(kind), id, payload, forever);
+  }
+  void publish() {
+    out_.flush();
     setup_.signal.notify();
   }
 
-  void retire_if_due() {
+  std::string retirement_reason() const {
     const auto& options = setup_.options;
-    std::string reason;
     if (options.max_tasks_per_worker != 0 && served_ >= options.max_tasks_per_worker)
-      reason = "served max_tasks_per_worker tasks";
-    else if (options.max_worker_rss != 0 && rss_.resident_bytes() > options.max_worker_rss)
-      reason = "resident memory above max_worker_rss";
-    if (reason.empty()) return;
-    reply_encoded(to_parent::retiring, 0, reason);
-    _exit(0);
+      return "served max_tasks_per_worker tasks";
+    if (options.max_worker_rss != 0 && rss_.resident_bytes() > options.max_worker_rss)
+      return "private resident memory above max_worker_rss";
+    return {};
   }
 
   static constexpr ipc::wait_policy forever{idle_spins, std::chrono::nanoseconds(-1)};
@@ -193,5 +208,7 @@ class worker {
 }  // namespace
 
 void serve_as_worker(const worker_setup& setup) { worker(setup).serve(); }
+
+ipc::channel* this_worker_completions() noexcept { return current_completions; }
 
 }  // namespace tandem::detail

@@ -36,4 +36,9 @@ struct worker_setup {
 // serve_as_worker() is the whole life of a worker process.
 [[noreturn]] void serve_as_worker(const worker_setup& setup);
 
+// this_worker_completions() is, inside a worker process, its completion
+// channel (nullptr elsewhere): white-box tests use it to play a broken
+// worker.
+ipc::channel* this_worker_completions() noexcept;
+
 }  // namespace tandem::detail

@@ -228,6 +228,12 @@ std::optional<zygote_report> zygote::try_receive() {
   return report;
 }
 
+std::optional<zygote_report> zygote::receive(std::chrono::milliseconds timeout) {
+  pollfd watch{socket_, POLLIN, 0};
+  if (poll(&watch, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+  return try_receive();
+}
+
 bool zygote::alive() const { return !stopped_ && !process_.exited(std::chrono::milliseconds(0)); }
 
 void zygote::stop() noexcept {

@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 
 #include "ipc/pidfd.hpp"
@@ -55,8 +56,10 @@ class zygote {
   // spawn() asks for a new worker for `slot`; the answer is a report.
   // False when the zygote is gone.
   bool spawn(unsigned slot) noexcept;
-  // try_receive() is the next report, without waiting.
+  // try_receive() is the next report, without waiting; receive() waits up
+  // to `timeout` for one.
   std::optional<zygote_report> try_receive();
+  std::optional<zygote_report> receive(std::chrono::milliseconds timeout);
   // alive() is false once the zygote process has ended.
   bool alive() const;
 

@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "tandem/detail/lane_hooks.hpp"
 #include "tandem/detail/state.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/task.hpp"

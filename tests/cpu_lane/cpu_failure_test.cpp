@@ -1,0 +1,256 @@
+// Failure is per task: each way a cpu task or its worker can fail hits only
+// that task's future, and the lane goes on with a replacement worker.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/cpu_worker.hpp"
+#include "support/cpu_tasks.hpp"
+#include "tandem/tandem.hpp"
+
+using namespace std::chrono_literals;
+using tandem::test::spin_for;
+
+namespace {
+
+const auto square = tandem::define_task<int(int)>("fail.square", tandem::cpu, [](int x) {
+  spin_for(20);
+  return x * x;
+});
+const auto io_square =
+    tandem::define_task<int(int)>("fail.io_square", tandem::io, [](int x) { return x * x; });
+const auto pid_after = tandem::define_task<int(int)>("fail.pid_after", tandem::cpu, [](int ms) {
+  spin_for(ms);
+  return int(getpid());
+});
+const auto thrower = tandem::define_task<int()>("fail.thrower", tandem::cpu,
+                                                []() -> int { throw std::out_of_range("no such row"); });
+const auto odd_thrower =
+    tandem::define_task<int()>("fail.odd_thrower", tandem::cpu, []() -> int { throw 42; });
+const auto crasher = tandem::define_task<int(std::string)>("fail.crasher", tandem::cpu,
+                                                           [](std::string how) -> int {
+                                                             spin_for(50);
+                                                             if (how == "segv") raise(SIGSEGV);
+                                                             if (how == "abort") std::abort();
+                                                             std::exit(3);
+                                                           });
+const auto marker = tandem::define_task<void(std::string)>(
+    "fail.marker", tandem::cpu, [](std::string path) { mkdir(path.c_str(), 0700); });
+const auto bloat = tandem::define_task<int(int)>("fail.bloat", tandem::cpu, [](int mib) {
+  static std::vector<char> kept;  // stays resident: the worker grew
+  kept.assign(std::size_t(mib) << 20, 'x');
+  return int(getpid());
+});
+const auto echo = tandem::define_task<std::vector<std::byte>(std::vector<std::byte>)>(
+    "fail.echo", tandem::cpu, [](std::vector<std::byte> v) { return v; });
+const auto make_bytes = tandem::define_task<std::vector<std::byte>(std::size_t)>(
+    "fail.make_bytes", tandem::cpu, [](std::size_t n) { return std::vector<std::byte>(n); });
+const auto scribble = tandem::define_task<int()>("fail.scribble", tandem::cpu, []() -> int {
+  // A broken worker: it scribbles over its own completion ring's index.
+  tandem::ipc::channel* completions = tandem::detail::this_worker_completions();
+  completions->ring().state().head.store(~std::uint64_t{0} - 7);
+  completions->ring().state().readable.ring();
+  pause();
+  return 0;
+});
+
+tandem::runtime_options two_workers() { return {.io_threads = 2, .cpu_workers = 2}; }
+
+// replaced_soon() waits until `pid` is no longer among the workers and the
+// lane has its full count again.
+bool replaced_soon(const tandem::runtime& rt, pid_t pid, std::size_t workers) {
+  for (int i = 0; i < 500; ++i) {
+    const auto pids = rt.cpu_worker_pids();
+    if (pids.size() == workers && std::find(pids.begin(), pids.end(), pid) == pids.end())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("an exception in a task reaches only its future, as remote_error" * doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  auto before = rt.submit(square, 3);
+  auto failing = rt.submit(thrower);
+  auto after = rt.submit(square, 4);
+  try {
+    failing.get();
+    FAIL("no exception");
+  } catch (const tandem::remote_error& e) {
+    CHECK(e.type_name() == "std::out_of_range");
+    CHECK(e.message() == "no such row");
+    CHECK(std::string(e.what()).find("fail.thrower") != std::string::npos);
+  }
+  CHECK(before.get() == 9);
+  CHECK(after.get() == 16);
+  CHECK_THROWS_WITH_AS(rt.submit(odd_thrower).get(), doctest::Contains("threw int"),
+                       tandem::remote_error);
+}
+
+TEST_CASE("a crashing task fails alone with worker_crashed and its worker is replaced" *
+          doctest::timeout(120)) {
+  tandem::runtime rt{two_workers()};
+  struct way {
+    const char* how;
+    int signal;
+    int exit_code;
+  };
+  for (const way w : {way{"segv", SIGSEGV, -1}, way{"abort", SIGABRT, -1}, way{"exit", 0, 3}}) {
+    CAPTURE(w.how);
+    std::vector<tandem::future<int>> others;
+    for (int i = 0; i < 10; ++i) others.push_back(rt.submit(square, i));
+    auto crashing = rt.submit(crasher, std::string(w.how));
+    for (int i = 10; i < 20; ++i) others.push_back(rt.submit(square, i));
+    try {
+      crashing.get();
+      FAIL("no exception");
+    } catch (const tandem::worker_crashed& e) {
+      CHECK(e.signal() == w.signal);
+      CHECK(e.exit_code() == w.exit_code);
+      CHECK(std::string(e.what()).find("fail.crasher") != std::string::npos);
+      CHECK(replaced_soon(rt, e.pid(), 2));
+    }
+    for (int i = 0; i < 20; ++i) CHECK(others[i].get() == i * i);
+  }
+}
+
+TEST_CASE("kill -9 of a busy worker from outside fails only its task" * doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  rt.submit(square, 1).get();
+  auto victim = rt.submit(pid_after, 5000);
+  auto other = rt.submit(pid_after, 300);
+  std::this_thread::sleep_for(150ms);
+  const int other_pid = other.get();
+  const auto pids = rt.cpu_worker_pids();
+  pid_t target = 0;
+  for (const pid_t pid : pids)
+    if (pid != other_pid) target = pid;
+  REQUIRE(target != 0);
+  REQUIRE(kill(target, SIGKILL) == 0);
+  try {
+    victim.get();
+    FAIL("no exception");
+  } catch (const tandem::worker_crashed& e) {
+    CHECK(e.pid() == target);
+    CHECK(e.signal() == SIGKILL);
+  }
+  CHECK(replaced_soon(rt, target, 2));
+  CHECK(rt.submit(square, 5).get() == 25);
+}
+
+TEST_CASE("a task past its timeout gets task_timeout and its worker is replaced" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  const auto started = std::chrono::steady_clock::now();
+  auto late = rt.submit(tandem::submit_options{.timeout = 200ms}, pid_after, 10'000);
+  auto fine = rt.submit(tandem::submit_options{.timeout = 5s}, square, 6);
+  CHECK_THROWS_WITH_AS(late.get(), doctest::Contains("timeout of 200 ms"), tandem::task_timeout);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  CHECK(fine.get() == 36);
+  CHECK(rt.submit(square, 7).get() == 49);
+}
+
+TEST_CASE("default_timeout applies to submissions that name none" * doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
+                                             .default_timeout = 200ms}};
+  CHECK_THROWS_AS(rt.submit(pid_after, 10'000).get(), tandem::task_timeout);
+  CHECK(rt.submit(square, 2).get() == 4);
+}
+
+TEST_CASE("an io task cannot take a timeout: the future says so" * doctest::timeout(30)) {
+  tandem::runtime rt{two_workers()};
+  CHECK_THROWS_WITH_AS(rt.submit(tandem::submit_options{.timeout = 1s}, io_square, 2).get(),
+                       doctest::Contains("timeout cannot stop it"), tandem::error);
+  CHECK(rt.submit(io_square, 2).get() == 4);
+}
+
+TEST_CASE("cancel: a queued cpu task never runs; a running one stops only with kill_running" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  char dir_template[] = "/tmp/tandem-cancel-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string mark = std::string(dir_template) + "/ran";
+
+  auto running = rt.submit(pid_after, 800);
+  std::this_thread::sleep_for(100ms);
+  auto queued = rt.submit(marker, mark);
+  CHECK(queued.cancel());
+  CHECK_FALSE(running.cancel());  // running: plain cancel() does not stop it
+  CHECK(running.get() > 0);
+  CHECK_THROWS_AS(queued.get(), tandem::task_cancelled);
+  rt.submit(square, 1).get();
+  struct stat st{};
+  CHECK(stat(mark.c_str(), &st) != 0);  // the cancelled task never ran
+
+  auto endless = rt.submit(pid_after, 60'000);
+  std::this_thread::sleep_for(100ms);
+  const pid_t worker = rt.cpu_worker_pids().at(0);
+  CHECK(endless.cancel(tandem::kill_running));
+  CHECK_THROWS_WITH_AS(endless.get(), doctest::Contains("kill_running"), tandem::task_cancelled);
+  CHECK(replaced_soon(rt, worker, 1));
+  CHECK(rt.submit(square, 3).get() == 9);
+  rmdir(dir_template);
+}
+
+TEST_CASE("a worker is replaced after max_tasks_per_worker tasks; no task is lost" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 2,
+                                             .max_tasks_per_worker = 3}};
+  std::vector<tandem::future<int>> runs;
+  for (int i = 0; i < 20; ++i) runs.push_back(rt.submit(pid_after, 1));
+  std::map<int, int> per_pid;
+  for (auto& f : runs) ++per_pid[f.get()];
+  CHECK(per_pid.size() >= 7);
+  for (const auto& [pid, count] : per_pid) CHECK(count <= 3);
+}
+
+TEST_CASE("a worker that grew past max_worker_rss is replaced between tasks" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
+                                             .max_worker_rss = std::size_t{48} << 20}};
+  const int grown = rt.submit(bloat, 96).get();
+  CHECK(rt.submit(pid_after, 1).get() != grown);
+}
+
+TEST_CASE("payloads larger than the shared heap fail with payload_too_large" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
+                                             .cpu_payload_bytes = std::size_t{1} << 20}};
+  try {
+    rt.submit(echo, std::vector<std::byte>(std::size_t{2} << 20)).get();
+    FAIL("no exception");
+  } catch (const tandem::payload_too_large& e) {
+    CHECK(e.size() > e.limit());
+    CHECK(std::string(e.what()).find("arguments of task 'fail.echo'") != std::string::npos);
+  }
+  try {
+    rt.submit(make_bytes, std::size_t{2} << 20).get();
+    FAIL("no exception");
+  } catch (const tandem::payload_too_large& e) {
+    CHECK(std::string(e.what()).find("result of task 'fail.make_bytes'") != std::string::npos);
+  }
+  const std::vector<std::byte> fits(std::size_t{256} << 10, std::byte{7});
+  CHECK(rt.submit(echo, fits).get() == fits);
+}
+
+TEST_CASE("a worker that corrupts its ring fails its task, never the parent" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  const pid_t worker = rt.submit(pid_after, 1).get();
+  CHECK_THROWS_WITH_AS(rt.submit(scribble).get(), doctest::Contains("corrupt"),
+                       tandem::worker_crashed);
+  CHECK(replaced_soon(rt, worker, 1));
+  CHECK(rt.submit(square, 8).get() == 64);
+}

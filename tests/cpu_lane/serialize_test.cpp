@@ -1,0 +1,134 @@
+// Round trips of every supported type, and the reader's distrust of bytes.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstring>
+#include <span>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tandem/serialize.hpp"
+
+namespace {
+
+enum class colour : std::uint8_t { red, green };
+struct plain_point {
+  int x;
+  double y;
+  bool operator==(const plain_point&) const = default;
+};
+struct labelled {
+  std::string label;
+  std::vector<double> xs;
+  bool operator==(const labelled&) const = default;
+};
+
+template <class T>
+T round_trip(const T& value) {
+  std::vector<std::byte> bytes(tandem::encoded_size(value));
+  tandem::writer out(bytes);
+  out.write(value);
+  CHECK(out.size() == bytes.size());
+  tandem::reader in(bytes);
+  T back = in.read<T>();
+  in.finish();
+  return back;
+}
+
+}  // namespace
+
+template <>
+struct tandem::serializer<labelled> {
+  static void write(tandem::writer& out, const labelled& v) { out.write(v.label, v.xs); }
+  static labelled read(tandem::reader& in) {
+    auto label = in.read<std::string>();
+    auto xs = in.read<std::vector<double>>();
+    return {std::move(label), std::move(xs)};
+  }
+};
+
+TEST_CASE("serialize: arithmetic, enums, plain structs and bool round-trip" * doctest::timeout(10)) {
+  CHECK(round_trip(42) == 42);
+  CHECK(round_trip(-7.25) == -7.25);
+  CHECK(round_trip(std::uint64_t{1} << 63) == std::uint64_t{1} << 63);
+  CHECK(round_trip(colour::green) == colour::green);
+  CHECK(round_trip(plain_point{3, 4.5}) == plain_point{3, 4.5});
+  CHECK(round_trip(true));
+  CHECK_FALSE(round_trip(false));
+}
+
+TEST_CASE("serialize: standard containers, nested, round-trip" * doctest::timeout(10)) {
+  CHECK(round_trip(std::string("hello")) == "hello");
+  CHECK(round_trip(std::string()).empty());
+  CHECK(round_trip(std::vector<int>{1, 2, 3}) == std::vector<int>{1, 2, 3});
+  CHECK(round_trip(std::vector<bool>{true, false, true}) == std::vector<bool>{true, false, true});
+  CHECK(round_trip(std::array<std::string, 2>{"a", "bc"}) == std::array<std::string, 2>{"a", "bc"});
+  CHECK(round_trip(std::optional<std::string>("x")) == std::optional<std::string>("x"));
+  CHECK(round_trip(std::optional<std::string>()) == std::nullopt);
+  CHECK(round_trip(std::pair<std::string, int>("k", 1)) == std::pair<std::string, int>("k", 1));
+  const std::tuple<int, std::string, std::vector<double>> t{1, "two", {3.0}};
+  CHECK(round_trip(t) == t);
+  const std::map<std::string, std::vector<int>> m{{"a", {1}}, {"b", {2, 3}}};
+  CHECK(round_trip(m) == m);
+  const std::unordered_map<int, std::string> u{{1, "one"}, {2, "two"}};
+  CHECK(round_trip(u) == u);
+  const std::set<std::string> s{"x", "y"};
+  CHECK(round_trip(s) == s);
+  const std::vector<std::map<int, std::optional<std::string>>> nested{{{1, "a"}, {2, std::nullopt}}};
+  CHECK(round_trip(nested) == nested);
+}
+
+TEST_CASE("serialize: a user type goes through tandem::serializer" * doctest::timeout(10)) {
+  const labelled v{"pts", {1.0, 2.5}};
+  CHECK(round_trip(v) == v);
+  CHECK(round_trip(std::vector<labelled>{v, v}) == std::vector<labelled>{v, v});
+}
+
+TEST_CASE("serialize: a large byte vector is one block" * doctest::timeout(10)) {
+  std::vector<std::byte> big(1 << 20);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::byte(i * 31);
+  CHECK(tandem::encoded_size(big) == big.size() + 8);
+  CHECK(round_trip(big) == big);
+}
+
+TEST_CASE("serialize: the reader refuses truncated, forged and leftover input" * doctest::timeout(10)) {
+  std::vector<std::byte> bytes(tandem::encoded_size(std::string("hello")));
+  tandem::writer(bytes).write(std::string("hello"));
+
+  SUBCASE("truncated") {
+    tandem::reader in(std::span<const std::byte>(bytes).first(bytes.size() - 1));
+    CHECK_THROWS_AS(in.read<std::string>(), tandem::decode_error);
+  }
+  SUBCASE("a forged count cannot make it allocate") {
+    std::vector<std::byte> forged(8);
+    const std::uint64_t huge = ~std::uint64_t{0} / 2;
+    std::memcpy(forged.data(), &huge, 8);
+    tandem::reader in(forged);
+    CHECK_THROWS_AS(in.read<std::vector<std::string>>(), tandem::decode_error);
+    tandem::reader again(forged);
+    CHECK_THROWS_AS(again.read<std::vector<std::uint64_t>>(), tandem::decode_error);
+  }
+  SUBCASE("a byte that is no bool") {
+    const std::byte two{2};
+    tandem::reader in(std::span<const std::byte>(&two, 1));
+    CHECK_THROWS_AS(in.read<bool>(), tandem::decode_error);
+  }
+  SUBCASE("left over bytes") {
+    tandem::reader in(bytes);
+    CHECK(in.read<std::uint64_t>() == 5);
+    CHECK_THROWS_AS(in.finish(), tandem::decode_error);
+  }
+  SUBCASE("a writer given too small a buffer throws instead of overflowing") {
+    std::vector<std::byte> small(3);
+    tandem::writer out(small);
+    CHECK_THROWS_AS(out.write(std::string("hello")), tandem::error);
+  }
+}

@@ -1,0 +1,58 @@
+// define_task's rules, find_task, and what does not compile.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <utility>
+
+#include "tandem/runtime.hpp"
+#include "tandem/task.hpp"
+
+namespace {
+
+const auto twice = tandem::define_task<int(int)>("task_test.twice", tandem::cpu,
+                                                 [](int x) { return 2 * x; });
+
+// A closure sent to tandem::cpu must not compile; a defined task must.
+template <class F>
+concept cpu_accepts = requires(tandem::runtime& rt, F f) { rt.submit(tandem::cpu, f, 1); };
+
+}  // namespace
+
+static_assert(!cpu_accepts<decltype([](int x) { return x; })>,
+              "a closure must not be accepted by tandem::cpu");
+static_assert(cpu_accepts<decltype(twice)>, "a defined task must be accepted by tandem::cpu");
+
+TEST_CASE("define_task names, numbers and calls a task" * doctest::timeout(10)) {
+  CHECK(twice.name() == "task_test.twice");
+  CHECK(twice.default_affinity() == tandem::affinity::cpu);
+  CHECK(twice(21) == 42);  // a task_ref also runs in the calling thread
+}
+
+TEST_CASE("a second task with the same name is refused with a clear error" * doctest::timeout(10)) {
+  CHECK_THROWS_WITH_AS(
+      tandem::define_task<int(int)>("task_test.twice", tandem::io, [](int x) { return x; }),
+      doctest::Contains("already defined"), tandem::error);
+}
+
+TEST_CASE("find_task finds a task by name and signature, or throws unknown_task" *
+          doctest::timeout(10)) {
+  CHECK(tandem::find_task<int(int)>("task_test.twice")(4) == 8);
+  CHECK_THROWS_AS(tandem::find_task<int(int)>("task_test.nobody"), tandem::unknown_task);
+  CHECK_THROWS_WITH_AS(tandem::find_task<long(int)>("task_test.twice"),
+                       doctest::Contains("another signature"), tandem::unknown_task);
+}
+
+TEST_CASE("no task can be defined while a runtime exists" * doctest::timeout(30)) {
+  {
+    tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+    CHECK_THROWS_WITH_AS(
+        tandem::define_task<int()>("task_test.late", tandem::cpu, [] { return 1; }),
+        doctest::Contains("while a tandem::runtime exists"), tandem::error);
+    CHECK(rt.submit(twice, 5).get() == 10);
+  }
+  // With no runtime left, defining is allowed again (a new runtime forks
+  // workers that know it).
+  const auto late = tandem::define_task<int()>("task_test.late", tandem::cpu, [] { return 7; });
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  CHECK(rt.submit(late).get() == 7);
+}
