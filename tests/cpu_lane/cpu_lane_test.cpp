@@ -51,6 +51,17 @@ const auto nothing = tandem::define_task<void()>("lane.nothing", tandem::cpu, []
 
 tandem::runtime_options two_workers() { return {.io_threads = 2, .cpu_workers = 2}; }
 
+// both_workers_up() returns once two tasks ran at once on two workers: a
+// worker still starting (slow under sanitizers) is not idle yet.
+void both_workers_up(tandem::runtime& rt) {
+  for (int i = 0; i < 100; ++i) {
+    auto a = rt.submit(hold, 30);
+    auto b = rt.submit(hold, 30);
+    if (a.get() != b.get()) return;
+  }
+  FAIL("the second worker never started");
+}
+
 }  // namespace
 
 TEST_CASE("a cpu task runs in a worker process and returns its value" * doctest::timeout(60)) {
@@ -75,7 +86,7 @@ TEST_CASE("tandem::io overrides a task's affinity for one call" * doctest::timeo
 
 TEST_CASE("tandem::any starts on an idle worker, else on an idle io thread" * doctest::timeout(60)) {
   tandem::runtime rt{two_workers()};
-  rt.submit(where).get();  // workers up
+  both_workers_up(rt);
   std::this_thread::sleep_for(50ms);  // io threads parked
   CHECK(rt.submit(where_any).get() != getpid());
   auto busy1 = rt.submit(hold, 600);
@@ -101,7 +112,7 @@ TEST_CASE("arguments and results of nested standard types cross the process boun
 
 TEST_CASE("two long cpu tasks on two workers run at the same time" * doctest::timeout(60)) {
   tandem::runtime rt{two_workers()};
-  rt.submit(where).get();
+  both_workers_up(rt);
   auto a = rt.submit(stamps, 300);
   auto b = rt.submit(stamps, 300);
   const auto [a_start, a_end] = a.get();
@@ -113,7 +124,7 @@ TEST_CASE("two long cpu tasks on two workers run at the same time" * doctest::ti
 TEST_CASE("a long task never holds up short ones while another worker is free" *
           doctest::timeout(60)) {
   tandem::runtime rt{two_workers()};
-  rt.submit(where).get();
+  both_workers_up(rt);
   auto long_one = rt.submit(hold, 3000);
   std::vector<tandem::future<long>> short_ones;
   for (int i = 0; i < 50; ++i) short_ones.push_back(rt.submit(fib, 10));
