@@ -6,6 +6,9 @@
 //  2. Waiting without threads: 10,000 Asio coroutines each wait 500 ms on a
 //     timer; none holds a thread, so two io threads serve them all.
 //  3. Futures: fork-join with get() inside tasks, then() and when_all().
+//  4. The cpu lane: defined tasks in worker processes; one of them crashes
+//     and only its future fails (Python's process pool breaks here), one
+//     runs past its timeout and is stopped.
 #include <tandem/tandem.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,13 +18,23 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using stopwatch = std::chrono::steady_clock;
+
+long slow_fib(int n) { return n < 2 ? n : slow_fib(n - 1) + slow_fib(n - 2); }
+
+const auto cpu_fib = tandem::define_task<long(int)>("demo.fib", tandem::cpu, slow_fib);
+const auto crash = tandem::define_task<long(int)>("demo.crash", tandem::cpu, [](int n) -> long {
+  std::raise(SIGSEGV);  // a bug in native code: the worker dies, not the program
+  return n;
+});
 
 namespace {
 
@@ -77,6 +90,31 @@ void futures(tandem::runtime& rt) {
               answer.get(), name.get().c_str(), seconds_since(start));
 }
 
+void cpu_tasks(tandem::runtime& rt) {
+  const auto start = stopwatch::now();
+  std::vector<tandem::future<long>> fibs;
+  for (int n = 26; n < 34; ++n) fibs.push_back(rt.submit(cpu_fib, n));
+  auto crashed = rt.submit(crash, 1);
+  auto stuck = rt.submit(tandem::submit_options{.timeout = 300ms}, cpu_fib, 90);
+  long sum = 0;
+  for (auto& f : fibs) sum += f.get();
+  std::string crash_error, timeout_error;
+  try {
+    crashed.get();
+  } catch (const tandem::worker_crashed& e) {
+    crash_error = e.what();
+  }
+  try {
+    stuck.get();
+  } catch (const tandem::task_timeout& e) {
+    timeout_error = e.what();
+  }
+  std::printf("4. %u worker processes: sum of fib(26..33) = %ld in %.2f s\n   crash: %s\n"
+              "   timeout: %s\n",
+              rt.options().cpu_workers, sum, seconds_since(start), crash_error.c_str(),
+              timeout_error.c_str());
+}
+
 }  // namespace
 
 int main() {
@@ -85,6 +123,7 @@ int main() {
   blocking_waits(rt);
   coroutine_waits(rt);
   futures(rt);
+  cpu_tasks(rt);
   rt.shutdown();
-  std::printf("shut down: every future resolved, every thread joined\n");
+  std::printf("shut down: every future resolved, every thread joined, every process reaped\n");
 }
