@@ -28,7 +28,17 @@ constexpr auto respawn_backoff = std::chrono::milliseconds(100);
 // A heap block also holds its prefix and the allocator's bookkeeping.
 std::size_t largest_payload(std::size_t heap_bytes) { return heap_bytes - heap_bytes / 16; }
 
+// With no task defined nothing can ever reach the lane (the registry is
+// frozen while a runtime exists): it then starts no process and keeps only
+// a token heap.
+bool lane_needed() { return task_count() != 0; }
+
+std::size_t argument_heap_bytes(const runtime_options& options) {
+  return lane_needed() ? options.cpu_payload_bytes : std::size_t{64} << 10;
+}
+
 std::size_t segment_bytes(const runtime_options& options) {
+  if (!lane_needed()) return std::size_t{1} << 20;
   const std::size_t per_worker = options.cpu_payload_bytes + 2 * (ring_shape.capacity + 4096);
   return options.cpu_payload_bytes + options.cpu_workers * per_worker + (std::size_t{1} << 20);
 }
@@ -62,7 +72,8 @@ cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32
       runtime_id_(runtime_id),
       memory_({segment_bytes(options), ipc::segment_backing::anonymous}),
       signal_(memory_.construct<lane_signal>()),
-      arguments_(memory_, options.cpu_payload_bytes) {
+      arguments_(memory_, argument_heap_bytes(options)) {
+  if (!lane_needed()) return;  // a program using the io lane alone forks nothing
   for (unsigned i = 0; i < options.cpu_workers; ++i)
     slots_.push_back(std::make_unique<worker_slot>(memory_, i, ring_shape,
                                                    options.cpu_payload_bytes));
@@ -158,7 +169,7 @@ void cpu_lane::stop() noexcept {
     job->result_state().try_fail(stopped);
     finish(*job);
   }
-  zygote_->stop();
+  if (zygote_) zygote_->stop();
 }
 
 // ---- the dispatcher thread ----

@@ -53,6 +53,12 @@ const task_entry* task_at(std::uint32_t index) noexcept {
   return index < r.tasks.size() ? r.tasks[index].get() : nullptr;
 }
 
+std::size_t task_count() noexcept {
+  auto& r = the_registry();
+  std::lock_guard lock(r.mutex);
+  return r.tasks.size();
+}
+
 runtime_hold::runtime_hold() {
   auto& r = the_registry();
   std::lock_guard lock(r.mutex);

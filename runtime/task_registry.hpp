@@ -6,6 +6,7 @@
 // runtime exists (a runtime_hold is alive).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "tandem/task.hpp"
@@ -15,6 +16,9 @@ namespace tandem::detail {
 // task_at() is task number `index`, or nullptr when there is none (a
 // number read from shared memory is checked here).
 const task_entry* task_at(std::uint32_t index) noexcept;
+
+// task_count() is how many tasks are defined.
+std::size_t task_count() noexcept;
 
 // runtime_hold marks a runtime alive for as long as it exists: no task can
 // be defined meanwhile. Its constructor takes the registry's lock, so a
