@@ -94,6 +94,8 @@ constexpr std::uint64_t frame_bytes(std::uint64_t length) noexcept {
 
 // decode_frame() reads the frame at `tail` of `ring` (whose size is the
 // ring's power-of-two capacity) given the producer's published `head`.
+// `tail` is the reader's own index, a multiple of frame_alignment (the sum
+// of the advances it consumed); `head` may be anything a peer wrote.
 decoded decode_frame(std::span<const std::byte> ring, std::uint64_t tail, std::uint64_t head,
                      const frame_limits& limits) noexcept;
 
