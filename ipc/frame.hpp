@@ -53,6 +53,11 @@ static_assert(std::is_trivially_copyable_v<heap_ref> && std::is_standard_layout_
 // payload (see shared_heap.hpp); a valid offset leaves room for it.
 inline constexpr std::uint64_t heap_block_prefix = 16;
 
+// heap_ref_fits() says whether `ref` names bytes inside `heap` that start
+// on a frame_alignment boundary after room for a block prefix: the checks
+// every ref read from shared memory must pass before it is used.
+bool heap_ref_fits(const heap_ref& ref, std::span<const std::byte> heap) noexcept;
+
 enum class frame_error : std::uint8_t {
   none,          // a good frame
   empty,         // nothing published (yet)
