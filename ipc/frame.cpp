@@ -20,11 +20,6 @@ decoded with(frame_error error, std::uint64_t advance) noexcept {
 
 decoded corrupt() noexcept { return with(frame_error::ring_corrupt, 0); }
 
-bool heap_ref_fits(const heap_ref& ref, std::span<const std::byte> heap) noexcept {
-  return ref.offset % frame_alignment == 0 && ref.offset >= heap_block_prefix &&
-         ref.offset <= heap.size() && ref.length <= heap.size() - ref.offset;
-}
-
 // body_of() fills in the payload of a frame whose boundaries are known good.
 void body_of(decoded& frame, std::span<const std::byte> body, const frame_header& header,
              const frame_limits& limits) noexcept {
@@ -45,6 +40,11 @@ void body_of(decoded& frame, std::span<const std::byte> body, const frame_header
 }
 
 }  // namespace
+
+bool heap_ref_fits(const heap_ref& ref, std::span<const std::byte> heap) noexcept {
+  return ref.offset % frame_alignment == 0 && ref.offset >= heap_block_prefix &&
+         ref.offset <= heap.size() && ref.length <= heap.size() - ref.offset;
+}
 
 const char* describe(frame_error error) noexcept {
   switch (error) {

@@ -53,6 +53,11 @@ static_assert(std::is_trivially_copyable_v<heap_ref> && std::is_standard_layout_
 // payload (see shared_heap.hpp); a valid offset leaves room for it.
 inline constexpr std::uint64_t heap_block_prefix = 16;
 
+// heap_ref_fits() says whether `ref` names bytes inside `heap` that start
+// on a frame_alignment boundary after room for a block prefix: the checks
+// every ref read from shared memory must pass before it is used.
+bool heap_ref_fits(const heap_ref& ref, std::span<const std::byte> heap) noexcept;
+
 enum class frame_error : std::uint8_t {
   none,          // a good frame
   empty,         // nothing published (yet)
@@ -94,6 +99,8 @@ constexpr std::uint64_t frame_bytes(std::uint64_t length) noexcept {
 
 // decode_frame() reads the frame at `tail` of `ring` (whose size is the
 // ring's power-of-two capacity) given the producer's published `head`.
+// `tail` is the reader's own index, a multiple of frame_alignment (the sum
+// of the advances it consumed); `head` may be anything a peer wrote.
 decoded decode_frame(std::span<const std::byte> ring, std::uint64_t tail, std::uint64_t head,
                      const frame_limits& limits) noexcept;
 

@@ -41,7 +41,7 @@ shm_buffer shared_heap::try_allocate(std::size_t length) {
   new (block) block_prefix{{block_in_use}, block_magic, length};
   const auto offset = static_cast<std::uint64_t>(static_cast<std::byte*>(block) - arena_) +
                       heap_block_prefix;
-  outstanding_.push_back(offset);
+  outstanding_.push_back({offset, holder::owner});
   return shm_buffer(*this, arena_ + offset, heap_ref{offset, length});
 }
 
@@ -52,12 +52,31 @@ shm_buffer shared_heap::allocate(std::size_t length, const wait_policy& policy) 
 }
 
 void shared_heap::give_back(const heap_ref& ref) noexcept {
+  // The consumer's copy of outstanding_ is the one it inherited at fork, so
+  // the ref is checked against the arena here and against the owner's
+  // records when the owner reclaims (reclaimable()).
+  if (!heap_ref_fits(ref, bytes())) return;
   block_prefix* prefix = prefix_at(ref.offset);
-  // A ref that does not name a live block of this length is a peer's bug;
-  // ignoring it keeps the owner's allocator safe from a wrong free.
+  // A ref that does not name a live block of this length is a peer's bug:
+  // ignore it rather than mark some other block returned.
   if (prefix->magic != block_magic || prefix->length != ref.length) return;
   prefix->state.store(block_returned, std::memory_order_seq_cst);
   state_->returned.ring();
+}
+
+void shared_heap::mark(std::uint64_t offset, holder now) noexcept {
+  // Newest first: a buffer is handed over or dropped soon after it is
+  // allocated. None is found only if format() ran while the buffer lived.
+  const auto found =
+      std::find_if(outstanding_.rbegin(), outstanding_.rend(),
+                   [&](const block_record& block) { return block.offset == offset; });
+  if (found != outstanding_.rend()) found->held_by = now;
+}
+
+bool shared_heap::reclaimable(const block_record& block) const noexcept {
+  if (block.held_by == holder::nobody) return true;
+  return block.held_by == holder::peer &&
+         prefix_at(block.offset)->state.load(std::memory_order_seq_cst) == block_returned;
 }
 
 block_prefix* shared_heap::prefix_at(std::uint64_t offset) const noexcept {
@@ -65,25 +84,21 @@ block_prefix* shared_heap::prefix_at(std::uint64_t offset) const noexcept {
 }
 
 void shared_heap::reclaim_front() noexcept {
-  while (!outstanding_.empty() &&
-         prefix_at(outstanding_.front())->state.load(std::memory_order_seq_cst) == block_returned) {
-    free_block(outstanding_.front());
+  while (!outstanding_.empty() && reclaimable(outstanding_.front())) {
+    free_block(outstanding_.front().offset);
     outstanding_.pop_front();
   }
 }
 
 void shared_heap::reclaim_all() noexcept {
-  const auto kept = std::remove_if(outstanding_.begin(), outstanding_.end(), [&](std::uint64_t at) {
-    if (prefix_at(at)->state.load(std::memory_order_seq_cst) != block_returned) return false;
-    free_block(at);
-    return true;
-  });
+  const auto kept =
+      std::remove_if(outstanding_.begin(), outstanding_.end(), [&](const block_record& block) {
+        if (!reclaimable(block)) return false;
+        free_block(block.offset);
+        return true;
+      });
   outstanding_.erase(kept, outstanding_.end());
 }
-
-}  // namespace tandem::ipc
-
-namespace tandem::ipc {
 
 void shared_heap::free_block(std::uint64_t offset) noexcept {
   prefix_at(offset)->magic = 0;  // a stale second give_back then fails the magic check

@@ -8,6 +8,17 @@
 // frees returned blocks the next time it allocates. When the owner or the
 // consumer dies, the survivor calls format(), which frees everything.
 //
+// Distrust: the owner decides what to free from its own records, never from
+// shared memory alone. It frees only blocks it allocated and has either
+// dropped itself or handed over to the consumer (shm_buffer::hand_over);
+// a `returned` state the consumer writes on any other block (one the owner
+// is still filling, or a forged prefix inside a payload) is ignored, so the
+// consumer cannot make the owner free memory the owner still uses.
+// give_back() ignores refs that fall outside the arena. Not covered: the
+// allocator's own headers and free lists also live in the arena, where a
+// consumer that scribbles on purpose can corrupt them; only moving the
+// bookkeeping into the owner's private memory would close that.
+//
 // Memory-ordering contract: the owner writes a payload, then publishes it
 // through the ring (see spsc_ring.hpp), so the consumer reads complete
 // bytes. The consumer's store of `returned` (seq_cst) happens after its last
@@ -75,8 +86,9 @@ class shared_heap {
   // empty buffer on timeout.
   shm_buffer allocate(std::size_t length, const wait_policy& policy);
 
-  // give_back() returns a block the consumer has finished with (or the
-  // owner drops unsent). `ref` must have passed decode_frame()'s checks.
+  // give_back() returns a block the consumer has finished with. A ref
+  // outside the arena, or one that names no block of that length, is
+  // ignored; the owner frees the block only if it did hand it over.
   void give_back(const heap_ref& ref) noexcept;
 
   // blocks_out() counts blocks not yet freed (returned ones included until
@@ -88,6 +100,21 @@ class shared_heap {
   // after it: all of it is in shared memory, addressed by offset_ptr.
   using allocator = boost::interprocess::rbtree_best_fit<boost::interprocess::null_mutex_family>;
 
+  // holder says who may still use an outstanding block, in the owner's
+  // own records: the owner may free it once nobody does, or once the peer
+  // holding it has marked it returned.
+  enum class holder : std::uint8_t { owner, peer, nobody };
+  struct block_record {
+    std::uint64_t offset;  // of the payload
+    holder held_by;
+  };
+
+  // mark() is how shm_buffer, on the owner's thread, reports a block
+  // leaving the owner: handed over to the peer, or dropped.
+  friend class shm_buffer;
+  void mark(std::uint64_t offset, holder now) noexcept;
+
+  bool reclaimable(const block_record& block) const noexcept;
   block_prefix* prefix_at(std::uint64_t offset) const noexcept;
   void reclaim_front() noexcept;
   void reclaim_all() noexcept;
@@ -97,7 +124,7 @@ class shared_heap {
   std::byte* arena_;
   std::size_t size_;
   allocator* allocator_ = nullptr;
-  std::deque<std::uint64_t> outstanding_;  // payload offsets, allocation order
+  std::deque<block_record> outstanding_;  // allocation order; the owner's copy only
 };
 
 }  // namespace tandem::ipc

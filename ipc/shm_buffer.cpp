@@ -22,12 +22,13 @@ shm_buffer& shm_buffer::operator=(shm_buffer&& other) noexcept {
 shm_buffer::~shm_buffer() { drop(); }
 
 heap_ref shm_buffer::hand_over() noexcept {
+  if (heap_ != nullptr) heap_->mark(ref_.offset, shared_heap::holder::peer);
   heap_ = nullptr;
   return ref_;
 }
 
 void shm_buffer::drop() noexcept {
-  if (heap_ != nullptr) heap_->give_back(ref_);
+  if (heap_ != nullptr) heap_->mark(ref_.offset, shared_heap::holder::nobody);
   heap_ = nullptr;
 }
 

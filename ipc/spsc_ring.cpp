@@ -37,6 +37,13 @@ spsc_ring::spsc_ring(segment& memory, const ring_options& options)
       state_(memory.construct<ring_state>()),
       data_(static_cast<std::byte*>(memory.allocate(options_.capacity, cache_line))) {}
 
+spsc_ring::spsc_ring(ring_state& state, std::span<std::byte> bytes, const ring_options& options)
+    : options_(checked(options)), state_(&state), data_(bytes.data()) {
+  if (bytes.size() != options_.capacity)
+    throw ipc_error("spsc_ring: " + size_text(bytes.size()) + " given for a ring of " +
+                    size_text(options_.capacity));
+}
+
 std::byte* ring_writer::try_prepare(std::uint32_t length) noexcept {
   const std::uint64_t capacity = ring_.options().capacity;
   const std::uint64_t position = head_ & (capacity - 1);

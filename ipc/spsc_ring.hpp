@@ -66,6 +66,12 @@ class spsc_ring {
  public:
   spsc_ring(segment& memory, const ring_options& options);
 
+  // spsc_ring() over memory the caller already shares: `bytes` must be
+  // exactly options.capacity long (ipc_error otherwise). The frame-reader
+  // fuzzer uses it with exact-size buffers, so AddressSanitizer sees any
+  // read that strays outside the ring.
+  spsc_ring(ring_state& state, std::span<std::byte> bytes, const ring_options& options);
+
   const ring_options& options() const noexcept { return options_; }
   ring_state& state() const noexcept { return *state_; }
   std::span<std::byte> bytes() const noexcept { return {data_, options_.capacity}; }

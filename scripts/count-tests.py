@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """count-tests.py sums doctest test cases over meson test logs.
 
-Each argument is a meson testlog.json (one JSON object per line), or
-"compile-failed:NAME" for a build that did not compile (one failure). A test
+Each argument is a meson testlog.json (one JSON object per line),
+"compile-failed:NAME" for a build that did not compile (one failure), or
+"passed:NAME" / "failed:NAME" for one case run outside meson (the fuzzer). A test
 executable that printed a doctest summary adds its passed/failed counts; one
 that printed none (a benchmark, or a binary that crashed before its summary)
 counts as one case, passed or failed by its meson result. Prints
@@ -42,6 +43,13 @@ def main(args):
     passed = failed = 0
     for arg in args:
         if arg.startswith("compile-failed:"):
+            failed += 1
+            continue
+        if arg.startswith("passed:"):
+            passed += 1
+            continue
+        if arg.startswith("failed:"):
+            print(f"failed: {arg[len('failed:'):]}")
             failed += 1
             continue
         try:

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 using namespace tandem::ipc;
 using namespace std::chrono_literals;
@@ -37,6 +38,24 @@ TEST_CASE("spsc_ring rejects bad options with a clear error" * doctest::timeout(
   CHECK_THROWS_AS(spsc_ring(memory, ring_options{4096, 2048, 16}), ipc_error);
   CHECK_THROWS_AS(spsc_ring(memory, ring_options{4096, 100, 16}), ipc_error);
   CHECK_THROWS_AS(spsc_ring(memory, ring_options{4096, 256, 1}), ipc_error);
+}
+
+TEST_CASE("spsc_ring over caller memory takes exactly a ring's worth of bytes" *
+          doctest::timeout(10)) {
+  ring_state state;
+  std::vector<std::byte> bytes(4096);
+  CHECK_THROWS_AS(spsc_ring(state, std::span(bytes).first(2048), ring_options{4096, 256, 16}),
+                  ipc_error);
+  const spsc_ring ring(state, bytes, ring_options{4096, 256, 16});
+  ring_writer writer(ring);
+  ring_reader reader(ring, {});
+  std::memcpy(writer.try_prepare(3), "abc", 3);
+  writer.commit(1, 0, 42);
+  writer.publish();
+  const decoded frame = reader.try_read();
+  REQUIRE(frame.error == frame_error::none);
+  CHECK(frame.id == 42);
+  CHECK(frame.payload.data() == bytes.data() + sizeof(frame_header));
 }
 
 TEST_CASE("frames become visible on publish, in order" * doctest::timeout(10)) {
