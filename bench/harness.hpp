@@ -9,6 +9,8 @@
 // tandem is ahead.
 #pragma once
 
+#include <cstdio>
+#include <exception>
 #include <functional>
 #include <map>
 #include <string>
@@ -83,6 +85,19 @@ class harness {
   std::vector<series> results_;
   std::vector<ratio> ratios_;
 };
+
+// guarded_main() is a benchmark's main: it returns run()'s exit code, or
+// prints an escaping exception (a wrong result, a failed peer) and returns
+// 1 once the stack has unwound, so every peer process was ended and reaped.
+template <class Run>
+int guarded_main(const char* bench_name, Run&& run) {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", bench_name, e.what());
+    return 1;
+  }
+}
 
 // median() of a non-empty sample (copied, then partially sorted).
 double median(std::vector<double> values);

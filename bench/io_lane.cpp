@@ -8,7 +8,8 @@
 //   timers_100k    100,000 Asio coroutines each awaiting a 500 ms timer
 //
 // Every implementation gets the machine's core count of threads. The peers
-// (tbb, tbb_group, asio, mutex_pool, python_*) live in io_lane_peers.hpp.
+// (tbb, tbb_group, asio, mutex_pool) live in io_lane_peers.hpp, the Python
+// ones in python_peer.hpp and peers/.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +31,7 @@
 
 #include "harness.hpp"
 #include "io_lane_peers.hpp"
+#include "python_peer.hpp"
 #include "tandem/io_executor.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/when_all.hpp"
@@ -454,12 +456,12 @@ void bench_blocking(tandem::bench::harness& h, unsigned threads, const sizes& sz
                            for (auto& f : futures) f.get();
                          })}};
        }}};
-  if (io_lane::python_peer::available())
+  if (tandem::bench::python_available())
     impls.push_back({"python_tpe", [&] {
                        settle();
-                       return figures{{"ms", io_lane::python_peer::run_ms(
-                                                 "python_tpe_blocking.py",
-                                                 python_args(sz.blocking_tasks, sz.blocking_ms))}};
+                       return tandem::bench::run_python(
+                           "python_tpe_blocking.py",
+                           python_args(sz.blocking_tasks, sz.blocking_ms));
                      }});
   else
     h.skip("python_tpe", "python3 was not found when configuring");
@@ -488,21 +490,18 @@ figures timers_tandem(tandem::runtime& rt, wait_latch& done, const sizes& sz) {
 void bench_timers(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
   wait_latch done;
   std::vector<implementation> impls{{"tandem", [&] { return timers_tandem(rt, done, sz); }}};
-  if (io_lane::python_peer::available())
+  if (tandem::bench::python_available())
     impls.push_back({"python_asyncio", [&] {
                        settle();
-                       return figures{{"ms", io_lane::python_peer::run_ms(
-                                                 "python_asyncio_timers.py",
-                                                 python_args(sz.python_timers, sz.timer_ms))}};
+                       return tandem::bench::run_python("python_asyncio_timers.py",
+                                                        python_args(sz.python_timers, sz.timer_ms));
                      }});
   else
     h.skip("python_asyncio", "python3 was not found when configuring");
   h.run_workload("timers_100k", {{"ms", better::lower}}, impls);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   tandem::bench::harness h("io_lane", tandem::bench::parse_options(argc, argv, "io_lane"));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
@@ -523,4 +522,10 @@ int main(int argc, char** argv) {
       "(the issue's reference figure); the ratio compares the wall times as they are\n",
       sz.timers, sz.python_timers);
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return tandem::bench::guarded_main("io_lane", [&] { return run(argc, argv); });
 }

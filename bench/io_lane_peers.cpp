@@ -1,10 +1,5 @@
 #include "io_lane_peers.hpp"
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-
 namespace io_lane {
 
 namespace {
@@ -99,38 +94,5 @@ tbb_peers::tbb_peers(unsigned threads)
   group_arena_.initialize();
 }
 #endif
-
-bool python_peer::available() {
-#ifdef TANDEM_PYTHON3
-  return true;
-#else
-  return false;
-#endif
-}
-
-double python_peer::run_ms(const std::string& script, const std::vector<std::string>& args) {
-#ifdef TANDEM_PYTHON3
-  std::string command =
-      std::string("'") + TANDEM_PYTHON3 + "' '" + TANDEM_BENCH_PEERS_DIR + "/" + script + "'";
-  for (const auto& arg : args) command += " " + arg;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  std::string output;
-  char chunk[256];
-  while (pipe && std::fgets(chunk, sizeof chunk, pipe.get())) output += chunk;
-  const int status = pipe ? pclose(pipe.release()) : -1;
-  const auto key = output.find("\"ms\":");
-  if (status != 0 || key == std::string::npos) {
-    std::fprintf(stderr, "io_lane: python peer failed (status %d): %s\noutput: %s\n", status,
-                 command.c_str(), output.c_str());
-    std::exit(1);
-  }
-  return std::strtod(output.c_str() + key + 5, nullptr);
-#else
-  (void)script;
-  (void)args;
-  std::fprintf(stderr, "io_lane: python peer run without python3\n");
-  std::exit(1);
-#endif
-}
 
 }  // namespace io_lane

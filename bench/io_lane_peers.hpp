@@ -14,7 +14,6 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -129,16 +128,5 @@ class tbb_peers {
   tbb::task_arena group_arena_;
 };
 #endif
-
-// python_peer runs one of bench/peers/*.py and returns the elapsed
-// milliseconds it measured itself (interpreter start-up excluded) and
-// printed as {"ms": ...}. available() is false when no python3 was found at
-// configure time. A script that fails ends the benchmark: no figure is made
-// up.
-class python_peer {
- public:
-  static bool available();
-  static double run_ms(const std::string& script, const std::vector<std::string>& args);
-};
 
 }  // namespace io_lane

@@ -1,0 +1,28 @@
+// python_peer.hpp — runs a Python peer script from bench/peers/ and reads
+// the figures it measured itself.
+//
+// A script prints one flat JSON object of numbers on stdout, e.g.
+// {"ms": 12.5} or {"p50_us": 80.1, "p99_us": 140.2}, timed inside Python so
+// that interpreter start-up is never counted. The script runs as a child
+// process (popen), which is reaped before run_python() returns, also when it
+// fails.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace tandem::bench {
+
+// python_available() is false when no python3 was found at configure time:
+// the Python peers are then skipped with a printed line.
+bool python_available();
+
+// run_python() runs bench/peers/`script` with `args` and returns every
+// "name": number pair of the JSON object it printed. Throws
+// std::runtime_error (with the command and its output) when the script
+// fails or prints no figure: no figure is made up.
+figures run_python(const std::string& script, const std::vector<std::string>& args);
+
+}  // namespace tandem::bench
