@@ -17,10 +17,14 @@ namespace tandem::detail {
 
 namespace {
 
-const ipc::ring_options ring_shape{std::size_t{64} << 10, 1024, 256};
-// How long the dispatcher spins before it parks, and the longest it parks:
-// it looks at kill requests and the zygote's health at least this often.
-constexpr std::uint32_t dispatcher_spins = 2000;
+// A worker holds one task at a time, so its rings carry one frame each
+// way: payloads up to 16 KiB travel inline, larger ones in the heaps.
+const ipc::ring_options ring_shape{std::size_t{64} << 10, std::uint32_t{16} << 10, 256};
+// How long the dispatcher spins before it parks (a few microseconds: on a
+// machine with few cores a spinning dispatcher holds the core a worker
+// needs), and the longest it parks: it looks at kill requests and the
+// zygote's health at least this often.
+constexpr std::uint32_t dispatcher_spins = 300;
 constexpr auto busy_check = std::chrono::milliseconds(50);
 constexpr auto idle_check = std::chrono::milliseconds(250);
 constexpr auto respawn_backoff = std::chrono::milliseconds(100);
@@ -121,7 +125,11 @@ std::span<std::byte> cpu_lane::reserve_arguments(cpu_job& job, std::size_t lengt
   std::unique_lock lock(arguments_mutex_);
   ipc::shm_buffer block;
   // Full for now: blocks come back as running tasks finish.
-  while (!(block = arguments_.try_allocate(length))) arguments_freed_.wait(lock);
+  while (!(block = arguments_.try_allocate(length))) {
+    ++arguments_waiters_;
+    arguments_freed_.wait(lock);
+    --arguments_waiters_;
+  }
   const ipc::heap_ref ref = block.hand_over();
   job.on_heap = true;
   job.heap_arguments = {ref.offset, ref.length};
@@ -130,11 +138,9 @@ std::span<std::byte> cpu_lane::reserve_arguments(cpu_job& job, std::size_t lengt
 
 void cpu_lane::discard_arguments(cpu_job& job) noexcept {
   if (!std::exchange(job.on_heap, false)) return;
-  {
-    std::lock_guard lock(arguments_mutex_);
-    arguments_.give_back({job.heap_arguments.offset, job.heap_arguments.length});
-  }
-  arguments_freed_.notify_all();
+  std::lock_guard lock(arguments_mutex_);
+  arguments_.give_back({job.heap_arguments.offset, job.heap_arguments.length});
+  if (arguments_waiters_ != 0) arguments_freed_.notify_all();
 }
 
 void cpu_lane::push(cpu_job& job) noexcept {

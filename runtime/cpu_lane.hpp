@@ -111,6 +111,7 @@ class cpu_lane {
   ipc::shared_heap arguments_;
   std::mutex arguments_mutex_;  // the heap's owner is every submitter, in turn
   std::condition_variable arguments_freed_;
+  int arguments_waiters_ = 0;  // guarded by arguments_mutex_
   std::vector<std::unique_ptr<worker_slot>> slots_;
   std::optional<zygote> zygote_;  // made once the slots exist: the zygote inherits them
   inject_queue<cpu_job> queue_;

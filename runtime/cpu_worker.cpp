@@ -23,9 +23,11 @@ namespace {
 
 ipc::channel* current_completions = nullptr;
 
-// How long an idle worker spins before it parks: a parent that submits
-// again within this window reaches a worker that is still awake.
-constexpr std::uint32_t idle_spins = 2000;
+// How long an idle worker spins before it parks (some 10-25 microseconds,
+// by the CPU's pause): a parent that submits again within this window
+// reaches a worker that is still awake; longer would hold a core that
+// others need on a small machine.
+constexpr std::uint32_t idle_spins = 600;
 constexpr auto liveness_check = std::chrono::milliseconds(250);
 // Longest text of an exception that travels back (the rest is cut).
 constexpr std::size_t max_error_text = 400;

@@ -91,7 +91,7 @@ struct runtime_options {
   // names no timeout; zero means no limit.
   std::chrono::nanoseconds default_timeout{0};
   // cpu_payload_bytes sizes the shared heaps that carry arguments and
-  // results too large for a ring frame (1 KiB): one for the arguments of
+  // results too large for a ring frame (16 KiB): one for the arguments of
   // all workers and one per worker for results. A larger payload fails with
   // payload_too_large. Pages are only used as payloads touch them.
   std::size_t cpu_payload_bytes = std::size_t{128} << 20;
