@@ -82,20 +82,24 @@ void prefault_shared(const Transport& link) {
 }
 
 // start_gate lets a stream's child finish its set-up (the page faults of
-// the shared memory) before the clock starts: the child says it is ready,
-// the parent starts the clock and opens the gate. Both wait on doorbells,
-// so whichever waits long gives its core to the other.
+// the shared memory) and wake up before the clock starts: the child says
+// it is ready and waits; the parent opens the gate; the child, awake, notes
+// the time (CLOCK_MONOTONIC is one clock for both processes) and starts
+// sending. Both wait on doorbells, so whichever waits long gives its core
+// to the other, and neither wake-up is timed.
 class start_gate {
  public:
   start_gate()
       : memory_({std::size_t{64} << 10, tandem::ipc::segment_backing::anonymous}),
         state_(memory_.construct<state>()) {}
 
-  // child_ready() runs in the child: false if the gate never opened.
-  bool child_ready() {
+  // pass() runs in the child; false if the gate never opened.
+  bool pass() {
     state_->ready.store(1);
     state_->ready_bell.ring();
-    return state_->go_bell.wait([&] { return state_->go.load() != 0; }, policy());
+    if (!state_->go_bell.wait([&] { return state_->go.load() != 0; }, policy())) return false;
+    state_->started_at.store(steady_clock::now().time_since_epoch().count());
+    return true;
   }
 
   // open() runs in the parent, once the child is ready.
@@ -106,10 +110,17 @@ class start_gate {
     state_->go_bell.ring();
   }
 
+  // started() is when the child passed; read it after the child's first
+  // message has arrived.
+  steady_clock::time_point started() const {
+    return steady_clock::time_point(steady_clock::duration(state_->started_at.load()));
+  }
+
  private:
   // Plain atomic loads and stores are seq_cst, as the doorbells require.
   struct state {
     std::atomic<std::uint32_t> ready{0}, go{0};
+    std::atomic<steady_clock::rep> started_at{0};
     tandem::ipc::doorbell ready_bell, go_bell;
   };
   static tandem::ipc::wait_policy policy() {
@@ -144,22 +155,21 @@ std::vector<double> ping_pong(Transport& link, int rounds, std::chrono::microsec
 }
 
 // stream_seconds() is how long `count` messages take to arrive, from the
-// moment the ready child is let go (its wake-up included) to the last one.
+// moment the child, set up and awake, starts sending to the last arrival.
 template <class Transport>
 double stream_seconds(Transport& link, std::uint64_t count) {
   prefault_shared(link);
   start_gate gate;
   forked_peer child([&] {
     prefault_shared(link);
-    return gate.child_ready() ? link.produce(count) : 1;
+    return gate.pass() ? link.produce(count) : 1;
   });
   after_fork(link);
-  const auto start = steady_clock::now();
   gate.open();
   for (std::uint64_t seq = 0; seq < count; ++seq) link.consume(seq);
-  const double seconds = std::chrono::duration<double>(steady_clock::now() - start).count();
+  const auto end = steady_clock::now();
   child.join(peer_timeout);
-  return seconds;
+  return std::chrono::duration<double>(end - gate.started()).count();
 }
 
 }  // namespace ipc_bench
