@@ -65,10 +65,6 @@ const ipc::wait_policy spinning{1u << 16, peer_timeout};
 const ipc::wait_policy parking{0, peer_timeout};
 const ipc::wait_policy streaming{ipc::wait_policy{}.spins, peer_timeout};
 
-std::span<const std::byte> whole(const ipc::segment& memory) {
-  return {memory.base(), memory.size()};
-}
-
 // ---- tandem's transports ------------------------------------------------------
 
 // channel_ping_pong: a request channel and a reply channel in one segment.
@@ -80,12 +76,11 @@ class channel_ping_pong {
         requests_(memory_, small_channel()),
         replies_(memory_, small_channel()),
         out_(requests_),
-        in_(replies_) {
-    prefault(whole(memory_));
-  }
+        in_(replies_) {}
+
+  std::span<const std::byte> shared_memory() const { return {memory_.base(), memory_.size()}; }
 
   int serve() {
-    prefault(whole(memory_));
     ipc::channel_reader in(requests_);
     ipc::channel_writer out(replies_);
     for (;;) {
@@ -128,12 +123,11 @@ class channel_stream {
         batch_(batch),
         memory_({heap_bytes + (std::size_t{2} << 20), ipc::segment_backing::memfd}),
         link_(memory_, ipc::channel_options{ipc::ring_options{}, heap_bytes}),
-        in_(link_) {
-    prefault(whole(memory_));
-  }
+        in_(link_) {}
+
+  std::span<const std::byte> shared_memory() const { return {memory_.base(), memory_.size()}; }
 
   int produce(std::uint64_t count) {
-    prefault(whole(memory_));
     ipc::channel_writer out(link_);
     std::vector<std::byte> payload(payload_bytes_);
     for (std::uint64_t seq = 0; seq < count; ++seq) {
@@ -183,14 +177,14 @@ implementation ping_pong_impl(std::string name, int rounds, std::chrono::microse
           }};
 }
 
-// stream_impl() reports `count - 1` messages of `bytes` over the seconds
-// they took (stream_seconds() times all but the first).
+// stream_impl() reports `count` messages of `bytes` over the seconds they
+// took.
 template <class Transport, class... Args>
 implementation stream_impl(std::string name, std::uint64_t count, std::size_t bytes, Args... args) {
   return {std::move(name), [=] {
             Transport link(args...);
             const double seconds = stream_seconds(link, count);
-            const auto moved = static_cast<double>(count - 1);
+            const auto moved = static_cast<double>(count);
             return figures{{"msgs_per_s", moved / seconds},
                            {"gb_per_s", moved * static_cast<double>(bytes) / seconds / 1e9}};
           }};

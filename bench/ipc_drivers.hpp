@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +30,8 @@
 #include <vector>
 
 #include "forked_peer.hpp"
+#include "ipc/doorbell.hpp"
+#include "ipc/segment.hpp"
 
 namespace ipc_bench {
 
@@ -72,11 +75,71 @@ void after_fork(Transport& link) {
   if constexpr (requires { link.forked(); }) link.forked();
 }
 
+// prefault_shared() prefaults the transport's shared memory, if it has any.
+template <class Transport>
+void prefault_shared(const Transport& link) {
+  if constexpr (requires { link.shared_memory(); }) prefault(link.shared_memory());
+}
+
+// start_gate lets a stream's child finish its set-up (the page faults of
+// the shared memory) and wake up before the clock starts: the child says
+// it is ready and waits; the parent opens the gate; the child, awake, notes
+// the time (CLOCK_MONOTONIC is one clock for both processes) and starts
+// sending. Both wait on doorbells, so whichever waits long gives its core
+// to the other, and neither wake-up is timed.
+class start_gate {
+ public:
+  start_gate()
+      : memory_({std::size_t{64} << 10, tandem::ipc::segment_backing::anonymous}),
+        state_(memory_.construct<state>()) {}
+
+  // pass() runs in the child; false if the gate never opened.
+  bool pass() {
+    state_->ready.store(1);
+    state_->ready_bell.ring();
+    if (!state_->go_bell.wait([&] { return state_->go.load() != 0; }, policy())) return false;
+    state_->started_at.store(steady_clock::now().time_since_epoch().count());
+    return true;
+  }
+
+  // open() runs in the parent, once the child is ready.
+  void open() {
+    if (!state_->ready_bell.wait([&] { return state_->ready.load() != 0; }, policy()))
+      fail("the stream's child never got ready");
+    state_->go.store(1);
+    state_->go_bell.ring();
+  }
+
+  // started() is when the child passed; read it after the child's first
+  // message has arrived.
+  steady_clock::time_point started() const {
+    return steady_clock::time_point(steady_clock::duration(state_->started_at.load()));
+  }
+
+ private:
+  // Plain atomic loads and stores are seq_cst, as the doorbells require.
+  struct state {
+    std::atomic<std::uint32_t> ready{0}, go{0};
+    std::atomic<steady_clock::rep> started_at{0};
+    tandem::ipc::doorbell ready_bell, go_bell;
+  };
+  static tandem::ipc::wait_policy policy() {
+    return {tandem::ipc::wait_policy{}.spins, peer_timeout};
+  }
+
+  tandem::ipc::segment memory_;
+  state* state_;
+};
+
 // ping_pong() times `rounds` round trips and returns them in nanoseconds.
 // A `pause` before each (untimed) lets a peer that parks fall asleep.
 template <class Transport>
 std::vector<double> ping_pong(Transport& link, int rounds, std::chrono::microseconds pause) {
-  forked_peer child([&] { return link.serve(); });
+  prefault_shared(link);
+  forked_peer child([&] {
+    prefault_shared(link);
+    return link.serve();
+  });
   after_fork(link);
   std::vector<double> ns;
   ns.reserve(static_cast<std::size_t>(rounds));
@@ -91,18 +154,22 @@ std::vector<double> ping_pong(Transport& link, int rounds, std::chrono::microsec
   return ns;
 }
 
-// stream_seconds() is how long messages 1 .. count-1 take to arrive: the
-// clock starts at message 0, once the child is up and sending.
+// stream_seconds() is how long `count` messages take to arrive, from the
+// moment the child, set up and awake, starts sending to the last arrival.
 template <class Transport>
 double stream_seconds(Transport& link, std::uint64_t count) {
-  forked_peer child([&] { return link.produce(count); });
+  prefault_shared(link);
+  start_gate gate;
+  forked_peer child([&] {
+    prefault_shared(link);
+    return gate.pass() ? link.produce(count) : 1;
+  });
   after_fork(link);
-  link.consume(0);
-  const auto start = steady_clock::now();
-  for (std::uint64_t seq = 1; seq < count; ++seq) link.consume(seq);
-  const double seconds = std::chrono::duration<double>(steady_clock::now() - start).count();
+  gate.open();
+  for (std::uint64_t seq = 0; seq < count; ++seq) link.consume(seq);
+  const auto end = steady_clock::now();
   child.join(peer_timeout);
-  return seconds;
+  return std::chrono::duration<double>(end - gate.started()).count();
 }
 
 }  // namespace ipc_bench

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include <boost/interprocess/ipc/message_queue.hpp>
 
@@ -85,6 +86,7 @@ class bip_mq {
 class ring_floor {
  public:
   explicit ring_floor(unsigned batch);
+  std::span<const std::byte> shared_memory() const { return {memory_.base(), memory_.size()}; }
   int produce(std::uint64_t count);
   void consume(std::uint64_t seq);
 
