@@ -61,6 +61,17 @@ std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_statu
       pid, status.signaled ? status.number : 0, status.signaled ? -1 : status.number));
 }
 
+// deadline_after() is now + timeout, saturating (no limit for zero or a
+// timeout too long to represent).
+worker_slot::clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
+  using clock = worker_slot::clock;
+  const auto now = clock::now();
+  if (timeout <= std::chrono::nanoseconds::zero() ||
+      timeout >= std::chrono::duration_cast<std::chrono::nanoseconds>(clock::time_point::max() - now))
+    return clock::time_point::max();
+  return now + std::chrono::duration_cast<clock::duration>(timeout);
+}
+
 template <class... T>
 std::tuple<T...> decode_reply(std::span<const std::byte> payload) {
   reader in(payload);
@@ -431,9 +442,7 @@ void cpu_lane::start(worker_slot& slot, cpu_job& job) {
   set_idle(slot, false);
   auto timeout = job.timeout() > std::chrono::nanoseconds::zero() ? job.timeout()
                                                                   : options_.default_timeout;
-  slot.deadline = timeout > std::chrono::nanoseconds::zero()
-                      ? clock::now() + std::chrono::duration_cast<clock::duration>(timeout)
-                      : clock::time_point::max();
+  slot.deadline = deadline_after(timeout);
   if (!slot.send(job))  // cannot happen: a worker holds one job at a time
     kill_worker(slot, std::make_exception_ptr(error("tandem: a worker's submission ring was full")));
 }
@@ -499,7 +508,8 @@ cpu_lane::clock::time_point cpu_lane::next_deadline() const noexcept {
   auto wake_at = now + idle_check;
   for (const auto& slot : slots_) {
     if (slot->job) wake_at = std::min({wake_at, slot->deadline, now + busy_check});
-    if (slot->state == worker_slot::phase::vacant) wake_at = std::min(wake_at, slot->retry_at);
+    if (slot->state == worker_slot::phase::vacant)
+      wake_at = std::min(wake_at, std::max(slot->retry_at, now));
   }
   return wake_at;
 }

@@ -167,6 +167,9 @@ TEST_CASE("default_timeout applies to submissions that name none" * doctest::tim
                                              .default_timeout = 200ms}};
   CHECK_THROWS_AS(rt.submit(pid_after, 10'000).get(), tandem::task_timeout);
   CHECK(rt.submit(square, 2).get() == 4);
+  // A timeout too long to add to the clock means no limit, not an overflow.
+  const tandem::submit_options forever{.timeout = std::chrono::nanoseconds::max()};
+  CHECK(rt.submit(forever, square, 3).get() == 9);
 }
 
 TEST_CASE("an io task cannot take a timeout: the future says so" * doctest::timeout(30)) {
