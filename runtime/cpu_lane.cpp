@@ -376,35 +376,44 @@ std::string cpu_lane::failed_init_reason(std::span<const std::byte> payload) {
 
 bool cpu_lane::enforce_limits() {
   bool any = false;
-  const bool cancelling = cancelling_.load(std::memory_order_acquire);
   const auto now = clock::now();
-  for (auto& slot_ptr : slots_) {
-    worker_slot& slot = *slot_ptr;
-    if (!slot.job) continue;
-    const cpu_job& job = *slot.job;
-    const std::string worker = "its worker process (pid " + std::to_string(slot.pid) + ")";
-    if (cancelling) {
-      kill_worker(slot, std::make_exception_ptr(task_cancelled(
-                            "task '" + job.task().name() + "' cancelled while running: the "
-                            "runtime was shut down with tandem::cancel and " + worker +
-                            " was killed")));
-    } else if (job.kill_requested.load(std::memory_order_acquire)) {
-      kill_worker(slot, std::make_exception_ptr(task_cancelled(
-                            "task '" + job.task().name() +
-                            "' cancelled while running (tandem::kill_running): " + worker +
-                            " was killed and is being replaced")));
-    } else if (slot.deadline <= now) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout());
-      kill_worker(slot, std::make_exception_ptr(task_timeout(
-                            "task '" + job.task().name() + "' ran past its timeout of " +
-                            std::to_string(ms.count()) + " ms: " + worker +
-                            " was killed and is being replaced")));
-    } else {
-      continue;
+  for (auto& slot : slots_) {
+    if (!slot->job) continue;
+    if (std::exception_ptr reason = reason_to_stop(*slot, now)) {
+      kill_worker(*slot, std::move(reason));
+      any = true;
     }
-    any = true;
   }
   return any;
+}
+
+std::exception_ptr cpu_lane::reason_to_stop(const worker_slot& slot, clock::time_point now) const {
+  // The dispatcher asks this for every busy worker on every pass: the
+  // messages are built only for a job that is actually stopped.
+  const cpu_job& job = *slot.job;
+  const bool cancelling = cancelling_.load(std::memory_order_acquire);
+  const bool killed = job.kill_requested.load(std::memory_order_acquire);
+  const bool late = slot.deadline <= now;
+  if (!cancelling && !killed && !late) return nullptr;
+  const std::string task = "task '" + job.task().name() + "'";
+  const std::string worker = "its worker process (pid " + std::to_string(slot.pid) + ")";
+  if (cancelling)
+    return std::make_exception_ptr(task_cancelled(
+        task + " cancelled while running: the runtime was shut down with tandem::cancel and " +
+        worker + " was killed"));
+  if (killed)
+    return std::make_exception_ptr(
+        task_cancelled(task + " cancelled while running (tandem::kill_running): " + worker +
+                       " was killed and is being replaced"));
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(effective_timeout(job));
+  return std::make_exception_ptr(task_timeout(task + " ran past its timeout of " +
+                                              std::to_string(ms.count()) + " ms: " + worker +
+                                              " was killed and is being replaced"));
+}
+
+std::chrono::nanoseconds cpu_lane::effective_timeout(const cpu_job& job) const noexcept {
+  return job.timeout() > std::chrono::nanoseconds::zero() ? job.timeout()
+                                                          : options_.default_timeout;
 }
 
 bool cpu_lane::assign_jobs() {
@@ -440,9 +449,7 @@ void cpu_lane::start(worker_slot& slot, cpu_job& job) {
   slot.job = &job;
   slot.state = worker_slot::phase::busy;
   set_idle(slot, false);
-  auto timeout = job.timeout() > std::chrono::nanoseconds::zero() ? job.timeout()
-                                                                  : options_.default_timeout;
-  slot.deadline = deadline_after(timeout);
+  slot.deadline = deadline_after(effective_timeout(job));
   if (!slot.send(job))  // cannot happen: a worker holds one job at a time
     kill_worker(slot, std::make_exception_ptr(error("tandem: a worker's submission ring was full")));
 }

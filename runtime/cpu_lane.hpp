@@ -91,6 +91,8 @@ class cpu_lane {
   std::exception_ptr remote_failure(const cpu_job& job, std::span<const std::byte> payload);
   std::exception_ptr oversized_result(const cpu_job& job, std::span<const std::byte> payload);
   std::string failed_init_reason(std::span<const std::byte> payload);
+  std::exception_ptr reason_to_stop(const worker_slot& slot, clock::time_point now) const;
+  std::chrono::nanoseconds effective_timeout(const cpu_job& job) const noexcept;
   bool assign_jobs();
   void start(worker_slot& slot, cpu_job& job);
   bool enforce_limits();

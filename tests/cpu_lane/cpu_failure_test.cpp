@@ -165,7 +165,8 @@ TEST_CASE("a task past its timeout gets task_timeout and its worker is replaced"
 TEST_CASE("default_timeout applies to submissions that name none" * doctest::timeout(60)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
                                              .default_timeout = 200ms}};
-  CHECK_THROWS_AS(rt.submit(pid_after, 10'000).get(), tandem::task_timeout);
+  CHECK_THROWS_WITH_AS(rt.submit(pid_after, 10'000).get(), doctest::Contains("timeout of 200 ms"),
+                       tandem::task_timeout);
   CHECK(rt.submit(square, 2).get() == 4);
   // A timeout too long to add to the clock means no limit, not an overflow.
   const tandem::submit_options forever{.timeout = std::chrono::nanoseconds::max()};
