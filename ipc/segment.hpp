@@ -9,8 +9,10 @@
 // other parts by offset, never by pointer.
 //
 // Carving (allocate/construct) is set-up work: the creating process does it
-// before it forks, from one thread. After fork nobody allocates from the
-// segment itself; rings and heaps manage their own regions.
+// before it forks. Rings and heaps then manage their own regions. Only the
+// creating process ever allocates or frees (any of its threads: the
+// manager locks), never a child: the manager's lock is not robust, so a
+// child that died holding it would block everyone.
 #pragma once
 
 #include <boost/interprocess/managed_external_buffer.hpp>
@@ -46,8 +48,11 @@ class segment {
   std::size_t size() const noexcept { return size_; }
 
   // allocate() carves `bytes` aligned to `alignment` (a power of two) out of
-  // the segment; throws ipc_error when the segment is too full. Set-up only.
+  // the segment; throws ipc_error when the segment is too full.
   void* allocate(std::size_t bytes, std::size_t alignment);
+
+  // deallocate() gives back a block that allocate() carved.
+  void deallocate(void* block) noexcept { manager_.deallocate(block); }
 
   // construct() places a T in the segment. Set-up only.
   template <class T, class... Args>

@@ -9,6 +9,7 @@
 
 #include "ipc/error.hpp"
 #include "runtime/cpu_worker.hpp"
+#include "runtime/object_space.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/thread_role.hpp"
 #include "runtime/worker_protocol.hpp"
@@ -61,15 +62,11 @@ std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_statu
       pid, status.signaled ? status.number : 0, status.signaled ? -1 : status.number));
 }
 
-// deadline_after() is now + timeout, saturating (no limit for zero or a
-// timeout too long to represent).
-worker_slot::clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
-  using clock = worker_slot::clock;
-  const auto now = clock::now();
-  if (timeout <= std::chrono::nanoseconds::zero() ||
-      timeout >= std::chrono::duration_cast<std::chrono::nanoseconds>(clock::time_point::max() - now))
-    return clock::time_point::max();
-  return now + std::chrono::duration_cast<clock::duration>(timeout);
+// run_deadline() is when a task that starts now must be done (never, for
+// no timeout).
+worker_slot::clock::time_point run_deadline(std::chrono::nanoseconds timeout) {
+  if (timeout <= std::chrono::nanoseconds::zero()) return worker_slot::clock::time_point::max();
+  return deadline_after(timeout);
 }
 
 template <class... T>
@@ -82,16 +79,18 @@ std::tuple<T...> decode_reply(std::span<const std::byte> payload) {
 
 }  // namespace
 
-cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id)
+cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id,
+                   object_space& objects)
     : options_(options),
       runtime_id_(runtime_id),
+      objects_(objects),
       memory_({segment_bytes(options), ipc::segment_backing::anonymous}),
       signal_(memory_.construct<lane_signal>()),
       arguments_(memory_, argument_heap_bytes(options)) {
   if (!lane_needed()) return;  // a program using the io lane alone forks nothing
   for (unsigned i = 0; i < options.cpu_workers; ++i)
-    slots_.push_back(std::make_unique<worker_slot>(memory_, i, ring_shape,
-                                                   options.cpu_payload_bytes));
+    slots_.push_back(
+        std::make_unique<worker_slot>(memory_, i, ring_shape, options.cpu_payload_bytes));
   zygote_.emplace(&cpu_lane::run_worker, &cpu_lane::notify_from_zygote, this);
   for (auto& slot : slots_) {
     slot->state = worker_slot::phase::starting;
@@ -108,8 +107,9 @@ cpu_lane::~cpu_lane() { stop(); }
 void cpu_lane::run_worker(void* self, unsigned slot) {
   auto& lane = *static_cast<cpu_lane*>(self);
   worker_slot& place = *lane.slots_.at(slot);
-  serve_as_worker({place.submissions(), place.completions(), lane.arguments_.bytes(),
-                   *lane.signal_, lane.options_, getppid()});
+  lane.objects_.enter_as_worker();
+  serve_as_worker({place.submissions(), place.completions(), lane.arguments_.bytes(), *lane.signal_,
+                   lane.options_, getppid()});
 }
 
 void cpu_lane::notify_from_zygote(void* self) {
@@ -330,10 +330,10 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
       fail_running(slot, oversized_result(job, frame.payload));
       break;
     default:  // to_parent::unknown
-      fail_running(slot, std::make_exception_ptr(unknown_task(
-                             "task '" + job.task().name() + "' (number " +
-                             std::to_string(frame.id) + ") is unknown to worker pid " +
-                             std::to_string(slot.pid))));
+      fail_running(slot,
+                   std::make_exception_ptr(unknown_task(
+                       "task '" + job.task().name() + "' (number " + std::to_string(frame.id) +
+                       ") is unknown to worker pid " + std::to_string(slot.pid))));
   }
   if (slot.state == worker_slot::phase::busy) {
     slot.state = worker_slot::phase::idle;
@@ -341,7 +341,8 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
   }
 }
 
-std::exception_ptr cpu_lane::remote_failure(const cpu_job& job, std::span<const std::byte> payload) {
+std::exception_ptr cpu_lane::remote_failure(const cpu_job& job,
+                                            std::span<const std::byte> payload) {
   try {
     auto [type, message] = decode_reply<std::string, std::string>(payload);
     return std::make_exception_ptr(remote_error(job.task().name(), type, message));
@@ -371,7 +372,8 @@ std::string cpu_lane::failed_init_reason(std::span<const std::byte> payload) {
     why += " " + type + (message.empty() ? "" : ": " + message);
   } catch (const decode_error&) {
   }
-  return why + " in a new worker, so the cpu lane cannot run tasks; fix it and create a new runtime";
+  return why +
+         " in a new worker, so the cpu lane cannot run tasks; fix it and create a new runtime";
 }
 
 bool cpu_lane::enforce_limits() {
@@ -449,9 +451,10 @@ void cpu_lane::start(worker_slot& slot, cpu_job& job) {
   slot.job = &job;
   slot.state = worker_slot::phase::busy;
   set_idle(slot, false);
-  slot.deadline = deadline_after(effective_timeout(job));
+  slot.deadline = run_deadline(effective_timeout(job));
   if (!slot.send(job))  // cannot happen: a worker holds one job at a time
-    kill_worker(slot, std::make_exception_ptr(error("tandem: a worker's submission ring was full")));
+    kill_worker(slot,
+                std::make_exception_ptr(error("tandem: a worker's submission ring was full")));
 }
 
 void cpu_lane::respawn_vacant() {
@@ -461,8 +464,9 @@ void cpu_lane::respawn_vacant() {
     if (slot->state != worker_slot::phase::vacant || slot->retry_at > now) continue;
     slot->state = worker_slot::phase::starting;
     if (!zygote_->spawn(slot->index())) {
-      break_lane("the cpu lane's zygote process is gone, so no worker can be started; create a "
-                 "new runtime");
+      break_lane(
+          "the cpu lane's zygote process is gone, so no worker can be started; create a "
+          "new runtime");
       return;
     }
   }

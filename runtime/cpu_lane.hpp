@@ -42,14 +42,16 @@
 namespace tandem::detail {
 
 class scheduler;
+class object_space;
 
 class cpu_lane {
  public:
   // cpu_lane() carves the segment, forks the zygote (before any thread of
   // the runtime exists), asks it for the workers and starts the dispatcher
-  // thread on behalf of `owner`. Throws tandem::error when memory or a
-  // process cannot be had.
-  cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id);
+  // thread on behalf of `owner`. Workers resolve shared objects in
+  // `objects`. Throws tandem::error when memory or a process cannot be had.
+  cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id,
+           object_space& objects);
   ~cpu_lane();
   cpu_lane(const cpu_lane&) = delete;
   cpu_lane& operator=(const cpu_lane&) = delete;
@@ -108,6 +110,7 @@ class cpu_lane {
 
   const runtime_options options_;
   const std::uint32_t runtime_id_;
+  object_space& objects_;
   ipc::segment memory_;
   lane_signal* signal_;
   ipc::shared_heap arguments_;

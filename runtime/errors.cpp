@@ -30,4 +30,7 @@ worker_crashed::worker_crashed(const std::string& what, pid_t pid, int signal, i
 payload_too_large::payload_too_large(const std::string& what, std::size_t size, std::size_t limit)
     : error(what), size_(size), limit_(limit) {}
 
+channel_closed::channel_closed()
+    : error("tandem::channel: send on a closed channel (close() was called); nothing was sent") {}
+
 }  // namespace tandem

@@ -12,7 +12,8 @@ namespace tandem::detail {
 scheduler::scheduler(const runtime_options& options)
     : options_(options),
       id_(register_runtime(*this)),
-      cpu_(options, *this, id_),
+      objects_(object_space::create(options.shared_memory_bytes)),
+      cpu_(options, *this, id_, *objects_),
       io_(options.io_threads, id_, &scheduler::run_task, this),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
                 &scheduler::run_task, this) {}
@@ -53,8 +54,7 @@ void scheduler::submit_cpu(cpu_job& job) noexcept {
 void scheduler::wait_until_quiescent() const {
   for (;;) {
     // Every `finished` before every `queued`: see io_lane.hpp.
-    const auto finished =
-        io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
+    const auto finished = io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
     const auto queued = io_.queued_count() + blocking_.queued_count() + cpu_.queued_count();
     if (finished == queued) return;
     std::this_thread::sleep_for(std::chrono::microseconds(100));

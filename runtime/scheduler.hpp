@@ -18,6 +18,7 @@
 #include "runtime/blocking_pool.hpp"
 #include "runtime/cpu_lane.hpp"
 #include "runtime/io_lane.hpp"
+#include "runtime/object_space.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/task_registry.hpp"
 #include "tandem/detail/lane_hooks.hpp"
@@ -44,6 +45,7 @@ class scheduler {
   void submit_cpu(cpu_job& job) noexcept;
 
   cpu_lane& cpu() noexcept { return cpu_; }
+  object_space& objects() noexcept { return *objects_; }
   io_lane& io() noexcept { return io_; }
 
   // shutdown() drains or cancels, stops every thread, resolves everything.
@@ -79,7 +81,9 @@ class scheduler {
   alignas(64) std::atomic<std::int64_t> entering_{0};
   std::mutex shutdown_mutex_;  // serializes shutdown() callers
   bool shut_down_ = false;
-  cpu_lane cpu_;  // first: it forks the zygote before any thread starts
+  // Mapped before the zygote forks, so every worker inherits it.
+  const std::shared_ptr<object_space> objects_;
+  cpu_lane cpu_;  // it forks the zygote before any thread starts
   reactor reactor_;
   io_lane io_;
   blocking_pool blocking_;

@@ -105,4 +105,11 @@ class unknown_task : public error {
   using error::error;
 };
 
+// channel_closed is thrown by a send on a tandem::channel that was closed
+// (channel.hpp), including a send that was waiting for room when it closed.
+class channel_closed : public error {
+ public:
+  channel_closed();
+};
+
 }  // namespace tandem

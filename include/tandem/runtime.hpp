@@ -53,6 +53,7 @@
 #include "tandem/affinity.hpp"
 #include "tandem/detail/cpu_job.hpp"
 #include "tandem/detail/lane_hooks.hpp"
+#include "tandem/detail/shared_object.hpp"
 #include "tandem/future.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/task.hpp"
@@ -95,6 +96,11 @@ struct runtime_options {
   // all workers and one per worker for results. A larger payload fails with
   // payload_too_large. Pages are only used as payloads touch them.
   std::size_t cpu_payload_bytes = std::size_t{128} << 20;
+  // shared_memory_bytes sizes the space where the runtime's cross-process
+  // objects live (shared<T>, channel<T>, process_mutex and the other
+  // primitives of shared.hpp, channel.hpp, sync.hpp). Pages are only used
+  // as objects touch them.
+  std::size_t shared_memory_bytes = std::size_t{64} << 20;
 };
 
 // submit_options are per-submission settings of a defined task.
@@ -239,6 +245,8 @@ class runtime {
   const runtime_options& options() const noexcept;
 
  private:
+  friend class detail::object_handle;  // places objects in the runtime's space
+
   template <class R, class... A, class... U>
   future<R> submit_cpu(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
                        U&&... args) {

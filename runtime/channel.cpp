@@ -1,0 +1,231 @@
+// The channel is Vyukov's bounded multi-producer multi-consumer queue: each
+// slot carries a turn number that says whether it is ready for the sender
+// or the receiver of a given position, so a sender and a receiver touch
+// only their own position counter and the slot they won.
+//
+// Waiting: a receiver that finds the channel empty counts itself in
+// receivers_waiting, re-checks, and sleeps on `sent`; a sender that filled
+// a slot checks receivers_waiting after a seq_cst fence and, if anyone
+// waits, bumps `sent` and wakes one. The count and the slot are the two
+// sides of a Dekker pair, so no wake-up is lost, and a sender whose
+// receivers are all busy makes no system call. Senders waiting for room
+// are the mirror image (senders_waiting, `received`). close() bumps both
+// words and wakes everyone.
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <optional>
+#include <string>
+
+#include "runtime/cpu_relax.hpp"
+#include "runtime/shared_wait.hpp"
+#include "tandem/channel.hpp"
+#include "tandem/errors.hpp"
+
+namespace tandem::detail {
+namespace {
+
+struct channel_state {
+  alignas(64) std::atomic<std::uint64_t> send_position;
+  alignas(64) std::atomic<std::uint64_t> receive_position;
+  alignas(64) std::atomic<std::uint32_t> sent;  // futex word of waiting receivers
+  std::atomic<std::uint32_t> received;          // futex word of waiting senders
+  std::atomic<std::uint32_t> receivers_waiting;
+  std::atomic<std::uint32_t> senders_waiting;
+  std::atomic<std::uint32_t> closed;
+  std::uint32_t value_bytes;
+  std::uint32_t value_offset;  // from the start of a slot
+  std::uint64_t capacity;
+  std::uint64_t slot_bytes;
+};
+
+struct slot_head {
+  std::atomic<std::uint64_t> turn;
+};
+
+// Before a waiter counts itself and may sleep, it retries this many times:
+// a peer in another process is usually a fraction of a microsecond away.
+constexpr int spin_tries = 256;
+
+constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+constexpr std::size_t slots_offset = round_up(sizeof(channel_state), 64);
+
+// A slot is its turn number, then the value at its own alignment.
+struct slot_layout {
+  std::size_t value_offset;
+  std::size_t slot_bytes;
+};
+
+slot_layout layout_for(std::size_t value_bytes, std::size_t value_alignment) {
+  const std::size_t alignment = std::max(alignof(slot_head), value_alignment);
+  const std::size_t offset = round_up(sizeof(slot_head), alignment);
+  return {offset, round_up(offset + value_bytes, alignment)};
+}
+
+channel_state& state_of(void* body) { return *static_cast<channel_state*>(body); }
+const channel_state& state_of(const void* body) { return *static_cast<const channel_state*>(body); }
+
+std::byte* slot_at(channel_state& state, std::uint64_t position) {
+  auto* first = reinterpret_cast<std::byte*>(&state) + slots_offset;
+  return first + (position % state.capacity) * state.slot_bytes;
+}
+
+std::atomic<std::uint64_t>& turn_of(std::byte* slot) {
+  return reinterpret_cast<slot_head*>(slot)->turn;
+}
+
+bool past(std::chrono::steady_clock::time_point deadline) {
+  return deadline != no_deadline && std::chrono::steady_clock::now() >= deadline;
+}
+
+// try_push() claims the send position whose slot is free, if any.
+bool try_push(channel_state& state, const void* value) {
+  std::uint64_t position = state.send_position.load(std::memory_order_relaxed);
+  for (;;) {
+    std::byte* slot = slot_at(state, position);
+    const std::uint64_t turn = turn_of(slot).load(std::memory_order_acquire);
+    const auto lag = static_cast<std::int64_t>(turn - position);
+    if (lag < 0) return false;  // the receiver of the previous round is not done: full
+    if (lag > 0) {
+      position = state.send_position.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (state.send_position.compare_exchange_weak(position, position + 1,
+                                                  std::memory_order_relaxed)) {
+      std::memcpy(slot + state.value_offset, value, state.value_bytes);
+      turn_of(slot).store(position + 1, std::memory_order_release);
+      return true;
+    }
+  }
+}
+
+// try_pop() claims the receive position whose slot is filled, if any.
+bool try_pop(channel_state& state, void* value) {
+  std::uint64_t position = state.receive_position.load(std::memory_order_relaxed);
+  for (;;) {
+    std::byte* slot = slot_at(state, position);
+    const std::uint64_t turn = turn_of(slot).load(std::memory_order_acquire);
+    const auto lag = static_cast<std::int64_t>(turn - (position + 1));
+    if (lag < 0) return false;  // not sent yet: empty
+    if (lag > 0) {
+      position = state.receive_position.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (state.receive_position.compare_exchange_weak(position, position + 1,
+                                                     std::memory_order_relaxed)) {
+      std::memcpy(value, slot + state.value_offset, state.value_bytes);
+      turn_of(slot).store(position + state.capacity, std::memory_order_release);
+      return true;
+    }
+  }
+}
+
+// wake_one() tells one waiter on `word` that something changed, if any
+// waits (the caller just published its change).
+void wake_one(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (waiting.load(std::memory_order_relaxed) == 0) return;
+  word.fetch_add(1, std::memory_order_release);
+  wake_waiters(word, 1);
+}
+
+// attempt() runs `step` (done, closed, or nothing yet) until it gives an
+// answer or the deadline passes, sleeping on `word` as one of `waiting`
+// in between.
+template <class Step>
+channel_status attempt(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
+                       std::chrono::steady_clock::time_point deadline, Step step) {
+  for (int i = 0; i < spin_tries; ++i) {
+    if (const auto answer = step()) return *answer;
+    if (past(deadline)) return channel_status::timed_out;
+    cpu_relax();
+  }
+  for (;;) {
+    waiting.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const std::uint32_t seen = word.load(std::memory_order_acquire);
+    auto answer = step();
+    const bool woken = answer || wait_for_change(word, seen, deadline);
+    waiting.fetch_sub(1, std::memory_order_relaxed);
+    if (!answer && !woken) answer = step();
+    if (answer) return *answer;
+    if (!woken) return channel_status::timed_out;
+  }
+}
+
+}  // namespace
+
+std::size_t channel_body_bytes(std::size_t capacity, std::size_t value_bytes,
+                               std::size_t value_alignment) {
+  const std::size_t slot = layout_for(value_bytes, value_alignment).slot_bytes;
+  if (capacity > (std::numeric_limits<std::size_t>::max() - slots_offset) / slot)
+    throw error("tandem::channel: a capacity of " + std::to_string(capacity) +
+                " values does not fit in memory");
+  return slots_offset + capacity * slot;
+}
+
+void channel_init(void* body, std::size_t capacity, std::size_t value_bytes,
+                  std::size_t value_alignment) {
+  const slot_layout layout = layout_for(value_bytes, value_alignment);
+  auto& state = *new (body) channel_state{};
+  state.value_bytes = static_cast<std::uint32_t>(value_bytes);
+  state.value_offset = static_cast<std::uint32_t>(layout.value_offset);
+  state.capacity = capacity;
+  state.slot_bytes = layout.slot_bytes;
+  for (std::uint64_t i = 0; i < capacity; ++i) new (slot_at(state, i)) slot_head{i};
+}
+
+channel_status channel_send(void* body, const void* value,
+                            std::chrono::steady_clock::time_point deadline) {
+  auto& state = state_of(body);
+  const auto status = attempt(state.received, state.senders_waiting, deadline,
+                              [&]() -> std::optional<channel_status> {
+                                if (state.closed.load(std::memory_order_acquire) != 0)
+                                  return channel_status::closed;
+                                if (try_push(state, value)) return channel_status::done;
+                                return std::nullopt;
+                              });
+  if (status == channel_status::done) wake_one(state.sent, state.receivers_waiting);
+  return status;
+}
+
+channel_status channel_receive(void* body, void* value,
+                               std::chrono::steady_clock::time_point deadline) {
+  auto& state = state_of(body);
+  // Closing ends a receiver's wait only once nothing is left to take.
+  const auto status = attempt(
+      state.sent, state.receivers_waiting, deadline, [&]() -> std::optional<channel_status> {
+        if (try_pop(state, value)) return channel_status::done;
+        if (state.closed.load(std::memory_order_acquire) == 0) return std::nullopt;
+        return try_pop(state, value) ? channel_status::done : channel_status::closed;
+      });
+  if (status == channel_status::done) wake_one(state.received, state.senders_waiting);
+  return status;
+}
+
+void channel_close(void* body) noexcept {
+  auto& state = state_of(body);
+  state.closed.store(1, std::memory_order_seq_cst);
+  state.sent.fetch_add(1, std::memory_order_release);
+  state.received.fetch_add(1, std::memory_order_release);
+  wake_waiters(state.sent, INT_MAX);
+  wake_waiters(state.received, INT_MAX);
+}
+
+bool channel_is_closed(const void* body) noexcept {
+  return state_of(body).closed.load(std::memory_order_acquire) != 0;
+}
+
+std::size_t channel_size(const void* body) noexcept {
+  const auto& state = state_of(body);
+  const auto received = state.receive_position.load(std::memory_order_acquire);
+  const auto sent = state.send_position.load(std::memory_order_acquire);
+  return sent > received ? static_cast<std::size_t>(std::min(sent - received, state.capacity)) : 0;
+}
+
+std::size_t channel_capacity(const void* body) noexcept { return state_of(body).capacity; }
+
+}  // namespace tandem::detail

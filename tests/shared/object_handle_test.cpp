@@ -1,0 +1,93 @@
+// Handles of cross-process objects: what happens when one is used where it
+// does not belong.
+#include "tandem/detail/shared_object.hpp"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include "tandem/tandem.hpp"
+
+namespace {
+
+tandem::runtime_options one_worker() {
+  tandem::runtime_options options;
+  options.io_threads = 1;
+  options.cpu_workers = 1;
+  return options;
+}
+
+const auto bump = tandem::define_task<long(tandem::shared<long>)>(
+    "handle.bump", tandem::cpu, [](tandem::shared<long> v) { return v.fetch_add(1) + 1; });
+const auto hand_back = tandem::define_task<tandem::shared<long>(tandem::shared<long>)>(
+    "handle.hand_back", tandem::cpu, [](tandem::shared<long> v) { return v; });
+
+template <class T>
+std::vector<std::byte> encode(const T& value) {
+  std::vector<std::byte> bytes(tandem::encoded_size(value));
+  tandem::writer out(bytes);
+  out.write(value);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("a handle of another runtime fails the task with a clear error" * doctest::timeout(60)) {
+  tandem::runtime first{one_worker()};
+  tandem::runtime second{one_worker()};
+  tandem::shared<long> mine(first, 0);
+  CHECK(first.submit(bump, mine).get() == 1);
+  CHECK_THROWS_WITH_AS(second.submit(bump, mine).get(),
+                       doctest::Contains("belongs to another runtime"), tandem::error);
+  CHECK(mine.load() == 1);
+}
+
+TEST_CASE("a handle that comes back from a worker names the same object" * doctest::timeout(60)) {
+  tandem::runtime rt{one_worker()};
+  tandem::shared<long> v(rt, 41);
+  tandem::shared<long> back = rt.submit(hand_back, v).get();
+  back.fetch_add(1);
+  CHECK(v.load() == 42);
+}
+
+TEST_CASE("a handle to a destroyed object, or of the wrong kind, is refused" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{one_worker()};
+  std::vector<std::byte> stale;
+  {
+    tandem::shared<long> gone(rt, 1);
+    stale = encode(gone);
+    tandem::reader in(stale);
+    CHECK(in.read<tandem::shared<long>>().load() == 1);  // fine while it lives
+  }
+  tandem::shared<long> replacement(rt, 2);  // may reuse the memory
+  tandem::reader in(stale);
+  CHECK_THROWS_WITH_AS(in.read<tandem::shared<long>>(), doctest::Contains("destroyed"),
+                       tandem::decode_error);
+
+  tandem::shared<int> narrow(rt, 3);
+  const auto bytes = encode(narrow);
+  tandem::reader as_long(bytes);
+  CHECK_THROWS_WITH_AS(as_long.read<tandem::shared<long>>(), doctest::Contains("value type"),
+                       tandem::decode_error);
+  tandem::reader as_mutex(bytes);
+  CHECK_THROWS_WITH_AS(as_mutex.read<tandem::process_mutex>(), doctest::Contains("names a"),
+                       tandem::decode_error);
+
+  tandem::shared<int> moved_from(rt, 4);
+  tandem::shared<int> taker(std::move(moved_from));
+  const auto empty = encode(moved_from);
+  tandem::reader of_empty(empty);
+  CHECK_THROWS_WITH_AS(of_empty.read<tandem::shared<int>>(), doctest::Contains("empty"),
+                       tandem::decode_error);
+}
+
+TEST_CASE("a full object space is a clear error naming the option" * doctest::timeout(30)) {
+  auto options = one_worker();
+  options.shared_memory_bytes = 1 << 20;
+  tandem::runtime rt{options};
+  CHECK_THROWS_WITH_AS(tandem::channel<long>(rt, 1'000'000),
+                       doctest::Contains("shared_memory_bytes"), tandem::error);
+  tandem::channel<long> fits(rt, 1000);  // and nothing was lost
+  CHECK(fits.capacity() == 1000);
+}
