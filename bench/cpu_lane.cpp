@@ -45,6 +45,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using tandem::bench::add_python;
 using tandem::bench::better;
 using tandem::bench::figures;
 using tandem::bench::implementation;
@@ -158,19 +159,6 @@ figures round_trips(int rounds, std::chrono::microseconds gap, F&& one_round) {
   }
   return {{"p50_us", tandem::bench::percentile(us, 50)},
           {"p99_us", tandem::bench::percentile(us, 99)}};
-}
-
-// add_python() appends a Python peer, or says why it is skipped.
-void add_python(tandem::bench::harness& h, std::vector<implementation>& impls, const char* impl,
-                const char* script, std::vector<std::string> args) {
-  if (!tandem::bench::python_available()) {
-    h.skip(impl, "python3 was not found when configuring");
-    return;
-  }
-  impls.push_back({impl, [script, args] {
-                     settle();
-                     return tandem::bench::run_python(script, args);
-                   }});
 }
 
 std::vector<std::string> ppe_args(std::vector<std::string> mode) {

@@ -456,15 +456,8 @@ void bench_blocking(tandem::bench::harness& h, unsigned threads, const sizes& sz
                            for (auto& f : futures) f.get();
                          })}};
        }}};
-  if (tandem::bench::python_available())
-    impls.push_back({"python_tpe", [&] {
-                       settle();
-                       return tandem::bench::run_python(
-                           "python_tpe_blocking.py",
-                           python_args(sz.blocking_tasks, sz.blocking_ms));
-                     }});
-  else
-    h.skip("python_tpe", "python3 was not found when configuring");
+  tandem::bench::add_python(h, impls, "python_tpe", "python_tpe_blocking.py",
+                            python_args(sz.blocking_tasks, sz.blocking_ms));
   h.run_workload("blocking_1000", {{"ms", better::lower}}, impls);
 }
 
@@ -490,14 +483,8 @@ figures timers_tandem(tandem::runtime& rt, wait_latch& done, const sizes& sz) {
 void bench_timers(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
   wait_latch done;
   std::vector<implementation> impls{{"tandem", [&] { return timers_tandem(rt, done, sz); }}};
-  if (tandem::bench::python_available())
-    impls.push_back({"python_asyncio", [&] {
-                       settle();
-                       return tandem::bench::run_python("python_asyncio_timers.py",
-                                                        python_args(sz.python_timers, sz.timer_ms));
-                     }});
-  else
-    h.skip("python_asyncio", "python3 was not found when configuring");
+  tandem::bench::add_python(h, impls, "python_asyncio", "python_asyncio_timers.py",
+                            python_args(sz.python_timers, sz.timer_ms));
   h.run_workload("timers_100k", {{"ms", better::lower}}, impls);
 }
 

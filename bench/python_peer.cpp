@@ -1,10 +1,12 @@
 #include "python_peer.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace tandem::bench {
 
@@ -60,6 +62,18 @@ figures run_python(const std::string& script, const std::vector<std::string>& ar
   (void)args;
   throw std::runtime_error("python peer " + script + " run without python3");
 #endif
+}
+
+void add_python(harness& h, std::vector<implementation>& impls, const std::string& impl,
+                const std::string& script, const std::vector<std::string>& args) {
+  if (!python_available()) {
+    h.skip(impl, "python3 was not found when configuring");
+    return;
+  }
+  impls.push_back({impl, [script, args] {
+                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                     return run_python(script, args);
+                   }});
 }
 
 }  // namespace tandem::bench

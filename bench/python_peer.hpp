@@ -25,4 +25,10 @@ bool python_available();
 // fails or prints no figure: no figure is made up.
 figures run_python(const std::string& script, const std::vector<std::string>& args);
 
+// add_python() appends to `impls` a peer that runs `script` with `args`
+// (after a 5 ms pause that lets the previous implementation's processes go
+// idle), or, without python3, records in `h` why it is skipped.
+void add_python(harness& h, std::vector<implementation>& impls, const std::string& impl,
+                const std::string& script, const std::vector<std::string>& args);
+
 }  // namespace tandem::bench

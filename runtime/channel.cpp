@@ -3,14 +3,15 @@
 // or the receiver of a given position, so a sender and a receiver touch
 // only their own position counter and the slot they won.
 //
-// Waiting: a receiver that finds the channel empty counts itself in
-// receivers_waiting, re-checks, and sleeps on `sent`; a sender that filled
-// a slot checks receivers_waiting after a seq_cst fence and, if anyone
-// waits, bumps `sent` and wakes one. The count and the slot are the two
-// sides of a Dekker pair, so no wake-up is lost, and a sender whose
-// receivers are all busy makes no system call. Senders waiting for room
-// are the mirror image (senders_waiting, `received`). close() bumps both
-// words and wakes everyone.
+// Waiting: a receiver that finds the channel empty raises the
+// receivers_sleep flag, re-checks, and sleeps on `sent`; a sender that
+// filled a slot reads the flag after a seq_cst fence and, if it is up,
+// lowers it, bumps `sent` and wakes every sleeper (who raise it again if
+// they must sleep on). The flag and the slot are the two sides of a Dekker
+// pair, so no wake-up is lost; and one system call ends a sleeping spell,
+// however many values follow while the sleeper gets going. Senders waiting
+// for room are the mirror image (senders_sleep, `received`). close() bumps
+// both words and wakes everyone.
 #include <algorithm>
 #include <atomic>
 #include <climits>
@@ -33,8 +34,8 @@ struct channel_state {
   alignas(64) std::atomic<std::uint64_t> receive_position;
   alignas(64) std::atomic<std::uint32_t> sent;  // futex word of waiting receivers
   std::atomic<std::uint32_t> received;          // futex word of waiting senders
-  std::atomic<std::uint32_t> receivers_waiting;
-  std::atomic<std::uint32_t> senders_waiting;
+  std::atomic<std::uint32_t> receivers_sleep;   // flag: someone may sleep on `sent`
+  std::atomic<std::uint32_t> senders_sleep;     // flag: someone may sleep on `received`
   std::atomic<std::uint32_t> closed;
   std::uint32_t value_bytes;
   std::uint32_t value_offset;  // from the start of a slot
@@ -123,20 +124,20 @@ bool try_pop(channel_state& state, void* value) {
   }
 }
 
-// wake_one() tells one waiter on `word` that something changed, if any
-// waits (the caller just published its change).
-void wake_one(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting) {
+// wake_sleepers() wakes everyone sleeping on `word`, if the flag says
+// someone may be (the caller just published its change).
+void wake_sleepers(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleep_flag) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (waiting.load(std::memory_order_relaxed) == 0) return;
+  if (sleep_flag.load(std::memory_order_relaxed) == 0 || sleep_flag.exchange(0) == 0) return;
   word.fetch_add(1, std::memory_order_release);
-  wake_waiters(word, 1);
+  wake_waiters(word, INT_MAX);
 }
 
 // attempt() runs `step` (done, closed, or nothing yet) until it gives an
-// answer or the deadline passes, sleeping on `word` as one of `waiting`
+// answer or the deadline passes, sleeping on `word` (under `sleep_flag`)
 // in between.
 template <class Step>
-channel_status attempt(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
+channel_status attempt(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleep_flag,
                        std::chrono::steady_clock::time_point deadline, Step step) {
   for (int i = 0; i < spin_tries; ++i) {
     if (const auto answer = step()) return *answer;
@@ -144,15 +145,14 @@ channel_status attempt(std::atomic<std::uint32_t>& word, std::atomic<std::uint32
     cpu_relax();
   }
   for (;;) {
-    waiting.fetch_add(1, std::memory_order_seq_cst);
+    sleep_flag.store(1, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     const std::uint32_t seen = word.load(std::memory_order_acquire);
-    auto answer = step();
-    const bool woken = answer || wait_for_change(word, seen, deadline);
-    waiting.fetch_sub(1, std::memory_order_relaxed);
-    if (!answer && !woken) answer = step();
-    if (answer) return *answer;
-    if (!woken) return channel_status::timed_out;
+    if (const auto answer = step()) return *answer;
+    if (!wait_for_change(word, seen, deadline)) {
+      const auto answer = step();
+      return answer ? *answer : channel_status::timed_out;
+    }
   }
 }
 
@@ -181,14 +181,14 @@ void channel_init(void* body, std::size_t capacity, std::size_t value_bytes,
 channel_status channel_send(void* body, const void* value,
                             std::chrono::steady_clock::time_point deadline) {
   auto& state = state_of(body);
-  const auto status = attempt(state.received, state.senders_waiting, deadline,
+  const auto status = attempt(state.received, state.senders_sleep, deadline,
                               [&]() -> std::optional<channel_status> {
                                 if (state.closed.load(std::memory_order_acquire) != 0)
                                   return channel_status::closed;
                                 if (try_push(state, value)) return channel_status::done;
                                 return std::nullopt;
                               });
-  if (status == channel_status::done) wake_one(state.sent, state.receivers_waiting);
+  if (status == channel_status::done) wake_sleepers(state.sent, state.receivers_sleep);
   return status;
 }
 
@@ -196,13 +196,13 @@ channel_status channel_receive(void* body, void* value,
                                std::chrono::steady_clock::time_point deadline) {
   auto& state = state_of(body);
   // Closing ends a receiver's wait only once nothing is left to take.
-  const auto status = attempt(
-      state.sent, state.receivers_waiting, deadline, [&]() -> std::optional<channel_status> {
+  const auto status =
+      attempt(state.sent, state.receivers_sleep, deadline, [&]() -> std::optional<channel_status> {
         if (try_pop(state, value)) return channel_status::done;
         if (state.closed.load(std::memory_order_acquire) == 0) return std::nullopt;
         return try_pop(state, value) ? channel_status::done : channel_status::closed;
       });
-  if (status == channel_status::done) wake_one(state.received, state.senders_waiting);
+  if (status == channel_status::done) wake_sleepers(state.received, state.senders_sleep);
   return status;
 }
 
