@@ -1,0 +1,64 @@
+// cpu_vs_thread — the seeds' second lesson: computation speeds up only
+// when it runs in parallel processes (Python's GIL makes threads useless
+// here; in C++ a worker process also keeps a crash away from the program).
+//
+// The same 16 slices of work run one after another in this thread, then
+// as 16 cpu tasks in worker processes (one worker per core by default; the
+// slices are many so that the workers stay evenly busy to the end).
+#include <tandem/tandem.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+using stopwatch = std::chrono::steady_clock;
+
+namespace {
+
+// count_primes() counts the primes in [from, to) by trial division: pure
+// computation, no memory traffic to speak of.
+std::int64_t count_primes(std::int64_t from, std::int64_t to) {
+  std::int64_t count = 0;
+  for (std::int64_t n = std::max<std::int64_t>(from, 2); n < to; ++n) {
+    bool prime = true;
+    for (std::int64_t d = 2; d * d <= n && prime; ++d) prime = n % d != 0;
+    count += prime;
+  }
+  return count;
+}
+
+double seconds_since(stopwatch::time_point start) {
+  return std::chrono::duration<double>(stopwatch::now() - start).count();
+}
+
+}  // namespace
+
+const auto primes = tandem::define_task<std::int64_t(std::int64_t, std::int64_t)>(
+    "seeds.count_primes", tandem::cpu, count_primes);
+
+int main(int argc, char** argv) {
+  const std::int64_t limit = argc > 1 ? std::atoll(argv[1]) : 4'000'000;
+  constexpr int slices = 16;
+  const std::int64_t slice = limit / slices;
+  tandem::runtime rt;
+
+  auto start = stopwatch::now();
+  std::int64_t in_thread = 0;
+  for (int i = 0; i < slices; ++i) in_thread += count_primes(i * slice, (i + 1) * slice);
+  const double thread_s = seconds_since(start);
+
+  start = stopwatch::now();
+  std::vector<tandem::future<std::int64_t>> parts;
+  for (int i = 0; i < slices; ++i) parts.push_back(rt.submit(primes, i * slice, (i + 1) * slice));
+  std::int64_t in_workers = 0;
+  for (auto& part : parts) in_workers += part.get();
+  const double workers_s = seconds_since(start);
+
+  std::printf("primes below %lld: %lld\n", static_cast<long long>(slices * slice),
+              static_cast<long long>(in_workers));
+  std::printf("one thread:                 %.2f s\n", thread_s);
+  std::printf("%zu worker processes:         %.2f s (%.1fx)\n", rt.cpu_worker_pids().size(),
+              workers_s, thread_s / workers_s);
+  return in_thread == in_workers ? 0 : 1;
+}
