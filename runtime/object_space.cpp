@@ -50,6 +50,8 @@ const char* kind_name(object_kind kind) {
       return "tandem::event";
     case object_kind::barrier:
       return "tandem::barrier";
+    case object_kind::shared_buffer:
+      return "tandem::shared_buffer";
   }
   return "an unknown kind of object";
 }
@@ -89,6 +91,7 @@ object_space::~object_space() {
 object_header* object_space::allocate(object_kind kind, std::uint32_t tag, std::size_t bytes) {
   void* block = nullptr;
   try {
+    if (bytes > memory_.size()) throw ipc::ipc_error("larger than the space");
     block = memory_.allocate(sizeof(object_header) + bytes, alignof(object_header));
   } catch (const ipc::ipc_error&) {
     throw error(std::string(kind_name(kind)) +

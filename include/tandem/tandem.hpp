@@ -9,6 +9,7 @@
 #include "tandem/runtime.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/shared.hpp"
+#include "tandem/shared_buffer.hpp"
 #include "tandem/sync.hpp"
 #include "tandem/task.hpp"
 #include "tandem/when_all.hpp"

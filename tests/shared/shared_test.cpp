@@ -115,3 +115,30 @@ TEST_CASE("with_lock returns what fn returns and reports a clean lock" * doctest
     return how == tandem::lock_result::acquired ? x : -1;
   }) == 42);
 }
+
+namespace {
+
+const auto invert = tandem::define_task<tandem::shared_buffer(tandem::shared_buffer)>(
+    "shared.invert", tandem::cpu, [](tandem::shared_buffer buffer) {
+      for (std::byte& b : buffer.bytes()) b = ~b;
+      return buffer;
+    });
+
+}  // namespace
+
+TEST_CASE("a shared_buffer is changed in place by a worker and comes back as itself" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  tandem::shared_buffer buffer(rt, 1 << 20);
+  CHECK(buffer.size() == 1 << 20);
+  CHECK(buffer.data()[12345] == std::byte{0});  // zeroed
+  buffer.data()[7] = std::byte{0x0f};
+  tandem::shared_buffer back = rt.submit(invert, buffer).get();
+  CHECK(back.data() == buffer.data());  // the same bytes, not a copy
+  CHECK(buffer.data()[7] == std::byte{0xf0});
+  CHECK(buffer.data()[(1 << 20) - 1] == std::byte{0xff});
+  CHECK_THROWS_WITH_AS(tandem::shared_buffer(rt, std::size_t{1} << 40),
+                       doctest::Contains("shared_memory_bytes"), tandem::error);
+  CHECK_THROWS_WITH_AS(tandem::shared_buffer(rt, ~std::size_t{0}), doctest::Contains("impossible"),
+                       tandem::error);
+}

@@ -41,6 +41,7 @@ enum class object_kind : std::uint32_t {
   semaphore,
   event,
   barrier,
+  shared_buffer,
 };
 
 // object_ref is a handle as it crosses processes. Only token, offset and
