@@ -7,7 +7,8 @@
 //   C2_single    200,000 trivial tasks submitted one by one, then every result got
 //   C2_batch     200,000 tasks of 256 ints each (tandem has no batch API): items/s
 //   C3_copy      a 64 MiB std::vector<std::byte> argument, returned as the result
-//   C3_zerocopy  skipped: tandem has no zero-copy shared buffer type yet
+//   C3_zerocopy  the same size in a tandem::shared_buffer the task flips in place and
+//                returns (a handle crosses); peer: multiprocessing.shared_memory by name
 //   C4           runtime construction to the first cpu result (destruction apart)
 //   C5           SIGKILL of a busy worker until a task that only its replacement
 //                can run has returned
@@ -41,6 +42,7 @@
 // (which future.hpp includes) declares it.
 #include "tandem/future.hpp"
 #include "tandem/runtime.hpp"
+#include "tandem/shared_buffer.hpp"
 
 namespace {
 
@@ -116,6 +118,12 @@ const auto echo_task = tandem::define_task<std::vector<std::byte>(std::vector<st
 const auto burn_task =
     tandem::define_task<std::uint64_t(std::uint64_t)>("cpu_lane.burn", tandem::cpu, burn);
 const auto hold_task = tandem::define_task<int(int)>("cpu_lane.hold", tandem::cpu, hold);
+const auto touch_task = tandem::define_task<tandem::shared_buffer(tandem::shared_buffer)>(
+    "cpu_lane.touch", tandem::cpu, [](tandem::shared_buffer buffer) {
+      buffer.data()[0] ^= std::byte{0xff};
+      buffer.data()[buffer.size() - 1] ^= std::byte{0xff};
+      return buffer;
+    });
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -325,7 +333,24 @@ void bench_c3(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
              ppe_args({"copy", std::to_string(sz.copy_bytes)}));
   impls.push_back({"inprocess_copy", [&] { return c3_inprocess(data, argument, result); }});
   h.run_workload("C3_copy", {{"ms", better::lower}}, impls);
-  h.skip("C3_zerocopy", "no zero-copy shared buffer type yet");
+}
+
+// C3_zerocopy: the same bytes in a tandem::shared_buffer, which the task
+// changes in place and returns: only a handle crosses.
+figures c3_zerocopy_tandem(tandem::runtime& rt, tandem::shared_buffer& buffer) {
+  std::optional<tandem::shared_buffer> back;
+  const double ms = timed_ms([&] { back = rt.submit(touch_task, buffer).get(); });
+  check(back->data() == buffer.data() && buffer.data()[0] != std::byte{0}, "C3_zerocopy", "tandem");
+  buffer.data()[0] = std::byte{0};
+  return {{"ms", ms}};
+}
+
+void bench_c3_zerocopy(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
+  tandem::shared_buffer buffer(rt, sz.copy_bytes);
+  std::vector<implementation> impls{{"tandem", [&] { return c3_zerocopy_tandem(rt, buffer); }}};
+  add_python(h, impls, "python_shm", "python_ppe_cpu.py",
+             ppe_args({"sharedmem", std::to_string(sz.copy_bytes)}));
+  h.run_workload("C3_zerocopy", {{"ms", better::lower}}, impls);
 }
 
 // ---- C4: runtime construction to the first cpu result, ms ------------------------
@@ -482,13 +507,16 @@ int run(int argc, char** argv) {
               workers);
   // C3's 64 MiB argument and result must fit the shared heaps (tandem's
   // default of 128 MiB, stated here because C3 depends on it).
-  tandem::runtime rt{
-      tandem::runtime_options{.cpu_workers = workers, .cpu_payload_bytes = std::size_t{128} << 20}};
+  // C3_zerocopy's buffer lives in the shared object space.
+  tandem::runtime rt{tandem::runtime_options{.cpu_workers = workers,
+                                             .cpu_payload_bytes = std::size_t{128} << 20,
+                                             .shared_memory_bytes = std::size_t{128} << 20}};
   bench_c1(h, rt, "C1_hot", sz.hot_rounds, 0us);
   bench_c1(h, rt, "C1_parked", sz.parked_rounds, parked_gap);
   bench_c2_single(h, rt, sz);
   bench_c2_batch(h, rt, sz);
   bench_c3(h, rt, sz);
+  bench_c3_zerocopy(h, rt, sz);
   bench_c4(h);
   bench_c5(h);
   bench_c6(h, rt, sz);

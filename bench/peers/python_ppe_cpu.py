@@ -11,6 +11,10 @@ usage: python_ppe_cpu.py WORKERS MODE ARGS...
                             prints tasks_per_s counting items
   copy BYTES                submit(echo, a bytes object of BYTES).result();
                             prints ms
+  sharedmem BYTES           a multiprocessing.shared_memory block of BYTES:
+                            submit(touch, its name).result(), where touch
+                            attaches it and flips its first and last byte;
+                            prints ms
   startup                   ProcessPoolExecutor(WORKERS) created and its first
                             result received; prints ms
   efficiency TARGET_MS      a pure-Python loop calibrated to TARGET_MS in this
@@ -27,6 +31,7 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import shared_memory
 
 
 def inc(x):
@@ -99,6 +104,28 @@ def copy(pool, size):
     return {"ms": elapsed * 1e3}
 
 
+def touch(name):
+    block = shared_memory.SharedMemory(name=name)
+    block.buf[0] ^= 0xFF
+    block.buf[block.size - 1] ^= 0xFF
+    block.close()
+    return name
+
+
+def sharedmem(pool, size):
+    block = shared_memory.SharedMemory(create=True, size=size)
+    try:
+        start = time.perf_counter()
+        pool.submit(touch, block.name).result()
+        elapsed = time.perf_counter() - start
+        if block.buf[0] != 0xFF:
+            raise SystemExit("wrong result")
+    finally:
+        block.close()
+        block.unlink()
+    return {"ms": elapsed * 1e3}
+
+
 def startup(workers):
     start = time.perf_counter()
     pool = ProcessPoolExecutor(max_workers=workers)
@@ -141,6 +168,8 @@ def main():
             figures = batch(pool, *args)
         elif mode == "copy":
             figures = copy(pool, *args)
+        elif mode == "sharedmem":
+            figures = sharedmem(pool, *args)
         elif mode == "efficiency":
             figures = efficiency(pool, workers, *args)
         else:
