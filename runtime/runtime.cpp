@@ -37,6 +37,12 @@ boost::asio::io_context& runtime::io_context() const { return scheduler_->io_con
 
 std::vector<pid_t> runtime::cpu_worker_pids() const { return scheduler_->cpu().worker_pids(); }
 
+metrics_snapshot runtime::metrics() const { return scheduler_->metrics(); }
+
+void runtime::start_trace() { scheduler_->trace().start(); }
+
+void runtime::stop_trace(const std::string& path) { scheduler_->trace().stop(path); }
+
 const runtime_options& runtime::options() const noexcept { return scheduler_->options(); }
 
 }  // namespace tandem

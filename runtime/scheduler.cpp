@@ -13,20 +13,28 @@ scheduler::scheduler(const runtime_options& options)
     : options_(options),
       id_(register_runtime(*this)),
       objects_(object_space::create(options.shared_memory_bytes)),
-      cpu_(options, *this, id_, *objects_),
-      io_(options.io_threads, id_, &scheduler::run_task, this),
+      cpu_(options, *this, id_, *objects_, trace_),
+      io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
-                &scheduler::run_task, this) {}
+                &scheduler::run_task, this, options.metrics, trace_) {}
 
 scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
 
-void scheduler::run_task(void* self, task_node* task) noexcept {
+task_outcome scheduler::run_task(void* self, task_node* task) noexcept {
   current_thread_role().owner = static_cast<scheduler*>(self);
-  if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) == phase::cancelling)
-    task->abandon(std::make_exception_ptr(task_cancelled(
-        "task cancelled: the runtime was shut down with tandem::cancel before it started")));
-  else
-    task->run();
+  if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) != phase::cancelling)
+    return task->run();
+  task->abandon(std::make_exception_ptr(task_cancelled(
+      "task cancelled: the runtime was shut down with tandem::cancel before it started")));
+  return task_outcome::cancelled;
+}
+
+metrics_snapshot scheduler::metrics() const {
+  metrics_snapshot snapshot;
+  io_.add_metrics(snapshot.io);
+  blocking_.add_metrics(snapshot.blocking);
+  cpu_.add_metrics(snapshot.cpu);
+  return snapshot;
 }
 
 void scheduler::push(lane_kind lane, task_node* task) noexcept {

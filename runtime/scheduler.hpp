@@ -19,6 +19,7 @@
 #include "runtime/cpu_lane.hpp"
 #include "runtime/io_lane.hpp"
 #include "runtime/object_space.hpp"
+#include "runtime/trace_recorder.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/task_registry.hpp"
 #include "tandem/detail/lane_hooks.hpp"
@@ -45,6 +46,8 @@ class scheduler {
   void submit_cpu(cpu_job& job) noexcept;
 
   cpu_lane& cpu() noexcept { return cpu_; }
+  trace_recorder& trace() noexcept { return trace_; }
+  metrics_snapshot metrics() const;
   object_space& objects() noexcept { return *objects_; }
   io_lane& io() noexcept { return io_; }
 
@@ -70,7 +73,7 @@ class scheduler {
   }
   static std::uint32_t current_thread_role_id() noexcept;
 
-  static void run_task(void* self, task_node* task) noexcept;
+  static task_outcome run_task(void* self, task_node* task) noexcept;
   void push(lane_kind lane, task_node* task) noexcept;
   void wait_until_quiescent() const;
 
@@ -81,6 +84,7 @@ class scheduler {
   alignas(64) std::atomic<std::int64_t> entering_{0};
   std::mutex shutdown_mutex_;  // serializes shutdown() callers
   bool shut_down_ = false;
+  trace_recorder trace_;  // before the lanes, which record into it
   // Mapped before the zygote forks, so every worker inherits it.
   const std::shared_ptr<object_space> objects_;
   cpu_lane cpu_;  // it forks the zygote before any thread starts

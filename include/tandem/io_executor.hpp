@@ -45,8 +45,9 @@ template <class F>
 class handler_task final : public task_node {
  public:
   explicit handler_task(F&& fn) : fn_(std::move(fn)) {}
-  void run() noexcept override;
+  task_outcome run() noexcept override;
   void abandon(std::exception_ptr) noexcept override { delete this; }
+  const char* trace_name() const noexcept override { return "asio handler"; }
 
  private:
   F fn_;
@@ -57,13 +58,16 @@ class handler_task final : public task_node {
 void report_escaped_exception(std::exception_ptr escaped) noexcept;
 
 template <class F>
-void handler_task<F>::run() noexcept {
+task_outcome handler_task<F>::run() noexcept {
+  auto outcome = task_outcome::completed;
   try {
     fn_();
   } catch (...) {
     report_escaped_exception(std::current_exception());
+    outcome = task_outcome::failed;
   }
   delete this;
+  return outcome;
 }
 
 }  // namespace detail

@@ -6,6 +6,7 @@
 #include "tandem/errors.hpp"
 #include "tandem/future.hpp"
 #include "tandem/io_executor.hpp"
+#include "tandem/metrics.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/shared.hpp"
