@@ -11,7 +11,6 @@
 #include <numeric>
 #include <optional>
 #include <random>
-#include <ranges>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -136,7 +135,7 @@ TEST_CASE("unordered output lets fast items pass a slow one" * doctest::timeout(
 TEST_CASE("io closures and cpu tasks mix in one pipeline" * doctest::timeout(60)) {
   tandem::runtime rt{small_runtime()};
   std::vector<std::string> out;
-  auto summary = tandem::pipeline<int>(std::views::iota(0, 200))
+  auto summary = tandem::pipeline<int>(numbers(200))
                      .then("plus one", [](int x) { return x + 1; }, {.parallelism = 2})
                      .then("square", square, {.parallelism = 4})
                      .then("text", [](long x) { return std::to_string(x); })
@@ -215,7 +214,7 @@ TEST_CASE("error_policy::stop rethrows the first error and processes nothing aft
 TEST_CASE("error_policy::stop reports a cpu task's exception as remote_error" *
           doctest::timeout(60)) {
   tandem::runtime rt{small_runtime()};
-  auto run = tandem::pipeline<int>(std::views::iota(1, 100))
+  auto run = tandem::pipeline<int>(numbers(100))
                  .then("picky", picky, {.parallelism = 2})
                  .sink([](int) {})
                  .run(rt);
