@@ -1,5 +1,7 @@
 #include "analyze.hpp"
 
+#include <malloc.h>
+
 #include <utility>
 
 namespace logstats {
@@ -22,14 +24,19 @@ piped_stats analyze_with_pipeline(
 
 log_stats analyze_sequentially(const std::vector<std::string>& files) {
   log_stats total;
-  for (const auto& path : files) parse_into(total, read_file(path));
+  for (const auto& path : files) parse_into(total, read_file(path).view());
   return total;
+}
+
+void keep_freed_buffers() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest: chunks and files come from the heap
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void warm_up(tandem::runtime& rt) {
   std::vector<tandem::future<log_stats>> parses;
   for (unsigned i = 0; i < rt.options().cpu_workers; ++i)
-    parses.push_back(rt.submit(parse_task, std::string()));
+    parses.push_back(rt.submit(parse_task, chunk_text{}));
   for (auto& parse : parses) parse.get();
 }
 

@@ -67,10 +67,10 @@ std::uint64_t line_end_from(const open_file& file, std::uint64_t from, std::uint
   return size;
 }
 
-std::string read_range(const std::string& path, std::uint64_t begin, std::uint64_t end) {
+chunk_text read_range(const std::string& path, std::uint64_t begin, std::uint64_t end) {
   open_file file(path);
-  std::string text(end - begin, '\0');
-  text.resize(file.read_at(text.data(), text.size(), begin));
+  chunk_text text{std::make_unique_for_overwrite<char[]>(end - begin), 0};
+  text.size = file.read_at(text.bytes.get(), end - begin, begin);
   return text;
 }
 
@@ -108,11 +108,11 @@ std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
   return chunks;
 }
 
-std::string read_chunk(const chunk_ref& chunk) {
+chunk_text read_chunk(const chunk_ref& chunk) {
   return read_range(chunk.path, chunk.begin, chunk.end);
 }
 
-std::string read_file(const std::string& path) {
+chunk_text read_file(const std::string& path) {
   return read_range(path, 0, std::filesystem::file_size(path));
 }
 

@@ -3,8 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <tandem/serialize.hpp>
 
 namespace logstats {
 
@@ -13,6 +18,16 @@ struct chunk_ref {
   std::string path;
   std::uint64_t begin = 0;
   std::uint64_t end = 0;
+};
+
+// chunk_text is a chunk's bytes. Not a std::string: a string is
+// zero-filled before it is read into, which at hundreds of MiB costs about
+// as much as the read itself.
+struct chunk_text {
+  std::unique_ptr<char[]> bytes;
+  std::size_t size = 0;
+
+  std::string_view view() const { return {bytes.get(), size}; }
 };
 
 // list_logs() is every *.log file in `dir`, sorted by name.
@@ -28,9 +43,25 @@ std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
                                    std::uint64_t chunk_bytes);
 
 // read_chunk() is the chunk's text (a blocking read).
-std::string read_chunk(const chunk_ref& chunk);
+chunk_text read_chunk(const chunk_ref& chunk);
 
 // read_file() is a whole file's text (a blocking read).
-std::string read_file(const std::string& path);
+chunk_text read_file(const std::string& path);
 
 }  // namespace logstats
+
+// chunk_text crosses processes as its length and bytes, copied once.
+template <>
+struct tandem::serializer<logstats::chunk_text> {
+  static void write(tandem::writer& out, const logstats::chunk_text& text) {
+    out.write(static_cast<std::uint64_t>(text.size));
+    out.bytes(text.bytes.get(), text.size);
+  }
+  static logstats::chunk_text read(tandem::reader& in) {
+    const std::size_t size = in.count(1);
+    const auto piece = in.take(size);
+    logstats::chunk_text text{std::make_unique_for_overwrite<char[]>(size), size};
+    if (size != 0) std::memcpy(text.bytes.get(), piece.data(), size);
+    return text;
+  }
+};

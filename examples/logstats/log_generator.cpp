@@ -15,6 +15,7 @@ namespace logstats {
 namespace {
 
 constexpr std::uint64_t file_bytes = std::uint64_t{16} << 20;
+constexpr std::uint64_t clients = 50'000;  // distinct addresses the requests come from
 
 // splitmix64: small, fast, and the same everywhere.
 class random_bits {
@@ -94,13 +95,14 @@ class line_writer {
     const auto path = static_cast<std::size_t>(u * u * u * static_cast<double>(paths.size()));
     const std::uint64_t s = random_.next();
     const std::uint64_t micros = pick_latency(path, s);
+    const auto client = static_cast<std::uint32_t>((r >> 16) % clients * 2654435761u);
     char line[256];
     const int n =
         std::snprintf(line, sizeof line,
                       "10.%u.%u.%u - - [%s] \"%s %s HTTP/1.1\" %u %u %" PRIu64 ".%03" PRIu64 "\n",
-                      unsigned(r >> 16 & 255), unsigned(r >> 24 & 255), unsigned(r >> 32 & 255),
-                      stamp_, pick_method(s), paths[path].c_str(), pick_status(s >> 8),
-                      unsigned(200 + (s >> 20) % 50000), micros / 1000, micros % 1000);
+                      client >> 16 & 255, client >> 8 & 255, client & 255, stamp_, pick_method(s),
+                      paths[path].c_str(), pick_status(s >> 8), unsigned(200 + (s >> 20) % 50000),
+                      micros / 1000, micros % 1000);
     out.append(line, static_cast<std::size_t>(n));
   }
 

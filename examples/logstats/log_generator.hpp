@@ -4,9 +4,9 @@
 // access-001.log, ...). Each file depends only on the seed and its
 // number, so the files are written in parallel, one cpu task each, and the
 // same (N, seed) always gives the same bytes. Lines follow the combined
-// log format with the latency appended (log_stats.hpp); paths are skewed
-// (a few are hot), latencies have a long tail, and about one line in
-// 130,000 is garbage, as in real logs.
+// log format with the latency appended (log_stats.hpp): 50,000 clients,
+// 2,000 paths of which a few are hot, latencies with a long tail, and
+// about one line in 130,000 garbage, as in real logs.
 #pragma once
 
 #include <cstdint>

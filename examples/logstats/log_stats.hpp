@@ -1,6 +1,6 @@
 // log_stats.hpp — what logstats learns from access-log lines, in a form
-// that merges: counts per status code and per path, and a latency
-// histogram for percentiles. Any split of the input into chunks, parsed
+// that merges: requests per status code, path, endpoint and hour, distinct
+// clients, latency histograms. Any split of the input into chunks, parsed
 // separately and merged, gives exactly the stats of one pass over it.
 //
 // A line looks like (see log_generator.hpp):
@@ -9,32 +9,20 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
 
 #include <tandem/serialize.hpp>
 #include <tandem/task.hpp>
 
+#include "chunks.hpp"
+#include "latency_histogram.hpp"
+#include "unique_counter.hpp"
+
 namespace logstats {
-
-// latency_histogram counts latencies (microseconds) in log-linear buckets:
-// exact below 64 us, then 32 buckets per power of two (about 3% wide).
-class latency_histogram {
- public:
-  latency_histogram();
-
-  void add(std::uint64_t micros);
-  void merge(const latency_histogram& other);
-  // percentile() is the middle of the bucket holding the nearest-rank
-  // p-th percentile (p in (0, 100]), in microseconds; 0 when empty.
-  double percentile(double p) const;
-
-  std::vector<std::uint64_t> buckets;  // public for serialization
-  friend bool operator==(const latency_histogram&, const latency_histogram&) = default;
-};
 
 // path_hash lets the path table be searched with a string_view, so a
 // known path costs no allocation.
@@ -46,12 +34,27 @@ struct path_hash {
 };
 using path_counts = std::unordered_map<std::string, std::uint64_t, path_hash, std::equal_to<>>;
 
+// endpoint_stats is one endpoint: a path with its ids and query taken out
+// (/api/v1/items/42?x=1 is /api/v1/items/{id}).
+struct endpoint_stats {
+  std::uint64_t requests = 0;
+  std::uint64_t server_errors = 0;  // 5xx
+  latency_histogram latency;
+
+  void merge(const endpoint_stats& other);
+  friend bool operator==(const endpoint_stats&, const endpoint_stats&) = default;
+};
+using endpoint_table = std::map<std::string, endpoint_stats, std::less<>>;
+
 struct log_stats {
   std::uint64_t lines = 0;
   std::uint64_t malformed = 0;  // lines that are not access-log lines
   std::uint64_t bytes_sent = 0;
   std::map<int, std::uint64_t> status;
   path_counts paths;
+  endpoint_table endpoints;
+  std::map<std::int64_t, std::uint64_t> hourly;  // requests by hour since the epoch (UTC)
+  unique_counter clients;                        // by address
   latency_histogram latency;
 
   // merge() adds `other` in (commutative and associative).
@@ -63,24 +66,35 @@ struct log_stats {
 // without '\n' counts) to `stats`.
 void parse_into(log_stats& stats, std::string_view text);
 
-// parse_chunk() is the stats of one chunk of lines: the cpu stage of the
-// pipeline, also defined as the task below.
-log_stats parse_chunk(std::string text);
-
-// check_histogram_size() throws tandem::decode_error unless `histogram`
-// has the bucket count this program uses (a decoded one could lie).
-void check_histogram_size(const latency_histogram& histogram);
+// parse_chunk() is the stats of one chunk of lines: the pipeline's cpu
+// stage, defined as parse_task.
+log_stats parse_chunk(const chunk_text& text);
 
 // parse_task runs parse_chunk in a worker process.
-extern const tandem::task_ref<log_stats(std::string)> parse_task;
+extern const tandem::task_ref<log_stats(chunk_text)> parse_task;
 
 }  // namespace logstats
 
-// log_stats crosses processes as its fields, in this order.
+// endpoint_stats and log_stats cross processes as their fields, in order.
+template <>
+struct tandem::serializer<logstats::endpoint_stats> {
+  static void write(tandem::writer& out, const logstats::endpoint_stats& e) {
+    out.write(e.requests, e.server_errors, e.latency);
+  }
+  static logstats::endpoint_stats read(tandem::reader& in) {
+    logstats::endpoint_stats e;
+    e.requests = in.read<std::uint64_t>();
+    e.server_errors = in.read<std::uint64_t>();
+    e.latency = in.read<logstats::latency_histogram>();
+    return e;
+  }
+};
+
 template <>
 struct tandem::serializer<logstats::log_stats> {
   static void write(tandem::writer& out, const logstats::log_stats& s) {
-    out.write(s.lines, s.malformed, s.bytes_sent, s.status, s.paths, s.latency.buckets);
+    out.write(s.lines, s.malformed, s.bytes_sent, s.status, s.paths, s.endpoints, s.hourly,
+              s.clients, s.latency);
   }
   static logstats::log_stats read(tandem::reader& in) {
     logstats::log_stats s;
@@ -89,8 +103,10 @@ struct tandem::serializer<logstats::log_stats> {
     s.bytes_sent = in.read<std::uint64_t>();
     s.status = in.read<decltype(s.status)>();
     s.paths = in.read<logstats::path_counts>();
-    s.latency.buckets = in.read<std::vector<std::uint64_t>>();
-    logstats::check_histogram_size(s.latency);
+    s.endpoints = in.read<logstats::endpoint_table>();
+    s.hourly = in.read<decltype(s.hourly)>();
+    s.clients = in.read<logstats::unique_counter>();
+    s.latency = in.read<logstats::latency_histogram>();
     return s;
   }
 };
