@@ -68,6 +68,10 @@ namespace tandem {
 
 class io_executor;
 
+namespace detail {
+class pipeline_engine;
+}
+
 // runtime_options configures a runtime; every field has a sensible default.
 struct runtime_options {
   // io_threads is the io lane's worker count; 0 means one per core.
@@ -275,6 +279,9 @@ class runtime {
 
  private:
   friend class detail::object_handle;  // places objects in the runtime's space
+  // The pipeline engine makes run()'s future one of this runtime's (id_),
+  // so that its continuations run on this runtime's io lane.
+  friend class detail::pipeline_engine;
 
   template <class R, class... A, class... U>
   future<R> submit_cpu(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,

@@ -7,6 +7,7 @@
 #include "tandem/future.hpp"
 #include "tandem/io_executor.hpp"
 #include "tandem/metrics.hpp"
+#include "tandem/pipeline.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/shared.hpp"
