@@ -5,6 +5,7 @@
 #include "tandem/errors.hpp"
 #include "tandem/future.hpp"
 #include "tandem/io_executor.hpp"
+#include "tandem/process.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/task.hpp"
