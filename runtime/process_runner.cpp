@@ -1,7 +1,10 @@
 #include "runtime/process_runner.hpp"
 
+#include <fcntl.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <string_view>
@@ -16,8 +19,9 @@ namespace {
 
 namespace asio = boost::asio;
 
-// A pipe holds 64 KiB by default, so one read rarely returns more.
-constexpr std::size_t read_chunk = std::size_t{64} << 10;
+constexpr std::size_t smallest_read = std::size_t{64} << 10;
+constexpr std::size_t largest_read = std::size_t{1} << 20;
+constexpr std::size_t read_burst = std::size_t{4} << 20;
 
 // adopted() is a descriptor that owns `fd` (which stays owned by `fd`
 // should the descriptor fail to register with the reactor).
@@ -42,8 +46,10 @@ bool process_call::stop_running() noexcept {
   return true;
 }
 
-process_runner::output::output(const strand& ex, owned_fd fd, output_callback callback)
-    : pipe(adopted(ex, std::move(fd))), sink(std::move(callback)) {}
+process_runner::output::output(const strand& ex, owned_fd fd, const output_callback& callback)
+    : pipe(adopted(ex, std::move(fd))), sink(callback) {
+  pipe.non_blocking(true);  // read_ready() reads until the pipe is empty
+}
 
 process_runner::process_runner(scheduler& sched, process_call& call, std::vector<std::string> args,
                                process_options options, spawned_child child)
@@ -80,31 +86,61 @@ void process_runner::stop(stop_reason why) {
 }
 
 void process_runner::begin() {
-  read_more(out_);
-  read_more(err_);
+  wait_readable(out_);
+  wait_readable(err_);
   watch_exit();
   feed_stdin();
   arm_timeout();
 }
 
-// read_more() reads into the tail of stream.data, so captured output is
-// read where it stays (no copy per chunk; the string grows geometrically).
-void process_runner::read_more(output& stream) {
-  const std::size_t kept = stream.data.size();
-  stream.data.resize(kept + read_chunk);
-  stream.pipe.async_read_some(
-      asio::buffer(stream.data.data() + kept, read_chunk),
-      [self = shared_from_this(), &stream, kept](boost::system::error_code ec, std::size_t n) {
-        self->on_read(stream, kept, ec, n);
-      });
+// wait_readable() waits for output (or end-of-file) on `stream`.
+void process_runner::wait_readable(output& stream) {
+  stream.pipe.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [self = shared_from_this(), &stream](boost::system::error_code ec) {
+                           if (ec) return self->close_output(stream);  // cancelled by halt()
+                           self->read_ready(stream);
+                         });
 }
 
-void process_runner::on_read(output& stream, std::size_t kept, boost::system::error_code ec,
-                             std::size_t n) {
+// read_ready() reads what the pipe holds now, then waits for more: one
+// wake-up takes all a fast writer wrote meanwhile, not one write's worth.
+// A burst is bounded so a child that writes without end cannot keep the
+// strand from running its timeout or the other stream.
+void process_runner::read_ready(output& stream) {
+  boost::system::error_code ec;
+  std::size_t burst = 0;
+  while (!ec && !failure_ && burst < read_burst) {
+    const std::size_t n = read_once(stream, ec);
+    burst += n;
+    if (n > 0) deliver(stream);
+  }
+  stream.total += burst;
+  if (stream.total >= largest_read) enlarge_pipe(stream);
+  if (failure_ || (ec && ec != asio::error::would_block))
+    return close_output(stream);  // stopped, end-of-file, or a broken pipe
+  wait_readable(stream);
+}
+
+// enlarge_pipe() gives a stream that has carried 1 MiB a 1 MiB pipe, so a
+// child writing a lot wakes us (and waits for us) 16 times less often.
+// Small outputs keep the default 64 KiB: pipe capacity counts against the
+// user's pipe-user-pages limit, past which every new pipe of that user is
+// made tiny. Failing to enlarge costs only speed.
+void process_runner::enlarge_pipe(output& stream) noexcept {
+  if (std::exchange(stream.enlarged, true)) return;
+  fcntl(stream.pipe.native_handle(), F_SETPIPE_SZ, static_cast<int>(largest_read));
+}
+
+// read_once() reads into the tail of stream.data, so captured output is
+// read where it stays (no copy per chunk; the string grows geometrically,
+// and so do the reads, from 64 KiB to 1 MiB).
+std::size_t process_runner::read_once(output& stream, boost::system::error_code& ec) {
+  const std::size_t kept = stream.data.size();
+  const std::size_t room = std::clamp(kept, smallest_read, largest_read);
+  stream.data.resize(kept + room);
+  const std::size_t n = stream.pipe.read_some(asio::buffer(stream.data.data() + kept, room), ec);
   stream.data.resize(kept + n);
-  if (n > 0 && !failure_) deliver(stream);
-  if (ec || failure_) return close_output(stream);  // end-of-file, or stopped
-  read_more(stream);
+  return n;
 }
 
 void process_runner::deliver(output& stream) {

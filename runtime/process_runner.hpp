@@ -81,16 +81,20 @@ class process_runner : public std::enable_shared_from_this<process_runner> {
   // output is one of the child's stdout and stderr: its pipe, and either
   // everything read (no sink) or the chunk being handed to the sink.
   struct output {
-    output(const strand& ex, owned_fd fd, output_callback callback);
+    output(const strand& ex, owned_fd fd, const output_callback& callback);
     descriptor pipe;
-    output_callback sink;
+    const output_callback& sink;  // in options_
     std::string data;
+    std::size_t total = 0;  // bytes read so far
+    bool enlarged = false;  // see enlarge_pipe()
     bool open = true;
   };
 
   void begin();
-  void read_more(output& stream);
-  void on_read(output& stream, std::size_t kept, boost::system::error_code ec, std::size_t n);
+  void wait_readable(output& stream);
+  void read_ready(output& stream);
+  std::size_t read_once(output& stream, boost::system::error_code& ec);
+  static void enlarge_pipe(output& stream) noexcept;
   void deliver(output& stream);
   void close_output(output& stream);
   void feed_stdin();

@@ -353,6 +353,13 @@ TEST_CASE("shutdown(drain) waits for running processes and their continuations" 
   CHECK(tandem::test::no_children());
 }
 
+TEST_CASE("get() on a process inside an io task works on a single io thread" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  auto nested = rt.submit(tandem::io, [&rt] { return rt.run_process({"echo", "hi"}).get().out; });
+  CHECK(nested.get() == "hi\n");
+}
+
 TEST_CASE("run_process after shutdown began is refused with runtime_stopped" *
           doctest::timeout(60)) {
   tandem::runtime rt{two_threads};
