@@ -75,6 +75,10 @@ process_runner::~process_runner() {
   sched_.processes().release();
 }
 
+// start() lists the runner before it begins, so a shutdown(cancel) in
+// between stops it (halt() then runs before begin(), which copes), and
+// hands its only reference to the strand, so the runner ends in a handler
+// on the io lane, never on the caller's thread.
 void process_runner::start(std::shared_ptr<process_runner> runner) {
   runner->sched_.processes().enlist(*runner);
   process_runner& self = *runner;

@@ -54,7 +54,8 @@ struct process_options {
   // cwd is the child's working directory; empty: the host's.
   std::string cwd{};
   // env, when set, is the child's whole environment; unset: the host's
-  // environment (read when the process starts).
+  // environment, read when the process starts (as getenv() would: a
+  // setenv() on another thread meanwhile is a race, as it is for getenv).
   std::optional<process_environment> env{};
   // env_extra is set on top of the above (adding or replacing variables).
   // PATH, as it ends up, is where a program name without '/' is looked up.
