@@ -48,17 +48,10 @@ std::size_t segment_bytes(const runtime_options& options) {
   return options.cpu_payload_bytes + options.cpu_workers * per_worker + (std::size_t{1} << 20);
 }
 
-std::string how_it_ended(const ipc::exit_status& status) {
-  if (!status.signaled) return "exited with status " + std::to_string(status.number);
-  const char* name = strsignal(status.number);
-  return "was killed by signal " + std::to_string(status.number) + " (" +
-         (name ? name : "unknown") + ")";
-}
-
 std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_status& status) {
   return std::make_exception_ptr(worker_crashed(
       "task '" + job.task().name() + "': its worker process (pid " + std::to_string(pid) + ") " +
-          how_it_ended(status) + " while running it; a replacement worker is being started",
+          ipc::describe(status) + " while running it; a replacement worker is being started",
       pid, status.signaled ? status.number : 0, status.signaled ? -1 : status.number));
 }
 

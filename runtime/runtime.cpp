@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "runtime/process_runner.hpp"
 #include "runtime/scheduler.hpp"
 #include "tandem/io_executor.hpp"
 
@@ -34,6 +35,11 @@ void runtime::shutdown(shutdown_mode mode) { scheduler_->shutdown(mode); }
 tandem::io_executor runtime::io_executor() const { return tandem::io_executor(*scheduler_); }
 
 boost::asio::io_context& runtime::io_context() const { return scheduler_->io_context(); }
+
+future<process_result> runtime::run_process(std::vector<std::string> args,
+                                            process_options options) {
+  return detail::start_process(*scheduler_, id_, std::move(args), std::move(options));
+}
 
 std::vector<pid_t> runtime::cpu_worker_pids() const { return scheduler_->cpu().worker_pids(); }
 

@@ -61,10 +61,13 @@ void scheduler::submit_cpu(cpu_job& job) noexcept {
 
 void scheduler::wait_until_quiescent() const {
   for (;;) {
-    // Every `finished` before every `queued`: see io_lane.hpp.
-    const auto finished = io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
+    // Live processes first (process_table.hpp), then every `finished`
+    // before every `queued`: see io_lane.hpp.
+    const bool processes_done = processes_.live() == 0;
+    const auto finished =
+        io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
     const auto queued = io_.queued_count() + blocking_.queued_count() + cpu_.queued_count();
-    if (finished == queued) return;
+    if (processes_done && finished == queued) return;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
 }
@@ -82,7 +85,10 @@ void scheduler::shutdown(shutdown_mode mode) {
   phase_.store(mode == shutdown_mode::drain ? phase::draining : phase::cancelling,
                std::memory_order_seq_cst);
   while (entering_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-  if (mode == shutdown_mode::cancel) cpu_.cancel_all();
+  if (mode == shutdown_mode::cancel) {
+    cpu_.cancel_all();
+    processes_.stop_all();
+  }
   wait_until_quiescent();
   phase_.store(phase::stopped, std::memory_order_seq_cst);
   cpu_.stop();

@@ -57,6 +57,7 @@
 #include "tandem/detail/shared_object.hpp"
 #include "tandem/future.hpp"
 #include "tandem/metrics.hpp"
+#include "tandem/process.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/task.hpp"
 
@@ -242,6 +243,24 @@ class runtime {
   // tasks made by tandem::define_task (task.hpp).
   template <class F, class... Args>
   void submit(cpu_t, F&& closure_not_a_defined_task, Args&&... args) = delete;
+
+  // run_process() starts the program args[0] (looked up in PATH when it
+  // has no '/') with the arguments args[1...] and returns the future of
+  // how it ended: exit code or signal, and its stdout and stderr (see
+  // process.hpp for the options and what the child inherits). Its pipes
+  // and its exit are watched on the io lane, so a running process holds no
+  // thread. Never throws: an empty argument list, a NUL byte in an
+  // argument, a missing program or cwd is a tandem::error in the future;
+  // past options.timeout it holds task_timeout; after shutdown began (from
+  // outside the runtime) runtime_stopped.
+  //
+  // The process is running once run_process() returns, so future::cancel()
+  // returns false; cancel(tandem::kill_running) kills it (SIGKILL to its
+  // process group) and the future holds task_cancelled (or the result, if
+  // it ended first). shutdown(tandem::drain) waits for running processes,
+  // shutdown(tandem::cancel) kills them (task_cancelled); either way every
+  // child is reaped and its pipes closed when shutdown() returns.
+  future<process_result> run_process(std::vector<std::string> args, process_options options = {});
 
   // cpu_worker_pids() are the process ids of the cpu lane's workers now
   // (a replaced worker's pid changes).

@@ -8,6 +8,7 @@
 #include "tandem/io_executor.hpp"
 #include "tandem/metrics.hpp"
 #include "tandem/pipeline.hpp"
+#include "tandem/process.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/shared.hpp"
