@@ -30,15 +30,19 @@ template <class F>
 class process_step final : public task_node {
  public:
   explicit process_step(F&& fn) : fn_(std::move(fn)) {}
-  void run() noexcept override {
+  task_outcome run() noexcept override {
+    auto outcome = task_outcome::completed;
     try {
       fn_();
     } catch (...) {
       report_escaped_exception(std::current_exception());
+      outcome = task_outcome::failed;
     }
     delete this;
+    return outcome;
   }
   void abandon(std::exception_ptr) noexcept override { run(); }
+  const char* trace_name() const noexcept override { return "process handler"; }
 
  private:
   F fn_;
