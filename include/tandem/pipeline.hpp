@@ -169,11 +169,6 @@ struct pipeline_spec {
 // run_pipeline() starts the engine (runtime/pipeline.cpp).
 future<pipeline_summary> run_pipeline(runtime& rt, pipeline_spec spec, run_options options);
 
-template <class F>
-inline constexpr bool is_task_ref_v = false;
-template <class S>
-inline constexpr bool is_task_ref_v<task_ref<S>> = true;
-
 template <class T, class Generator>
 class generator_source final : public source_body {
  public:
@@ -251,8 +246,6 @@ class task_stage final : public stage_body {
     return rt.submit(task_, std::move(value));
   }
 
-  // const: rt.submit(tandem::cpu, ...) takes a const task_ref (a mutable
-  // one would pick the deleted overload for closures).
   const task_ref<R(A)> task_;
   stage_affinity::lane lane_;
 };
@@ -274,7 +267,7 @@ using stage_result_t = unwrapped_t<std::invoke_result_t<std::decay_t<F>&, T>>;
 
 template <class F, class T>
 concept stage_closure =
-    !std::is_void_v<T> && !is_task_ref_v<std::decay_t<F>> && std::invocable<std::decay_t<F>&, T>;
+    !std::is_void_v<T> && !is_task_ref<std::decay_t<F>>::value && std::invocable<std::decay_t<F>&, T>;
 
 template <class F, class T>
 concept sink_closure = stage_closure<F, T> && std::is_void_v<stage_result_t<F, T>>;

@@ -242,6 +242,7 @@ class runtime {
   // A closure cannot travel to a worker process: tandem::cpu takes only
   // tasks made by tandem::define_task (task.hpp).
   template <class F, class... Args>
+    requires(!detail::is_task_ref<std::remove_cvref_t<F>>::value)
   void submit(cpu_t, F&& closure_not_a_defined_task, Args&&... args) = delete;
 
   // run_process() starts the program args[0] (looked up in PATH when it
