@@ -24,30 +24,6 @@
 
 namespace tandem::detail {
 
-// process_step runs one handler of a process, whether the lane runs or
-// abandons it (see above).
-template <class F>
-class process_step final : public task_node {
- public:
-  explicit process_step(F&& fn) : fn_(std::move(fn)) {}
-  task_outcome run() noexcept override {
-    auto outcome = task_outcome::completed;
-    try {
-      fn_();
-    } catch (...) {
-      report_escaped_exception(std::current_exception());
-      outcome = task_outcome::failed;
-    }
-    delete this;
-    return outcome;
-  }
-  void abandon(std::exception_ptr) noexcept override { run(); }
-  const char* trace_name() const noexcept override { return "process handler"; }
-
- private:
-  F fn_;
-};
-
 // process_executor satisfies Asio's (1.18) standard executor requirements,
 // like io_executor; wrap it in a strand to run a process's handlers one at
 // a time.
@@ -57,7 +33,7 @@ class process_executor {
 
   template <class F>
   void execute(F&& fn) const {
-    using step = process_step<std::decay_t<F>>;
+    using step = handler_task<std::decay_t<F>, true>;
     sched_->submit_unrefused(new step(std::decay_t<F>(std::forward<F>(fn))));
   }
 

@@ -64,8 +64,7 @@ void scheduler::wait_until_quiescent() const {
     // Live processes first (process_table.hpp), then every `finished`
     // before every `queued`: see io_lane.hpp.
     const bool processes_done = processes_.live() == 0;
-    const auto finished =
-        io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
+    const auto finished = io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
     const auto queued = io_.queued_count() + blocking_.queued_count() + cpu_.queued_count();
     if (processes_done && finished == queued) return;
     std::this_thread::sleep_for(std::chrono::microseconds(100));

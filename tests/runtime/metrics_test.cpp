@@ -26,13 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-tandem::runtime_options small() {
-  tandem::runtime_options options;
-  options.io_threads = 2;
-  options.cpu_workers = 2;
-  return options;
-}
-
 const auto twice = tandem::define_task<int(int)>("metrics.twice", tandem::cpu, [](int x) {
   tandem::test::spin_for(2);
   return 2 * x;
@@ -74,7 +67,7 @@ std::string temp_path(const char* name) {
 
 TEST_CASE("io lane counts: submitted, completed, failed, sampled latencies" *
           doctest::timeout(60)) {
-  tandem::runtime rt{small()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   std::vector<tandem::future<int>> tasks;
   for (int i = 0; i < 640; ++i)
     tasks.push_back(rt.submit(tandem::io, [i] {
@@ -98,7 +91,7 @@ TEST_CASE("io lane counts: submitted, completed, failed, sampled latencies" *
 }
 
 TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(120)) {
-  tandem::runtime rt{small()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   std::vector<tandem::future<int>> ok;
   for (int i = 0; i < 10; ++i) ok.push_back(rt.submit(twice, i));
   for (auto& f : ok) f.get();
@@ -134,7 +127,7 @@ TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(12
 
 TEST_CASE("a worker recycled after max_tasks_per_worker counts as a recycle" *
           doctest::timeout(60)) {
-  auto options = small();
+  auto options = tandem::test::lanes(2, 2);
   options.max_tasks_per_worker = 2;
   tandem::runtime rt{options};
   for (int i = 0; i < 6; ++i) rt.submit(twice, i).get();
@@ -157,7 +150,7 @@ TEST_CASE("latency histogram buckets and percentiles" * doctest::timeout(10)) {
 }
 
 TEST_CASE("to_prometheus writes every family in the text format" * doctest::timeout(60)) {
-  tandem::runtime rt{small()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   rt.submit(twice, 1).get();
   rt.submit(tandem::io_blocking, [] { return 1; }).get();
   const std::string text = tandem::to_prometheus(rt.metrics());
@@ -189,7 +182,7 @@ TEST_CASE("to_prometheus writes every family in the text format" * doctest::time
 
 TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
           doctest::timeout(120)) {
-  tandem::runtime rt{small()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   rt.submit(twice, 0).get();  // workers up
   rt.start_trace();
   std::vector<tandem::future<int>> io, cpu;
@@ -227,7 +220,7 @@ TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
 }
 
 TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {
-  tandem::runtime rt{small()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   CHECK_THROWS_WITH_AS(rt.stop_trace(temp_path("none")), doctest::Contains("no trace is running"),
                        tandem::error);
   rt.start_trace();
