@@ -2,23 +2,71 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 namespace logstats {
 
+namespace {
+
+// Twice as many parses in flight as workers: a worker that finishes finds
+// its next chunk already queued.
+unsigned parsers_for(unsigned cpu_workers) { return 2 * cpu_workers; }
+
+// Twice as many slots as parses in flight: the reads can run ahead of
+// them by as much again.
+std::size_t slots_for(unsigned cpu_workers) { return 2 * std::size_t{parsers_for(cpu_workers)}; }
+
+// loaded_chunk is a chunk read into a slot of the pool, which it holds.
+struct loaded_chunk {
+  chunk_pool::slot slot;
+  std::size_t size;
+};
+
+loaded_chunk load(chunk_pool& pool, const chunk_ref& chunk) {
+  chunk_pool::slot slot = pool.take();
+  const std::size_t size = read_chunk(chunk, slot.bytes());
+  return {std::move(slot), size};
+}
+
+// parse_in_place() hands the worker a view of the slot, and keeps the slot
+// until the parse has ended, however it ends: the worker reads it till then.
+tandem::future<log_stats> parse_in_place(tandem::runtime& rt, loaded_chunk chunk) {
+  return rt.submit(parse_task, chunk.slot.view(chunk.size))
+      .then(tandem::inline_executor{},
+            [held = std::move(chunk.slot)](tandem::future<log_stats> parsed) mutable {
+              return parsed.get();
+            });
+}
+
+}  // namespace
+
+tandem::runtime_options runtime_options_for(unsigned cpu_workers) {
+  tandem::runtime_options options;
+  options.cpu_workers =
+      cpu_workers != 0 ? cpu_workers : std::max(1u, std::thread::hardware_concurrency());
+  options.shared_memory_bytes += slots_for(options.cpu_workers) * chunk_bytes;
+  return options;
+}
+
+chunk_pool make_chunk_pool(tandem::runtime& rt) {
+  return chunk_pool(rt, slots_for(rt.options().cpu_workers), chunk_bytes);
+}
+
 piped_stats analyze_with_pipeline(
-    tandem::runtime& rt, std::vector<chunk_ref> chunks,
+    tandem::runtime& rt, chunk_pool& pool, std::vector<chunk_ref> chunks,
     std::function<void(const tandem::pipeline_progress&)> on_progress) {
-  // Twice as many parses in flight as workers: a worker that finishes
-  // finds its next chunk already queued.
-  const unsigned parsers = 2 * rt.options().cpu_workers;
   log_stats total;
-  auto summary = tandem::pipeline<chunk_ref>(std::move(chunks))
-                     .then("read", read_chunk, {.affinity = tandem::io_blocking, .parallelism = 2})
-                     .then("parse", parse_task, {.parallelism = parsers})
-                     .sink([&total](const log_stats& part) { total.merge(part); })
-                     .run(rt, {.order = tandem::unordered, .on_progress = std::move(on_progress)})
-                     .get();
+  auto summary =
+      tandem::pipeline<chunk_ref>(std::move(chunks))
+          .then("read", [&pool](const chunk_ref& chunk) { return load(pool, chunk); },
+                {.affinity = tandem::io_blocking, .parallelism = 2})
+          .then("parse", [&rt](loaded_chunk chunk) { return parse_in_place(rt, std::move(chunk)); },
+                {.parallelism = parsers_for(rt.options().cpu_workers)})
+          .sink([&total](const log_stats& part) { total.merge(part); })
+          .run(rt, {.order = tandem::unordered, .on_progress = std::move(on_progress)})
+          .get();
   return {std::move(total), std::move(summary)};
 }
 
@@ -29,14 +77,15 @@ log_stats analyze_sequentially(const std::vector<std::string>& files) {
 }
 
 void keep_freed_buffers() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest: chunks and files come from the heap
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest: files come from the heap
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
-void warm_up(tandem::runtime& rt) {
+void warm_up(tandem::runtime& rt, chunk_pool& pool) {
+  const chunk_pool::slot slot = pool.take();
   std::vector<tandem::future<log_stats>> parses;
   for (unsigned i = 0; i < rt.options().cpu_workers; ++i)
-    parses.push_back(rt.submit(parse_task, chunk_text{}));
+    parses.push_back(rt.submit(parse_task, slot.view(0)));
   for (auto& parse : parses) parse.get();
 }
 

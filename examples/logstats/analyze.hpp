@@ -10,13 +10,29 @@
 #include <tandem/pipeline.hpp>
 #include <tandem/runtime.hpp>
 
+#include "chunk_pool.hpp"
 #include "chunks.hpp"
 #include "log_stats.hpp"
 
 namespace logstats {
 
-// chunk_bytes is how much text one pipeline item carries.
-inline constexpr std::uint64_t chunk_bytes = std::uint64_t{4} << 20;
+// chunk_bytes is how much text one pipeline item carries at most: the
+// size of a chunk_pool slot. 4 MiB and a little: chunks end at a line
+// end, so chunks of just under 4 MiB would leave a sliver of a fifth in
+// each 16 MiB file, which costs a whole item's overhead.
+inline constexpr std::uint64_t chunk_bytes = (std::uint64_t{4} << 20) + (std::uint64_t{64} << 10);
+
+// runtime_options_for() is a runtime of `cpu_workers` worker processes (0:
+// one per core, the runtime's default) whose shared object space has room
+// for make_chunk_pool() beside the default's.
+tandem::runtime_options runtime_options_for(unsigned cpu_workers);
+
+// make_chunk_pool() is the pool that analyze_with_pipeline() reads chunks
+// into, in rt's shared memory (made with runtime_options_for()): twice as
+// many slots as parses in flight, so the reads keep ahead of the parses,
+// and wait for a slot (backpressure) when they are a pool ahead. Make it
+// once and reuse it: its memory is then warm.
+chunk_pool make_chunk_pool(tandem::runtime& rt);
 
 // piped_stats is what the pipeline found, and how its stages did.
 struct piped_stats {
@@ -24,26 +40,26 @@ struct piped_stats {
   tandem::pipeline_summary summary;
 };
 
-// analyze_with_pipeline() reads the chunks (io, blocking reads), parses
-// each in a worker process (parse_task), and merges the results as they
-// come (io, one at a time).
+// analyze_with_pipeline() reads the chunks into slots of `pool` (io,
+// blocking reads), parses each where it lies in a worker process
+// (parse_task), and merges the results as they come (io, one at a time).
 piped_stats analyze_with_pipeline(
-    tandem::runtime& rt, std::vector<chunk_ref> chunks,
+    tandem::runtime& rt, chunk_pool& pool, std::vector<chunk_ref> chunks,
     std::function<void(const tandem::pipeline_progress&)> on_progress);
 
 // analyze_sequentially() reads each file whole and parses it, in this
 // thread: no chunking, so it also checks the pipeline's cuts.
 log_stats analyze_sequentially(const std::vector<std::string>& files);
 
-// keep_freed_buffers() has malloc keep freed chunk buffers for reuse
+// keep_freed_buffers() has malloc keep freed file buffers for reuse
 // instead of handing them back to the kernel: each fresh buffer costs a
-// page fault per 4 KiB, dear in a virtual machine, and both the pipeline
-// and the loop allocate a buffer per chunk or file. Call it before the
-// runtime exists, so that its workers inherit it.
+// page fault per 4 KiB, dear in a virtual machine, and the loop allocates
+// a buffer per file. Call it before the runtime exists, so that its
+// workers inherit it.
 void keep_freed_buffers();
 
 // warm_up() returns once the cpu workers have each served a task, so a
 // timing that follows does not count their start.
-void warm_up(tandem::runtime& rt);
+void warm_up(tandem::runtime& rt, chunk_pool& pool);
 
 }  // namespace logstats

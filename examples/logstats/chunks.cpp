@@ -53,25 +53,19 @@ class open_file {
   int fd_;
 };
 
-// line_end_from() is the position just after the first '\n' at or after
-// `from`, or `size` when there is none.
-std::uint64_t line_end_from(const open_file& file, std::uint64_t from, std::uint64_t size) {
+// last_line_end() is the position just after the last '\n' in
+// [begin, limit), or `limit` when there is none. It reads backwards from
+// `limit`, a window at a time, so a cut costs one small read.
+std::uint64_t last_line_end(const open_file& file, std::uint64_t begin, std::uint64_t limit) {
   char window[4096];
-  while (from < size) {
-    const std::size_t n = file.read_at(window, sizeof window, from);
-    if (n == 0) break;
-    if (const void* newline = std::memchr(window, '\n', n))
+  for (std::uint64_t to = limit; to > begin;) {
+    const std::uint64_t from = to - std::min<std::uint64_t>(sizeof window, to - begin);
+    const std::size_t n = file.read_at(window, static_cast<std::size_t>(to - from), from);
+    if (const void* newline = ::memrchr(window, '\n', n))
       return from + static_cast<std::uint64_t>(static_cast<const char*>(newline) - window) + 1;
-    from += n;
+    to = from;
   }
-  return size;
-}
-
-chunk_text read_range(const std::string& path, std::uint64_t begin, std::uint64_t end) {
-  open_file file(path);
-  chunk_text text{std::make_unique_for_overwrite<char[]>(end - begin), 0};
-  text.size = file.read_at(text.bytes.get(), end - begin, begin);
-  return text;
+  return limit;
 }
 
 }  // namespace
@@ -98,9 +92,8 @@ std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
     open_file file(path);
     const std::uint64_t size = file.size();
     for (std::uint64_t begin = 0; begin < size;) {
-      // The '\n' may sit on the last byte of the nominal chunk: look from it.
       const std::uint64_t end =
-          begin + chunk_bytes >= size ? size : line_end_from(file, begin + chunk_bytes - 1, size);
+          begin + chunk_bytes >= size ? size : last_line_end(file, begin, begin + chunk_bytes);
       chunks.push_back({path, begin, end});
       begin = end;
     }
@@ -108,12 +101,20 @@ std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
   return chunks;
 }
 
-chunk_text read_chunk(const chunk_ref& chunk) {
-  return read_range(chunk.path, chunk.begin, chunk.end);
+std::size_t read_chunk(const chunk_ref& chunk, std::span<char> into) {
+  const std::uint64_t size = chunk.end - chunk.begin;
+  if (size > into.size())
+    throw std::length_error("logstats: a chunk of " + std::to_string(size) +
+                            " bytes for a buffer of " + std::to_string(into.size()));
+  return open_file(chunk.path).read_at(into.data(), static_cast<std::size_t>(size), chunk.begin);
 }
 
-chunk_text read_file(const std::string& path) {
-  return read_range(path, 0, std::filesystem::file_size(path));
+file_text read_file(const std::string& path) {
+  open_file file(path);
+  const std::uint64_t size = file.size();
+  file_text text{std::make_unique_for_overwrite<char[]>(size), 0};
+  text.size = file.read_at(text.bytes.get(), size, 0);
+  return text;
 }
 
 }  // namespace logstats

@@ -3,13 +3,11 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <tandem/serialize.hpp>
 
 namespace logstats {
 
@@ -20,10 +18,10 @@ struct chunk_ref {
   std::uint64_t end = 0;
 };
 
-// chunk_text is a chunk's bytes. Not a std::string: a string is
+// file_text is a whole file's bytes. Not a std::string: a string is
 // zero-filled before it is read into, which at hundreds of MiB costs about
 // as much as the read itself.
-struct chunk_text {
+struct file_text {
   std::unique_ptr<char[]> bytes;
   std::size_t size = 0;
 
@@ -36,32 +34,19 @@ std::vector<std::string> list_logs(const std::string& dir);
 // total_bytes() is the size of the files together.
 std::uint64_t total_bytes(const std::vector<std::string>& files);
 
-// plan_chunks() cuts each file into chunks of about `chunk_bytes`, each
-// ending just after a '\n' (or at the end of its file). It reads only a few
-// bytes around each cut.
+// plan_chunks() cuts each file into chunks of at most `chunk_bytes`, each
+// ending just after its last whole line (or at the end of its file), so a
+// chunk always fits a buffer of `chunk_bytes`. It reads only a few bytes
+// before each cut. A line longer than `chunk_bytes` is not a log line: it
+// is cut where the chunk ends (and counts as malformed pieces).
 std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
                                    std::uint64_t chunk_bytes);
 
-// read_chunk() is the chunk's text (a blocking read).
-chunk_text read_chunk(const chunk_ref& chunk);
+// read_chunk() reads the chunk into `into` (a blocking read) and returns
+// its size; `into` must hold the whole chunk.
+std::size_t read_chunk(const chunk_ref& chunk, std::span<char> into);
 
 // read_file() is a whole file's text (a blocking read).
-chunk_text read_file(const std::string& path);
+file_text read_file(const std::string& path);
 
 }  // namespace logstats
-
-// chunk_text crosses processes as its length and bytes, copied once.
-template <>
-struct tandem::serializer<logstats::chunk_text> {
-  static void write(tandem::writer& out, const logstats::chunk_text& text) {
-    out.write(static_cast<std::uint64_t>(text.size));
-    out.bytes(text.bytes.get(), text.size);
-  }
-  static logstats::chunk_text read(tandem::reader& in) {
-    const std::size_t size = in.count(1);
-    const auto piece = in.take(size);
-    logstats::chunk_text text{std::make_unique_for_overwrite<char[]>(size), size};
-    if (size != 0) std::memcpy(text.bytes.get(), piece.data(), size);
-    return text;
-  }
-};

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
 
 namespace logstats {
 
@@ -137,22 +138,47 @@ auto& entry(Table& table, std::string_view key) {
   return table.emplace(std::string(key), typename Table::mapped_type{}).first->second;
 }
 
-// tally is what parse_into() counts in arrays and then folds into the
-// stats' maps once: cheaper per line than a map.
-struct tally {
-  std::array<std::uint64_t, 1000> status{};
-  std::array<char, 256> endpoint_buffer{};
+// path_counters are where one path's requests are counted: its entry in
+// the path table and its endpoint's.
+struct path_counters {
+  std::uint64_t* requests;
+  endpoint_stats* endpoint;
 };
+
+// tally is what parse_into() keeps at hand while it counts: cheaper per
+// line than the stats' maps, which it reaches once per path and per hour.
+struct tally {
+  std::array<std::uint64_t, 1000> status{};  // folded into stats.status at the end
+  std::array<char, 256> endpoint_buffer{};
+  // paths met in this text, keyed by the text's own bytes: a path seen
+  // before costs one lookup, no endpoint_of() and no copy. (The maps'
+  // values never move, so the pointers hold.)
+  std::unordered_map<std::string_view, path_counters> paths;
+  // the current hour's counter: lines come in time order.
+  std::int64_t hour = 0;
+  std::uint64_t* hour_requests = nullptr;
+};
+
+path_counters& counters_of(log_stats& stats, tally& t, std::string_view path) {
+  if (auto it = t.paths.find(path); it != t.paths.end()) return it->second;
+  const path_counters found{&entry(stats.paths, path),
+                            &entry(stats.endpoints, endpoint_of(path, t.endpoint_buffer))};
+  return t.paths.emplace(path, found).first->second;
+}
 
 void count(log_stats& stats, tally& t, const access_line& line) {
   ++t.status[line.status];
   stats.bytes_sent += line.bytes;
-  ++entry(stats.paths, line.path);
-  auto& endpoint = entry(stats.endpoints, endpoint_of(line.path, t.endpoint_buffer));
-  ++endpoint.requests;
-  endpoint.server_errors += line.status >= 500 && line.status < 600;
-  endpoint.latency.add(line.micros);
-  ++stats.hourly[line.hour];
+  const path_counters& path = counters_of(stats, t, line.path);
+  ++*path.requests;
+  ++path.endpoint->requests;
+  path.endpoint->server_errors += line.status >= 500 && line.status < 600;
+  path.endpoint->latency.add(line.micros);
+  if (t.hour_requests == nullptr || line.hour != t.hour) {
+    t.hour = line.hour;
+    t.hour_requests = &stats.hourly[line.hour];
+  }
+  ++*t.hour_requests;
   stats.clients.add(line.client);
   stats.latency.add(line.micros);
 }
@@ -195,13 +221,13 @@ void parse_into(log_stats& stats, std::string_view text) {
     if (t.status[code] != 0) stats.status[static_cast<int>(code)] += t.status[code];
 }
 
-log_stats parse_chunk(const chunk_text& text) {
+log_stats parse_chunk(const chunk_view& chunk) {
   log_stats stats;
-  parse_into(stats, text.view());
+  parse_into(stats, chunk.text());
   return stats;
 }
 
-const tandem::task_ref<log_stats(chunk_text)> parse_task =
-    tandem::define_task<log_stats(chunk_text)>("logstats.parse", tandem::cpu, parse_chunk);
+const tandem::task_ref<log_stats(chunk_view)> parse_task =
+    tandem::define_task<log_stats(chunk_view)>("logstats.parse", tandem::cpu, parse_chunk);
 
 }  // namespace logstats

@@ -18,7 +18,7 @@
 #include <tandem/serialize.hpp>
 #include <tandem/task.hpp>
 
-#include "chunks.hpp"
+#include "chunk_pool.hpp"
 #include "latency_histogram.hpp"
 #include "unique_counter.hpp"
 
@@ -66,12 +66,12 @@ struct log_stats {
 // without '\n' counts) to `stats`.
 void parse_into(log_stats& stats, std::string_view text);
 
-// parse_chunk() is the stats of one chunk of lines: the pipeline's cpu
-// stage, defined as parse_task.
-log_stats parse_chunk(const chunk_text& text);
+// parse_chunk() is the stats of one chunk of lines, read where the chunk
+// lies: the pipeline's cpu stage, defined as parse_task.
+log_stats parse_chunk(const chunk_view& chunk);
 
 // parse_task runs parse_chunk in a worker process.
-extern const tandem::task_ref<log_stats(chunk_text)> parse_task;
+extern const tandem::task_ref<log_stats(chunk_view)> parse_task;
 
 }  // namespace logstats
 

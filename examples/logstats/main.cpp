@@ -108,12 +108,12 @@ struct timed_report {
   std::vector<tandem::stage_summary> stages;  // the pipeline's only
 };
 
-timed_report by_pipeline(tandem::runtime& rt, const std::vector<std::string>& files,
-                         const options& opts) {
+timed_report by_pipeline(tandem::runtime& rt, logstats::chunk_pool& pool,
+                         const std::vector<std::string>& files, const options& opts) {
   logstats::progress_bar bar("chunks");
   const auto start = stopwatch::now();
   auto [stats, summary] = logstats::analyze_with_pipeline(
-      rt, logstats::plan_chunks(files, logstats::chunk_bytes), bar.callback());
+      rt, pool, logstats::plan_chunks(files, logstats::chunk_bytes), bar.callback());
   std::string text = logstats::format_report(stats, 50);
   rt.submit(tandem::io_blocking, [&] { logstats::write_report(opts.report, text); }).get();
   return {std::move(stats), std::move(text), seconds_since(start), std::move(summary.stages)};
@@ -140,10 +140,12 @@ int analyze(tandem::runtime& rt, const options& opts) {
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
   // One untimed round of each on the first file: both start from memory
   // the process has touched before, as in a long-running program.
-  logstats::warm_up(rt);
-  logstats::analyze_with_pipeline(rt, logstats::plan_chunks({files[0]}, logstats::chunk_bytes), {});
+  logstats::chunk_pool pool = logstats::make_chunk_pool(rt);
+  logstats::warm_up(rt, pool);
+  logstats::analyze_with_pipeline(rt, pool,
+                                  logstats::plan_chunks({files[0]}, logstats::chunk_bytes), {});
   logstats::analyze_sequentially({files[0]});
-  const timed_report pipeline = by_pipeline(rt, files, opts);
+  const timed_report pipeline = by_pipeline(rt, pool, files, opts);
   const timed_report loop = by_loop(files);
   std::printf("logstats: %.1f MiB in %zu files\n%s", mib, files.size(),
               logstats::format_report(pipeline.stats, 10).c_str());
@@ -170,7 +172,7 @@ int main(int argc, char** argv) {
   const options opts = parse_options(argc, argv);
   logstats::keep_freed_buffers();
   try {
-    tandem::runtime rt{tandem::runtime_options{.cpu_workers = opts.workers}};
+    tandem::runtime rt{logstats::runtime_options_for(opts.workers)};
     return opts.generate ? generate(rt, opts) : analyze(rt, opts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "logstats: %s\n", e.what());
