@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -170,6 +171,10 @@ zygote::zygote(worker_main main, notify_fn notify, void* context) {
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
     throw error(std::string("tandem: cannot create the zygote's socket: ") + std::strerror(errno));
   const pid_t host = getpid();
+  // Every worker starts with a copy of the host's stdio buffers: flushed
+  // now, or a task that calls exit() would write the host's pending output
+  // a second time.
+  std::fflush(nullptr);
   const pid_t child = fork();
   if (child == 0) {
     close(ends[0]);

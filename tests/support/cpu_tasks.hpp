@@ -38,10 +38,21 @@ inline std::int64_t now_ns() {
       .count();
 }
 
+// stat_of() is /proc/PID/stat, or "" once the process is gone: reading the
+// file of a process that exits meanwhile fails with ESRCH, which
+// libstdc++'s filebuf reports by throwing.
+inline std::string stat_of(pid_t pid) {
+  try {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    return std::string((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {
+    return "";
+  }
+}
+
 // parent_of() reads a process's parent pid from /proc (0 if it is gone).
 inline pid_t parent_of(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string text = stat_of(pid);
   const auto close_paren = text.rfind(')');
   if (close_paren == std::string::npos) return 0;
   char state = 0;
@@ -52,8 +63,7 @@ inline pid_t parent_of(pid_t pid) {
 
 // process_exists() is true while `pid` names a process that is not a zombie.
 inline bool process_exists(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string text = stat_of(pid);
   const auto close_paren = text.rfind(')');
   return close_paren != std::string::npos && close_paren + 2 < text.size() &&
          text[close_paren + 2] != 'Z' && text[close_paren + 2] != 'X';
