@@ -1,0 +1,79 @@
+// server_metrics.hpp — what the server counts about itself, served by
+// GET /metrics in Prometheus' text format (version 0.0.4).
+//
+//   server_metrics m;
+//   m.record("/cpu/fib", 200);
+//   std::string text = m.prometheus_text({.workers_alive = 2, .workers_wanted = 2});
+//
+// Route labels are a fixed set of static strings chosen by the router
+// (unknown paths share one label), so the number of series stays bounded
+// whatever clients ask for.
+//
+// Thread-safety: every member may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace server {
+
+// lane_gauges are the cpu lane's figures at the time of a scrape.
+struct lane_gauges {
+  std::size_t workers_alive = 0;
+  std::size_t workers_wanted = 0;
+};
+
+class server_metrics {
+ public:
+  // record() counts one answered request; `route` must outlive this object
+  // (a string literal).
+  void record(std::string_view route, unsigned status);
+
+  // in_flight_guard counts a request as in flight for its lifetime.
+  class in_flight_guard {
+   public:
+    explicit in_flight_guard(server_metrics& m) : m_(m) { m_.in_flight_.fetch_add(1); }
+    in_flight_guard(const in_flight_guard&) = delete;
+    in_flight_guard& operator=(const in_flight_guard&) = delete;
+    ~in_flight_guard() { m_.in_flight_.fetch_sub(1); }
+
+   private:
+    server_metrics& m_;
+  };
+  // connection_guard counts an open connection for its lifetime.
+  class connection_guard {
+   public:
+    explicit connection_guard(server_metrics& m) : m_(m) { m_.connections_.fetch_add(1); }
+    connection_guard(const connection_guard&) = delete;
+    connection_guard& operator=(const connection_guard&) = delete;
+    ~connection_guard() { m_.connections_.fetch_sub(1); }
+
+   private:
+    server_metrics& m_;
+  };
+
+  // in_flight() is the requests being handled now (graceful shutdown waits
+  // for it to reach 0); connections() the connections open now.
+  std::int64_t in_flight() const noexcept { return in_flight_.load(); }
+  std::int64_t connections() const noexcept { return connections_.load(); }
+
+  // prometheus_text() is the whole scrape: the server's own families, then
+  // the cpu lane's gauges.
+  std::string prometheus_text(const lane_gauges& lane) const;
+
+ private:
+  std::string requests_family() const;
+
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> connections_{0};
+  mutable std::mutex requests_mutex_;  // guards requests_
+  std::map<std::pair<std::string_view, unsigned>, std::uint64_t> requests_;
+};
+
+}  // namespace server
