@@ -34,7 +34,8 @@ http_server::http_server(const asio::any_io_executor& executor, const options& o
       signals_(strand_, SIGTERM, SIGINT) {}
 
 void http_server::start(std::function<void()> stopped) {
-  asio::co_spawn(strand_, accept_loop(acceptor_, context_), asio::detached);
+  asio::co_spawn(strand_, accept_loop(acceptor_, strand_.get_inner_executor(), context_),
+                 asio::detached);
   asio::co_spawn(strand_, stop_on_signal(signals_, acceptor_, context_, grace_, std::move(stopped)),
                  asio::detached);
 }

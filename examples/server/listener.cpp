@@ -43,9 +43,10 @@ asio::awaitable<bool> drain(const server_metrics& metrics, std::chrono::millisec
 
 }  // namespace
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::any_io_executor executor,
+                                  server_context& ctx) {
   while (acceptor.is_open()) {
-    tcp::socket socket(asio::make_strand(acceptor.get_executor()));
+    tcp::socket socket(asio::make_strand(executor));
     boost::system::error_code ec;
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;  // closed by stop_on_signal

@@ -4,6 +4,7 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -15,8 +16,10 @@ namespace server {
 struct server_context;
 
 // accept_loop() accepts clients until `acceptor` is closed; each one is
-// served (serve_connection) on a strand of its own.
+// served (serve_connection) on a strand of its own over `executor` (not
+// over the acceptor's strand, which would serialize every connection).
 boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
+                                         boost::asio::any_io_executor executor,
                                          server_context& ctx);
 
 // stop_on_signal() waits for one of `signals` (SIGTERM, SIGINT), then

@@ -5,6 +5,11 @@
 // (Beast's tcp_stream has timeouts too, but it closes the socket when one
 // passes: no answer can follow.)
 //
+// The timer is lazy: arm() and disarm() only move a time point, and the
+// timer, once waiting, wakes at most once per timeout to look at it. So a
+// request costs no timer system call (timerfd) and no reactor lock, where
+// re-arming the timer for every read and write would cost several.
+//
 // Thread-safety: use it, its socket and their operations from one strand.
 #pragma once
 
@@ -28,19 +33,25 @@ class read_deadline {
   // arm() cancels the socket's operations `after` from now, unless
   // disarm() or arm() comes first.
   void arm(std::chrono::milliseconds after);
-  void disarm();
+  void disarm() noexcept;
   // expired() says whether the last arm() ran out (and cancelled).
   bool expired() const noexcept { return watch_->expired; }
 
  private:
+  using clock = boost::asio::steady_timer::clock_type;
+
   // watch outlives this object while the timer's handler holds it; the
-  // generation tells a handler whether it belongs to the current arm().
+  // generation tells a handler whether it belongs to the latest wait.
   struct watch {
     boost::asio::ip::tcp::socket* socket;
     boost::asio::steady_timer timer;
+    clock::time_point deadline = clock::time_point::max();
     std::uint64_t generation = 0;
+    bool waiting = false;
     bool expired = false;
   };
+  static void wait(const std::shared_ptr<watch>& w);
+
   std::shared_ptr<watch> watch_;
 };
 
