@@ -29,11 +29,10 @@ def check(condition, what):
         failures.append(what)
 
 
-def start(server):
+def start(server, mode):
     proc = subprocess.Popen(
-        [server, "--port", "0", "--io-threads", "2", "--cpu-workers", "2",
-         "--timeout-ms", str(TIMEOUT_MS), "--read-timeout-ms", str(READ_TIMEOUT_MS),
-         "--grace-ms", "5000"],
+        [server, "--port", "0", "--timeout-ms", str(TIMEOUT_MS),
+         "--read-timeout-ms", str(READ_TIMEOUT_MS), "--grace-ms", "5000", *mode],
         stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     match = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -204,31 +203,50 @@ def graceful_stop(proc, port):
     proc.send_signal(signal.SIGTERM)
     sleeper.join(10)
     check(answer.get("r", (0,))[0] == 200, "the request in flight at SIGTERM is answered")
-    try:
-        code = proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        code = "hung"
+    code = stop(proc)
     check(code == 0, "exit status 0 after SIGTERM (%s)" % code)
     time.sleep(0.2)
     left = [p for p in below if os.path.exists("/proc/%d" % p)]
     check(not left, "no process of the server is left (%s)" % left)
 
 
-def main():
-    proc, port = start(sys.argv[1])
+def stop(proc):
     try:
-        endpoints(port)
-        faults(port)
-        bad_requests(port)
-        malformed(port)
-        slow_clients(port)
-        metrics(port)
-        graceful_stop(proc, port)
+        return proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return "hung"
+
+
+def inline_mode(proc, port):
+    """--inline (the benchmark's baseline) serves the same endpoints from one thread."""
+    status, body = get_json(port, "/cpu/fib?n=20")
+    check(status == 200 and body["fib"] == 6765, "--inline: /cpu/fib?n=20 -> 6765")
+    status, body = get_json(port, "/cpu/crash")
+    check(status == 501, "--inline: /cpu/crash -> 501 (one thread cannot survive it)")
+    with socket.create_connection(("127.0.0.1", port), timeout=10):
+        proc.send_signal(signal.SIGTERM)  # the idle connection must not hold the stop up
+        code = stop(proc)
+    check(code == 0, "--inline: exit status 0 after SIGTERM (%s)" % code)
+
+
+def run(server, mode, tests):
+    proc, port = start(server, mode)
+    try:
+        for test in tests:
+            test(proc, port)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def main():
+    on_port = lambda test: lambda proc, port: test(port)
+    run(sys.argv[1], ["--io-threads", "2", "--cpu-workers", "2"],
+        [on_port(t) for t in (endpoints, faults, bad_requests, malformed, slow_clients, metrics)] +
+        [graceful_stop])
+    run(sys.argv[1], ["--inline"], [inline_mode])
     print("%d failed" % len(failures))
     return 1 if failures else 0
 
