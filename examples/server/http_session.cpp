@@ -117,7 +117,7 @@ asio::awaitable<bool> serve_one(connection& c, server_context& ctx) {
     if (r) co_await refuse(c, *r, ctx);
     co_return false;
   }
-  const server_metrics::in_flight_guard in_flight(ctx.metrics);
+  const auto in_flight = ctx.metrics.request_in_flight();
   response res = co_await ctx.routes.handle(parser.get());
   const bool keep_alive = res.keep_alive() && !ctx.draining.load();
   res.keep_alive(keep_alive);
@@ -127,7 +127,7 @@ asio::awaitable<bool> serve_one(connection& c, server_context& ctx) {
 }  // namespace
 
 asio::awaitable<void> serve_connection(tcp::socket socket, server_context& ctx) {
-  const server_metrics::connection_guard counted(ctx.metrics);
+  const auto counted = ctx.metrics.connection_open();
   connection c(std::move(socket), ctx.limits);
   if (ctx.metrics.connections() > ctx.limits.max_connections) {
     const reply busy = error_reply(http::status::service_unavailable, "too many connections");

@@ -14,6 +14,7 @@
 #include "cpu_tasks.hpp"
 #include "cpu_work.hpp"
 #include "http_server.hpp"
+#include "common/command_line.hpp"
 #include "options.hpp"
 
 namespace {
@@ -66,21 +67,7 @@ int run_inline(const server::options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  server::options o;
-  try {
-    o = server::parse_options(argc, argv);
-  } catch (const server::usage_error& e) {
-    std::fprintf(stderr, "server: %s (see server --help)\n", e.what());
-    return 2;
-  }
-  if (o.help) {
-    std::fputs(server::usage(), stdout);
-    return 0;
-  }
-  try {
-    return o.inline_mode ? run_inline(o) : run_on_lanes(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "server: %s\n", e.what());
-    return 1;
-  }
+  return examples::command_line_main(
+      "server", argc, argv, server::parse_options, server::usage(),
+      [](const server::options& o) { return o.inline_mode ? run_inline(o) : run_on_lanes(o); });
 }

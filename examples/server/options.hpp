@@ -1,7 +1,7 @@
 // options.hpp — the server's command line.
 #pragma once
 
-#include <stdexcept>
+#include "common/command_line.hpp"
 
 namespace server {
 
@@ -18,11 +18,7 @@ struct options {
   bool help = false;
 };
 
-// usage_error says what is wrong with the command line.
-class usage_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using examples::usage_error;
 
 // parse_options() reads argv[1..argc); throws usage_error naming the
 // option at fault.

@@ -35,28 +35,21 @@ class server_metrics {
   // (a string literal).
   void record(std::string_view route, unsigned status);
 
-  // in_flight_guard counts a request as in flight for its lifetime.
-  class in_flight_guard {
+  // gauge_guard adds one to a gauge for its own lifetime.
+  class gauge_guard {
    public:
-    explicit in_flight_guard(server_metrics& m) : m_(m) { m_.in_flight_.fetch_add(1); }
-    in_flight_guard(const in_flight_guard&) = delete;
-    in_flight_guard& operator=(const in_flight_guard&) = delete;
-    ~in_flight_guard() { m_.in_flight_.fetch_sub(1); }
+    explicit gauge_guard(std::atomic<std::int64_t>& gauge) : gauge_(gauge) { gauge_.fetch_add(1); }
+    gauge_guard(const gauge_guard&) = delete;
+    gauge_guard& operator=(const gauge_guard&) = delete;
+    ~gauge_guard() { gauge_.fetch_sub(1); }
 
    private:
-    server_metrics& m_;
+    std::atomic<std::int64_t>& gauge_;
   };
-  // connection_guard counts an open connection for its lifetime.
-  class connection_guard {
-   public:
-    explicit connection_guard(server_metrics& m) : m_(m) { m_.connections_.fetch_add(1); }
-    connection_guard(const connection_guard&) = delete;
-    connection_guard& operator=(const connection_guard&) = delete;
-    ~connection_guard() { m_.connections_.fetch_sub(1); }
-
-   private:
-    server_metrics& m_;
-  };
+  // request_in_flight() counts a request in flight, connection_open() an
+  // open connection, while the guard they return lives.
+  [[nodiscard]] gauge_guard request_in_flight() { return gauge_guard(in_flight_); }
+  [[nodiscard]] gauge_guard connection_open() { return gauge_guard(connections_); }
 
   // in_flight() is the requests being handled now (graceful shutdown waits
   // for it to reach 0); connections() the connections open now.
