@@ -6,7 +6,7 @@ it), both servers on 127.0.0.1 and both stopped at the end.
   throughput   /io/sleep?ms=0, /cpu/fib?n=20 and a 90/10 mix of them:
                req_per_s, p50_us, p99_us (interleaved repetitions)
   isolation    /io/sleep?ms=0 p99 over 2 connections, alone and while 8
-               connections keep the cpu lane busy with /cpu/fib?n=25;
+               connections keep the cpu lane busy with /cpu/fib?n=27;
                judged (full runs): loaded p99 <= 2x unloaded p99
   faults       30 s of the 90/10 mix with 1% /cpu/crash (tandem only):
                judged: no non-2xx answer but the crash 500s, no socket
@@ -33,7 +33,7 @@ IO = "/io/sleep?ms=0"
 FIB = "/cpu/fib?n=20"
 MIX = [IO + ":90", FIB + ":10"]
 CRASH_MIX = [IO + ":89", FIB + ":10", "/cpu/crash:1"]
-ISOLATION_LOAD = ["/cpu/fib?n=25:100"]
+ISOLATION_LOAD = ["/cpu/fib?n=27:100"]
 THROUGHPUT = [("req_per_s", "higher"), ("p50_us", "lower"), ("p99_us", "lower")]
 
 

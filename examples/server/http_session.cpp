@@ -47,7 +47,8 @@ struct connection {
 };
 
 // refusal() is the answer to a request that could not be read, or nothing
-// when the connection itself is gone (there is no one to answer).
+// when no one awaits one: the connection broke or was closed, or an idle
+// client sent nothing before the timeout.
 std::optional<reply> refusal(error_code ec, bool timed_out, bool got_some,
                              const connection_limits& limits) {
   if (timed_out)

@@ -219,13 +219,17 @@ def stop(proc):
 
 
 def inline_mode(proc, port):
-    """--inline (the benchmark's baseline) serves the same endpoints from one thread."""
+    """--inline (the benchmark's baseline) serves the same endpoints from one thread; limits hold."""
     status, body = get_json(port, "/cpu/fib?n=20")
     check(status == 200 and body["fib"] == 6765, "--inline: /cpu/fib?n=20 -> 6765")
     status, body = get_json(port, "/cpu/crash")
     check(status == 501, "--inline: /cpu/crash -> 501 (one thread cannot survive it)")
-    with socket.create_connection(("127.0.0.1", port), timeout=10):
-        proc.send_signal(signal.SIGTERM)  # the idle connection must not hold the stop up
+    with socket.create_connection(("127.0.0.1", port), timeout=10), \
+            socket.create_connection(("127.0.0.1", port), timeout=10):
+        time.sleep(0.2)
+        status, body = status_and_json(raw_exchange(port, b"GET /healthz HTTP/1.1\r\n\r\n"))
+        check(status == 503, "a third client past --max-connections 2 -> 503")
+        proc.send_signal(signal.SIGTERM)  # idle connections must not hold the stop up
         code = stop(proc)
     check(code == 0, "--inline: exit status 0 after SIGTERM (%s)" % code)
 
@@ -246,7 +250,7 @@ def main():
     run(sys.argv[1], ["--io-threads", "2", "--cpu-workers", "2"],
         [on_port(t) for t in (endpoints, faults, bad_requests, malformed, slow_clients, metrics)] +
         [graceful_stop])
-    run(sys.argv[1], ["--inline"], [inline_mode])
+    run(sys.argv[1], ["--inline", "--max-connections", "2"], [inline_mode])
     print("%d failed" % len(failures))
     return 1 if failures else 0
 
