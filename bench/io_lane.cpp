@@ -1,6 +1,7 @@
 // io_lane.cpp — tandem's io lane side by side with its peers (shared/BENCH.md).
 //
-//   W1             one external thread submits empty tasks, waits for all
+//   W1             one external thread submits empty tasks, waits for all (tandem
+//                  also with runtime_options::metrics off)
 //   W2             fib(30), both children spawned at every call, joined
 //   W3             ping-pong: submit one task, wait for it; p50/p99 latency
 //   W4             sum of squares of 2^24 floats in 1024 tasks
@@ -162,12 +163,17 @@ figures w1_group(io_lane::tbb_peers& tbb, int tasks) {
 }
 #endif
 
+// W1 also runs on a runtime with metrics off: the ratio "tandem vs
+// tandem_no_metrics" is what leaving metrics on costs (issue: within 3%).
 void bench_w1(tandem::bench::harness& h, tandem::runtime& rt, peers& p, const sizes& sz) {
   std::vector<tandem::future<void>> futures;
   futures.reserve(static_cast<std::size_t>(sz.w1_tasks));
   wait_latch latch;
+  tandem::runtime no_metrics{
+      tandem::runtime_options{.io_threads = rt.options().io_threads, .metrics = false}};
   std::vector<implementation> impls{
-      {"tandem", [&] { return w1_tandem(rt, futures, sz.w1_tasks); }}};
+      {"tandem", [&] { return w1_tandem(rt, futures, sz.w1_tasks); }},
+      {"tandem_no_metrics", [&] { return w1_tandem(no_metrics, futures, sz.w1_tasks); }}};
   p.add(
       impls, [&](auto& pool, const char*) { return w1_pool(pool, latch, sz.w1_tasks); }
 #ifdef TANDEM_HAVE_TBB

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -19,6 +20,13 @@ namespace {
 constexpr auto p_pidfd = static_cast<idtype_t>(3);
 
 }  // namespace
+
+std::string describe(const exit_status& status) {
+  if (!status.signaled) return "exited with status " + std::to_string(status.number);
+  const char* name = strsignal(status.number);
+  return "was killed by signal " + std::to_string(status.number) + " (" +
+         (name ? name : "unknown") + ")";
+}
 
 pidfd::pidfd(pid_t pid) : pid_(pid) {
   // pidfd_open's descriptor is always close-on-exec.

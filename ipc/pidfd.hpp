@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 
 namespace tandem::ipc {
 
@@ -18,6 +19,10 @@ struct exit_status {
   bool signaled = false;
   int number = 0;  // the signal when signaled, else the exit code
 };
+
+// describe() says how a process ended, for messages: "exited with status
+// 3", "was killed by signal 9 (Killed)".
+std::string describe(const exit_status& status);
 
 // pidfd owns a descriptor for one process (close-on-exec). Move-only; one
 // owner. Construction throws ipc_error (e.g. ESRCH: no such process).

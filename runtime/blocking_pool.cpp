@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <string>
 #include <utility>
 
 #include "runtime/thread_role.hpp"
@@ -9,17 +10,28 @@
 
 namespace tandem::detail {
 
+namespace {
+
+// Rows of blocking threads in a trace come after the io workers'.
+constexpr std::uint64_t first_trace_row = 1'000'000;
+
+}  // namespace
+
 blocking_pool::blocking_pool(unsigned max_threads, std::chrono::milliseconds idle_timeout,
-                             std::uint32_t runtime_id, task_runner runner, void* context)
+                             std::uint32_t runtime_id, task_runner runner, void* context,
+                             bool metrics, trace_recorder& trace)
     : max_threads_(std::max(1u, max_threads)),
       idle_timeout_(idle_timeout),
       runtime_id_(runtime_id),
       runner_(runner),
-      runner_context_(context) {}
+      runner_context_(context),
+      metrics_(metrics),
+      trace_(trace) {}
 
 blocking_pool::~blocking_pool() { stop(); }
 
 void blocking_pool::push(task_node* task) {
+  if (metrics_ || trace_.active()) sample_stamp(*task, true);  // a clock read is nothing here
   std::unique_lock lock(mutex_);
   ++queued_;
   if (stopping_) {
@@ -46,7 +58,9 @@ blocking_pool::pool_thread* blocking_pool::reserve_thread(std::unique_lock<std::
   reap_exited(lock);
   ++live_;
   ++starting_;
-  return &threads_.emplace_back();
+  auto& fresh = threads_.emplace_back();
+  fresh.serial = next_serial_++;
+  return &fresh;
 }
 
 void blocking_pool::start_thread(pool_thread& fresh) {
@@ -87,15 +101,32 @@ void blocking_pool::thread_main(pool_thread& self) {
   current_thread_role() = thread_role{runtime_id_, nullptr};
   std::unique_lock lock(mutex_);
   while (task_node* task = wait_for_task(lock, self)) {
+    if (metrics_) bump(tally_.started);
     pool_thread* next = reserve_thread(lock);
     lock.unlock();
     if (next) start_thread(*next);
-    runner_(runner_context_, task);
+    run(self, task);
     lock.lock();
     ++finished_;
   }
   --live_;
   self.exited = true;
+}
+
+// run() runs `task` outside the lock and counts it under the lock.
+task_outcome blocking_pool::run(pool_thread& self, task_node* task) {
+  const char* name = trace_.active() ? task->trace_name() : nullptr;
+  const task_report report =
+      run_and_time(task, [this](task_node* t) { return runner_(runner_context_, t); });
+  if (name && report.timed)
+    trace_.record(first_trace_row + self.serial, "blocking thread " + std::to_string(self.serial),
+                  name, "io_blocking", trace_recorder::ending_of(report.outcome), report.start_ns,
+                  report.start_ns + report.run_ns);
+  if (metrics_) {
+    std::lock_guard lock(mutex_);
+    tally_.record(report);
+  }
+  return report.outcome;
 }
 
 task_node* blocking_pool::wait_for_task(std::unique_lock<std::mutex>& lock, pool_thread& self) {
@@ -131,6 +162,14 @@ std::uint64_t blocking_pool::queued_count() const {
 std::uint64_t blocking_pool::finished_count() const {
   std::lock_guard lock(mutex_);
   return finished_;
+}
+
+void blocking_pool::add_metrics(blocking_metrics& into) const {
+  std::lock_guard lock(mutex_);
+  const std::uint64_t started = tally_.add_to(into);
+  into.submitted += queued_;
+  into.threads += live_;
+  settle_depths(into, started);
 }
 
 void blocking_pool::stop() {

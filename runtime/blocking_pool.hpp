@@ -22,16 +22,21 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/lane_tally.hpp"
+#include "runtime/trace_recorder.hpp"
 #include "tandem/detail/task_node.hpp"
 
 namespace tandem::detail {
 
 class blocking_pool {
  public:
-  using task_runner = void (*)(void* context, task_node* task);
+  using task_runner = task_outcome (*)(void* context, task_node* task);
 
+  // blocking_pool() starts no thread yet. With `metrics`, it counts what it
+  // runs (metrics.hpp); `trace` records slices while a trace runs.
   blocking_pool(unsigned max_threads, std::chrono::milliseconds idle_timeout,
-                std::uint32_t runtime_id, task_runner runner, void* context);
+                std::uint32_t runtime_id, task_runner runner, void* context, bool metrics,
+                trace_recorder& trace);
   ~blocking_pool();  // stop()
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
@@ -41,7 +46,8 @@ class blocking_pool {
   // queued_count() / finished_count(): totals so far, for quiescence.
   std::uint64_t queued_count() const;
   std::uint64_t finished_count() const;
-
+  // add_metrics() adds the pool's counts to `into`.
+  void add_metrics(blocking_metrics& into) const;
 
   // stop() wakes and joins every thread; tasks still queued are abandoned
   // with runtime_stopped.
@@ -53,6 +59,7 @@ class blocking_pool {
     task_node* handed = nullptr;  // a task given to this idle thread
     bool exited = false;
     std::thread thread;
+    std::uint64_t serial = 0;  // names its row in a trace
   };
 
   void thread_main(pool_thread& self);
@@ -65,12 +72,15 @@ class blocking_pool {
   void forget_unstarted(std::unique_lock<std::mutex>& lock, pool_thread& fresh,
                         const std::exception_ptr& why);
   void reap_exited(std::unique_lock<std::mutex>& lock);
+  task_outcome run(pool_thread& self, task_node* task);
 
   const unsigned max_threads_;
   const std::chrono::milliseconds idle_timeout_;
   const std::uint32_t runtime_id_;
   task_runner runner_;
   void* runner_context_;
+  const bool metrics_;
+  trace_recorder& trace_;
 
   mutable std::mutex mutex_;             // guards everything below
   std::list<pool_thread> threads_;       // stable addresses
@@ -78,6 +88,8 @@ class blocking_pool {
   std::deque<task_node*> queue_;         // tasks waiting for a thread
   unsigned live_ = 0;                    // threads booked and not yet exited
   unsigned starting_ = 0;                // booked, handle not yet stored
+  std::uint64_t next_serial_ = 0;        // of the next thread booked
+  lane_tally tally_;                     // written under mutex_
   std::condition_variable all_started_;  // starting_ reached 0
   std::uint64_t queued_ = 0;
   std::uint64_t finished_ = 0;

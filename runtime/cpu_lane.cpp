@@ -48,19 +48,16 @@ std::size_t segment_bytes(const runtime_options& options) {
   return options.cpu_payload_bytes + options.cpu_workers * per_worker + (std::size_t{1} << 20);
 }
 
-std::string how_it_ended(const ipc::exit_status& status) {
-  if (!status.signaled) return "exited with status " + std::to_string(status.number);
-  const char* name = strsignal(status.number);
-  return "was killed by signal " + std::to_string(status.number) + " (" +
-         (name ? name : "unknown") + ")";
-}
-
 std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_status& status) {
   return std::make_exception_ptr(worker_crashed(
       "task '" + job.task().name() + "': its worker process (pid " + std::to_string(pid) + ") " +
-          how_it_ended(status) + " while running it; a replacement worker is being started",
+          ipc::describe(status) + " while running it; a replacement worker is being started",
       pid, status.signaled ? status.number : 0, status.signaled ? -1 : status.number));
 }
+
+// Rows of cpu workers in a trace: after the io and blocking threads', one
+// per worker pid.
+constexpr std::uint64_t first_trace_row = std::uint64_t{1} << 32;
 
 // run_deadline() is when a task that starts now must be done (never, for
 // no timeout).
@@ -80,13 +77,14 @@ std::tuple<T...> decode_reply(std::span<const std::byte> payload) {
 }  // namespace
 
 cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id,
-                   object_space& objects)
+                   object_space& objects, trace_recorder& trace)
     : options_(options),
       runtime_id_(runtime_id),
       objects_(objects),
       memory_({segment_bytes(options), ipc::segment_backing::anonymous}),
       signal_(memory_.construct<lane_signal>()),
-      arguments_(memory_, argument_heap_bytes(options)) {
+      arguments_(memory_, argument_heap_bytes(options)),
+      trace_(trace) {
   if (!lane_needed()) return;  // a program using the io lane alone forks nothing
   for (unsigned i = 0; i < options.cpu_workers; ++i)
     slots_.push_back(
@@ -155,6 +153,7 @@ void cpu_lane::discard_arguments(cpu_job& job) noexcept {
 }
 
 void cpu_lane::push(cpu_job& job) noexcept {
+  job.queued_ns = steady_now_ns();
   queued_.fetch_add(1, std::memory_order_seq_cst);
   queue_.push(&job);
   signal_->notify();
@@ -181,10 +180,10 @@ void cpu_lane::stop() noexcept {
   // Nothing should be left after the scheduler's drain; whatever is, ends.
   const auto stopped = std::make_exception_ptr(runtime_stopped());
   for (auto& slot : slots_)
-    if (slot->job) fail_running(*slot, stopped);
+    if (slot->job) fail_running(*slot, stopped, ending::cancelled);
   while (cpu_job* job = queue_.try_pop()) {
     job->result_state().try_fail(stopped);
-    finish(*job);
+    finish(*job, ending::cancelled);
   }
   if (zygote_) zygote_->stop();
 }
@@ -262,7 +261,9 @@ void cpu_lane::settle_exit(const zygote_report& report) {
   worker_slot& slot = **it;
   while (take_reply(slot)) {
   }
-  if (slot.job) fail_running(slot, crash_of(*slot.job, slot.pid, report.status));
+  // A worker that was killed or retired was counted when that began.
+  if (slot.state != worker_slot::phase::leaving) count_restart(ending::crashed);
+  if (slot.job) fail_running(slot, crash_of(*slot.job, slot.pid, report.status), ending::crashed);
   set_idle(slot, false);
   slot.process = ipc::pidfd();
   slot.pid = 0;
@@ -286,9 +287,11 @@ bool cpu_lane::take_reply(worker_slot& slot) {
     const std::string what = "its worker process (pid " + std::to_string(slot.pid) +
                              ") wrote a corrupt reply (" + ipc::describe(frame.error) +
                              "); the worker was killed and is being replaced";
-    kill_worker(slot, std::make_exception_ptr(worker_crashed(
-                          (slot.job ? "task '" + slot.job->task().name() + "': " : "") + what,
-                          slot.pid, SIGKILL, -1)));
+    kill_worker(slot,
+                std::make_exception_ptr(worker_crashed(
+                    (slot.job ? "task '" + slot.job->task().name() + "': " : "") + what, slot.pid,
+                    SIGKILL, -1)),
+                ending::crashed);
     if (frame.error != ipc::frame_error::ring_corrupt) slot.done(frame);
     return frame.error != ipc::frame_error::ring_corrupt;
   }
@@ -309,6 +312,8 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
     case to_parent::init_failed:
       if (static_cast<to_parent>(frame.kind) == to_parent::init_failed)
         break_lane(failed_init_reason(frame.payload));
+      else
+        bump(restarts_recycle_);
       set_idle(slot, false);
       slot.state = worker_slot::phase::leaving;
       return;
@@ -321,19 +326,20 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
     case to_parent::value:
       slot.job = nullptr;
       job.deliver(frame.payload);
-      finish(job);
+      finish(job, ending::completed, slot.pid);
       break;
     case to_parent::thrown:
-      fail_running(slot, remote_failure(job, frame.payload));
+      fail_running(slot, remote_failure(job, frame.payload), ending::failed);
       break;
     case to_parent::too_large:
-      fail_running(slot, oversized_result(job, frame.payload));
+      fail_running(slot, oversized_result(job, frame.payload), ending::failed);
       break;
     default:  // to_parent::unknown
       fail_running(slot,
                    std::make_exception_ptr(unknown_task(
                        "task '" + job.task().name() + "' (number " + std::to_string(frame.id) +
-                       ") is unknown to worker pid " + std::to_string(slot.pid))));
+                       ") is unknown to worker pid " + std::to_string(slot.pid))),
+                   ending::failed);
   }
   if (slot.state == worker_slot::phase::busy) {
     slot.state = worker_slot::phase::idle;
@@ -381,29 +387,33 @@ bool cpu_lane::enforce_limits() {
   const auto now = clock::now();
   for (auto& slot : slots_) {
     if (!slot->job) continue;
-    if (std::exception_ptr reason = reason_to_stop(*slot, now)) {
-      kill_worker(*slot, std::move(reason));
-      any = true;
-    }
+    const stop_cause cause = why_stop(*slot, now);
+    if (cause == stop_cause::none) continue;
+    kill_worker(*slot, stop_reason(*slot, cause),
+                cause == stop_cause::timeout ? ending::timed_out : ending::cancelled);
+    any = true;
   }
   return any;
 }
 
-std::exception_ptr cpu_lane::reason_to_stop(const worker_slot& slot, clock::time_point now) const {
-  // The dispatcher asks this for every busy worker on every pass: the
-  // messages are built only for a job that is actually stopped.
+cpu_lane::stop_cause cpu_lane::why_stop(const worker_slot& slot,
+                                        clock::time_point now) const noexcept {
+  // The dispatcher asks this for every busy worker on every pass, so it
+  // builds no message: stop_reason() does, for a job actually stopped.
+  if (cancelling_.load(std::memory_order_acquire)) return stop_cause::shutdown;
+  if (slot.job->kill_requested.load(std::memory_order_acquire)) return stop_cause::kill_running;
+  return slot.deadline <= now ? stop_cause::timeout : stop_cause::none;
+}
+
+std::exception_ptr cpu_lane::stop_reason(const worker_slot& slot, stop_cause cause) const {
   const cpu_job& job = *slot.job;
-  const bool cancelling = cancelling_.load(std::memory_order_acquire);
-  const bool killed = job.kill_requested.load(std::memory_order_acquire);
-  const bool late = slot.deadline <= now;
-  if (!cancelling && !killed && !late) return nullptr;
   const std::string task = "task '" + job.task().name() + "'";
   const std::string worker = "its worker process (pid " + std::to_string(slot.pid) + ")";
-  if (cancelling)
+  if (cause == stop_cause::shutdown)
     return std::make_exception_ptr(task_cancelled(
         task + " cancelled while running: the runtime was shut down with tandem::cancel and " +
         worker + " was killed"));
-  if (killed)
+  if (cause == stop_cause::kill_running)
     return std::make_exception_ptr(
         task_cancelled(task + " cancelled while running (tandem::kill_running): " + worker +
                        " was killed and is being replaced"));
@@ -426,9 +436,10 @@ bool cpu_lane::assign_jobs() {
                                   "task cancelled before it started: the runtime was shut down "
                                   "with tandem::cancel"))
                             : std::make_exception_ptr(worker_crashed(broken_, 0, 0, -1));
+    const ending how = broken_.empty() ? ending::cancelled : ending::failed;
     while (cpu_job* job = queue_.try_pop()) {
       job->result_state().try_fail(reason);
-      finish(*job);
+      finish(*job, how);
       any = true;
     }
     return any;
@@ -437,7 +448,7 @@ bool cpu_lane::assign_jobs() {
     if (slot->state != worker_slot::phase::idle) continue;
     cpu_job* job = nullptr;
     while ((job = queue_.try_pop()) && !job->result_state().try_claim()) {
-      finish(*job);  // cancelled while queued: it never runs
+      finish(*job, ending::cancelled);  // cancelled while queued: it never runs
       any = true;
     }
     if (!job) break;
@@ -449,12 +460,14 @@ bool cpu_lane::assign_jobs() {
 
 void cpu_lane::start(worker_slot& slot, cpu_job& job) {
   slot.job = &job;
+  job.started_ns = steady_now_ns();
+  bump(tally_.started);
   slot.state = worker_slot::phase::busy;
   set_idle(slot, false);
   slot.deadline = run_deadline(effective_timeout(job));
   if (!slot.send(job))  // cannot happen: a worker holds one job at a time
-    kill_worker(slot,
-                std::make_exception_ptr(error("tandem: a worker's submission ring was full")));
+    kill_worker(slot, std::make_exception_ptr(error("tandem: a worker's submission ring was full")),
+                ending::failed);
 }
 
 void cpu_lane::respawn_vacant() {
@@ -472,15 +485,16 @@ void cpu_lane::respawn_vacant() {
   }
 }
 
-void cpu_lane::fail_running(worker_slot& slot, std::exception_ptr reason) {
+void cpu_lane::fail_running(worker_slot& slot, std::exception_ptr reason, ending how) {
   cpu_job& job = *std::exchange(slot.job, nullptr);
   job.result_state().fail_claimed(std::move(reason));
-  finish(job);
+  finish(job, how, slot.pid);
 }
 
-void cpu_lane::kill_worker(worker_slot& slot, std::exception_ptr reason) {
+void cpu_lane::kill_worker(worker_slot& slot, std::exception_ptr reason, ending how) {
   if (slot.process.fd() >= 0) slot.process.send_signal(SIGKILL);
-  if (slot.job) fail_running(slot, std::move(reason));
+  if (slot.state != worker_slot::phase::leaving) count_restart(how);
+  if (slot.job) fail_running(slot, std::move(reason), how);
   set_idle(slot, false);
   slot.state = worker_slot::phase::leaving;
 }
@@ -490,14 +504,77 @@ void cpu_lane::break_lane(const std::string& why) {
   broken_ = why;
   for (auto& slot : slots_)
     if (slot->job)
-      kill_worker(*slot, std::make_exception_ptr(worker_crashed(
-                             "task '" + slot->job->task().name() + "': " + why, slot->pid, 0, -1)));
+      kill_worker(*slot,
+                  std::make_exception_ptr(worker_crashed(
+                      "task '" + slot->job->task().name() + "': " + why, slot->pid, 0, -1)),
+                  ending::failed);
 }
 
-void cpu_lane::finish(cpu_job& job) noexcept {
+void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
+  count_ending(how);
+  if (job.started_ns != 0) {
+    const std::int64_t now = steady_now_ns();
+    tally_.queue_wait.record(job.started_ns - job.queued_ns);
+    tally_.run_time.record(now - job.started_ns);
+    if (trace_.active()) record_slice(job, how, pid, now);
+  }
   discard_arguments(job);
   job.drop();
   finished_.fetch_add(1, std::memory_order_seq_cst);
+}
+
+void cpu_lane::count_ending(ending how) noexcept {
+  switch (how) {
+    case ending::completed:
+      bump(tally_.completed);
+      break;
+    case ending::cancelled:
+      bump(tally_.cancelled);
+      break;
+    case ending::timed_out:
+      bump(tally_.timed_out);
+      break;
+    case ending::failed:
+    case ending::crashed:
+      bump(tally_.failed);
+      break;
+  }
+}
+
+void cpu_lane::count_restart(ending how) noexcept {
+  switch (how) {
+    case ending::timed_out:
+      bump(restarts_timeout_);
+      break;
+    case ending::cancelled:
+      bump(restarts_cancel_);
+      break;
+    default:
+      bump(restarts_crash_);
+      break;
+  }
+}
+
+void cpu_lane::record_slice(const cpu_job& job, ending how, pid_t pid, std::int64_t end_ns) {
+  try {
+    trace_.record(first_trace_row + static_cast<std::uint64_t>(pid),
+                  "cpu worker pid " + std::to_string(pid), job.task().name().c_str(), "cpu", how,
+                  job.started_ns, end_ns);
+  } catch (...) {
+    // Out of memory for a trace slice: the trace misses it, the task does not.
+  }
+}
+
+void cpu_lane::add_metrics(cpu_lane_metrics& into) const noexcept {
+  const std::uint64_t started = tally_.add_to(into);
+  into.submitted += queued_.load(std::memory_order_acquire);
+  into.workers += options_.cpu_workers;
+  into.workers_alive += workers_alive_.load(std::memory_order_acquire);
+  into.restarts_crash += restarts_crash_.load(std::memory_order_acquire);
+  into.restarts_timeout += restarts_timeout_.load(std::memory_order_acquire);
+  into.restarts_cancel += restarts_cancel_.load(std::memory_order_acquire);
+  into.restarts_recycle += restarts_recycle_.load(std::memory_order_acquire);
+  settle_depths(into, started);
 }
 
 void cpu_lane::set_idle(worker_slot& slot, bool idle) noexcept {
@@ -510,6 +587,7 @@ void cpu_lane::publish_pids() {
   std::vector<pid_t> pids;
   for (const auto& slot : slots_)
     if (slot->pid != 0) pids.push_back(slot->pid);
+  workers_alive_.store(static_cast<unsigned>(pids.size()), std::memory_order_release);
   std::lock_guard lock(pids_mutex_);
   pids_ = std::move(pids);
 }

@@ -35,6 +35,8 @@
 #include "ipc/shared_heap.hpp"
 #include "runtime/inject_queue.hpp"
 #include "runtime/lane_signal.hpp"
+#include "runtime/lane_tally.hpp"
+#include "runtime/trace_recorder.hpp"
 #include "runtime/worker_slot.hpp"
 #include "runtime/zygote.hpp"
 #include "tandem/runtime.hpp"
@@ -51,7 +53,7 @@ class cpu_lane {
   // thread on behalf of `owner`. Workers resolve shared objects in
   // `objects`. Throws tandem::error when memory or a process cannot be had.
   cpu_lane(const runtime_options& options, scheduler& owner, std::uint32_t runtime_id,
-           object_space& objects);
+           object_space& objects, trace_recorder& trace);
   ~cpu_lane();
   cpu_lane(const cpu_lane&) = delete;
   cpu_lane& operator=(const cpu_lane&) = delete;
@@ -76,8 +78,14 @@ class cpu_lane {
   // stop() ends the dispatcher, the zygote and every worker. Idempotent.
   void stop() noexcept;
 
+  // add_metrics() adds the lane's counts to `into` (any thread).
+  void add_metrics(cpu_lane_metrics& into) const noexcept;
+
  private:
   using clock = worker_slot::clock;
+  using ending = trace_recorder::ending;
+  // Why the dispatcher stops a running job.
+  enum class stop_cause { none, shutdown, kill_running, timeout };
 
   static void run_worker(void* self, unsigned slot);
   static void notify_from_zygote(void* self);
@@ -93,17 +101,21 @@ class cpu_lane {
   std::exception_ptr remote_failure(const cpu_job& job, std::span<const std::byte> payload);
   std::exception_ptr oversized_result(const cpu_job& job, std::span<const std::byte> payload);
   std::string failed_init_reason(std::span<const std::byte> payload);
-  std::exception_ptr reason_to_stop(const worker_slot& slot, clock::time_point now) const;
+  stop_cause why_stop(const worker_slot& slot, clock::time_point now) const noexcept;
+  std::exception_ptr stop_reason(const worker_slot& slot, stop_cause cause) const;
   std::chrono::nanoseconds effective_timeout(const cpu_job& job) const noexcept;
   bool assign_jobs();
   void start(worker_slot& slot, cpu_job& job);
   bool enforce_limits();
   void respawn_vacant();
   void settle_exit(const zygote_report& report);
-  void fail_running(worker_slot& slot, std::exception_ptr reason);
-  void kill_worker(worker_slot& slot, std::exception_ptr reason);
+  void fail_running(worker_slot& slot, std::exception_ptr reason, ending how);
+  void kill_worker(worker_slot& slot, std::exception_ptr reason, ending how);
   void break_lane(const std::string& why);
-  void finish(cpu_job& job) noexcept;
+  void finish(cpu_job& job, ending how, pid_t pid = 0) noexcept;
+  void count_ending(ending how) noexcept;
+  void count_restart(ending how) noexcept;
+  void record_slice(const cpu_job& job, ending how, pid_t pid, std::int64_t end_ns);
   void set_idle(worker_slot& slot, bool idle) noexcept;
   void publish_pids();
   clock::time_point next_deadline() const noexcept;
@@ -128,6 +140,14 @@ class cpu_lane {
   std::string broken_;  // dispatcher only: why no task can run any more
   mutable std::mutex pids_mutex_;
   std::vector<pid_t> pids_;
+  trace_recorder& trace_;
+  // Written by the dispatcher only (or by stop(), after it ended).
+  lane_tally tally_;
+  std::atomic<std::uint64_t> restarts_crash_{0};
+  std::atomic<std::uint64_t> restarts_timeout_{0};
+  std::atomic<std::uint64_t> restarts_cancel_{0};
+  std::atomic<std::uint64_t> restarts_recycle_{0};
+  std::atomic<unsigned> workers_alive_{0};
   std::thread dispatcher_;
 };
 

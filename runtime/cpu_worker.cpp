@@ -34,8 +34,8 @@ constexpr std::size_t max_error_text = 400;
 
 std::string demangled(const char* name) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> readable(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                                  std::free);
+  std::unique_ptr<char, void (*)(void*)> readable(
+      abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
   return status == 0 && readable ? readable.get() : name;
 }
 
@@ -70,7 +70,8 @@ class rss_probe {
     if (std::sscanf(text, "%lu %lu %lu", &total, &resident, &shared) != 3) return 0;
     // Shared pages (the segment, the program's own code) are not the
     // worker's growth: count what is private to it.
-    return (resident - std::min(resident, shared)) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return (resident - std::min(resident, shared)) *
+           static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   }
 
  private:
@@ -80,9 +81,7 @@ class rss_probe {
 class worker {
  public:
   explicit worker(const worker_setup& setup)
-      : setup_(setup),
-        in_(setup.submissions, setup.argument_heap),
-        out_(setup.completions) {}
+      : setup_(setup), in_(setup.submissions, setup.argument_heap), out_(setup.completions) {}
 
   [[noreturn]] void serve() {
     current_completions = &setup_.completions;

@@ -7,8 +7,7 @@
 namespace tandem {
 namespace {
 
-// Memory order: as for semaphore_body (a waiter counts itself, then
-// re-reads `raised`; set() raises, then reads `waiters`; both seq_cst).
+// set() raises, then reads `waiters` (see sleep_while_zero()).
 struct event_body {
   std::atomic<std::uint32_t> raised;
   std::atomic<std::uint32_t> waiters;
@@ -43,13 +42,8 @@ bool event::wait_for(std::chrono::nanoseconds timeout) const {
 
 bool event::wait_until(std::chrono::steady_clock::time_point deadline) const {
   auto& state = body(handle_);
-  while (!is_set()) {
-    state.waiters.fetch_add(1, std::memory_order_seq_cst);
-    const bool woken = state.raised.load(std::memory_order_seq_cst) != 0 ||
-                       detail::wait_for_change(state.raised, 0, deadline);
-    state.waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (!woken) return is_set();
-  }
+  while (!is_set())
+    if (!detail::sleep_while_zero(state.raised, state.waiters, deadline)) return is_set();
   return true;
 }
 

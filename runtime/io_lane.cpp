@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <exception>
+#include <string>
 
 #include "runtime/cpu_relax.hpp"
 #include "runtime/thread_role.hpp"
@@ -28,20 +29,23 @@ std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
   return s;
 }
 
-void bump(std::atomic<std::uint64_t>& owner_counter) {
-  owner_counter.store(owner_counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-}
-
 }  // namespace
 
 io_worker::io_worker(io_lane& lane, unsigned index)
     : lane_(lane),
       index_(index),
       inject_token_(lane.make_inject_token()),
-      random_(0x9E3779B97F4A7C15ull * (index + 1)) {}
+      random_(0x9E3779B97F4A7C15ull * (index + 1)),
+      trace_label_("io worker " + std::to_string(index)) {}
 
-io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context)
-    : runtime_id_(runtime_id), runner_(runner), runner_context_(context), idle_(threads) {
+io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
+                 bool metrics, trace_recorder& trace)
+    : runtime_id_(runtime_id),
+      runner_(runner),
+      runner_context_(context),
+      metrics_(metrics),
+      trace_(trace),
+      idle_(threads) {
   workers_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<io_worker>(*this, i));
   for (auto& w : workers_) w->thread_ = std::thread([this, &w = *w] { worker_main(w); });
@@ -50,6 +54,8 @@ io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner,
 io_lane::~io_lane() { stop(); }
 
 void io_lane::push(task_node* task) noexcept {
+  const bool tracing = trace_.active();
+  if (metrics_ || tracing) sample_stamp(*task, tracing);
   io_worker* self = current_thread_role().worker;
   if (self && &self->lane_ == this) {
     bump(self->queued_);  // counted before it can be taken and finished
@@ -112,7 +118,10 @@ task_node* io_lane::steal_once(io_worker& self, bool& contended) {
     io_worker& victim = *workers_[(start + i) % n];
     if (&victim == &self) continue;
     bool lost = false;
-    if (task_node* task = victim.deque_.steal(lost)) return task;
+    if (task_node* task = victim.deque_.steal(lost)) {
+      bump(self.steals_);
+      return task;
+    }
     contended |= lost;
   }
   return nullptr;
@@ -132,8 +141,33 @@ task_node* io_lane::search(io_worker& self) {
 }
 
 void io_lane::execute(io_worker& self, task_node* task) {
-  runner_(runner_context_, task);
+  const bool tracing = trace_.active();
+  if (!metrics_ && !tracing) {
+    runner_(runner_context_, task);
+  } else {
+    const char* name = tracing ? task->trace_name() : nullptr;
+    if (metrics_) bump(self.tally_.started);
+    const task_report report =
+        run_and_time(task, [this](task_node* t) { return runner_(runner_context_, t); });
+    if (metrics_) self.tally_.record(report);
+    if (name && report.timed)
+      trace_.record(self.index_, self.trace_label_, name, "io",
+                    trace_recorder::ending_of(report.outcome), report.start_ns,
+                    report.start_ns + report.run_ns);
+  }
   bump(self.finished_);
+}
+
+void io_lane::add_metrics(io_lane_metrics& into) const noexcept {
+  std::uint64_t started = 0;
+  for (const auto& w : workers_) {
+    started += w->tally_.add_to(into);
+    into.steals += w->steals_.load(std::memory_order_acquire);
+    into.parks += w->parks_.load(std::memory_order_acquire);
+  }
+  into.submitted += queued_count();
+  into.threads += static_cast<unsigned>(workers_.size());
+  settle_depths(into, started);
 }
 
 bool io_lane::work_visible() const noexcept {
@@ -144,6 +178,7 @@ bool io_lane::work_visible() const noexcept {
 }
 
 void io_lane::park(io_worker& self, bool was_searching) {
+  bump(self.parks_);
   const bool last_searcher = idle_.announce_park(self.index_, was_searching);
   if (stopping_.load(std::memory_order_seq_cst)) return;
   if (last_searcher && work_visible()) idle_.notify_one();

@@ -26,6 +26,8 @@
 
 #include "runtime/idle_set.hpp"
 #include "runtime/inject_queue.hpp"
+#include "runtime/lane_tally.hpp"
+#include "runtime/trace_recorder.hpp"
 #include "runtime/work_stealing_deque.hpp"
 #include "tandem/detail/state.hpp"
 #include "tandem/detail/task_node.hpp"
@@ -49,8 +51,12 @@ class io_worker {
   inject_queue<>::consumer_token inject_token_;
   std::uint64_t random_;
   std::uint32_t tick_ = 0;
+  const std::string trace_label_;
   alignas(64) std::atomic<std::uint64_t> queued_{0};  // written by this worker only
   std::atomic<std::uint64_t> finished_{0};            // written by this worker only
+  std::atomic<std::uint64_t> steals_{0};              // written by this worker only
+  std::atomic<std::uint64_t> parks_{0};               // written by this worker only
+  lane_tally tally_;                                  // written by this worker only
   std::thread thread_;
 };
 
@@ -58,9 +64,12 @@ class io_lane {
  public:
   // runs_task(task) is how a worker executes a task it took (the scheduler
   // decides between run() and abandon()).
-  using task_runner = void (*)(void* context, task_node* task);
+  using task_runner = task_outcome (*)(void* context, task_node* task);
 
-  io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context);
+  // io_lane() starts `threads` workers. With `metrics`, workers count what
+  // they run (metrics.hpp); `trace` records slices while a trace runs.
+  io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
+          bool metrics, trace_recorder& trace);
   ~io_lane();  // stop() must have been called
   io_lane(const io_lane&) = delete;
   io_lane& operator=(const io_lane&) = delete;
@@ -83,10 +92,12 @@ class io_lane {
   std::uint64_t queued_count() const noexcept;
   std::uint64_t finished_count() const noexcept;
 
+  // add_metrics() adds this lane's counts to `into`.
+  void add_metrics(io_lane_metrics& into) const noexcept;
+
   // stop() wakes and joins every worker. Tasks still queued are abandoned
   // with runtime_stopped.
   void stop();
-
 
   inject_queue<>::consumer_token make_inject_token() { return inject_.make_consumer_token(); }
 
@@ -104,6 +115,8 @@ class io_lane {
   std::uint32_t runtime_id_;
   task_runner runner_;
   void* runner_context_;
+  const bool metrics_;
+  trace_recorder& trace_;
   inject_queue<> inject_;
   idle_set idle_;
   std::vector<std::unique_ptr<io_worker>> workers_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "runtime/process_runner.hpp"
 #include "runtime/scheduler.hpp"
 #include "tandem/io_executor.hpp"
 
@@ -35,7 +36,18 @@ tandem::io_executor runtime::io_executor() const { return tandem::io_executor(*s
 
 boost::asio::io_context& runtime::io_context() const { return scheduler_->io_context(); }
 
+future<process_result> runtime::run_process(std::vector<std::string> args,
+                                            process_options options) {
+  return detail::start_process(*scheduler_, id_, std::move(args), std::move(options));
+}
+
 std::vector<pid_t> runtime::cpu_worker_pids() const { return scheduler_->cpu().worker_pids(); }
+
+metrics_snapshot runtime::metrics() const { return scheduler_->metrics(); }
+
+void runtime::start_trace() { scheduler_->trace().start(); }
+
+void runtime::stop_trace(const std::string& path) { scheduler_->trace().stop(path); }
 
 const runtime_options& runtime::options() const noexcept { return scheduler_->options(); }
 

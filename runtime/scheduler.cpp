@@ -13,20 +13,28 @@ scheduler::scheduler(const runtime_options& options)
     : options_(options),
       id_(register_runtime(*this)),
       objects_(object_space::create(options.shared_memory_bytes)),
-      cpu_(options, *this, id_, *objects_),
-      io_(options.io_threads, id_, &scheduler::run_task, this),
+      cpu_(options, *this, id_, *objects_, trace_),
+      io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
-                &scheduler::run_task, this) {}
+                &scheduler::run_task, this, options.metrics, trace_) {}
 
 scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
 
-void scheduler::run_task(void* self, task_node* task) noexcept {
+task_outcome scheduler::run_task(void* self, task_node* task) noexcept {
   current_thread_role().owner = static_cast<scheduler*>(self);
-  if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) == phase::cancelling)
-    task->abandon(std::make_exception_ptr(task_cancelled(
-        "task cancelled: the runtime was shut down with tandem::cancel before it started")));
-  else
-    task->run();
+  if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) != phase::cancelling)
+    return task->run();
+  task->abandon(std::make_exception_ptr(task_cancelled(
+      "task cancelled: the runtime was shut down with tandem::cancel before it started")));
+  return task_outcome::cancelled;
+}
+
+metrics_snapshot scheduler::metrics() const {
+  metrics_snapshot snapshot;
+  io_.add_metrics(snapshot.io);
+  blocking_.add_metrics(snapshot.blocking);
+  cpu_.add_metrics(snapshot.cpu);
+  return snapshot;
 }
 
 void scheduler::push(lane_kind lane, task_node* task) noexcept {
@@ -53,10 +61,12 @@ void scheduler::submit_cpu(cpu_job& job) noexcept {
 
 void scheduler::wait_until_quiescent() const {
   for (;;) {
-    // Every `finished` before every `queued`: see io_lane.hpp.
+    // Live processes first (process_table.hpp), then every `finished`
+    // before every `queued`: see io_lane.hpp.
+    const bool processes_done = processes_.live() == 0;
     const auto finished = io_.finished_count() + blocking_.finished_count() + cpu_.finished_count();
     const auto queued = io_.queued_count() + blocking_.queued_count() + cpu_.queued_count();
-    if (finished == queued) return;
+    if (processes_done && finished == queued) return;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
 }
@@ -74,7 +84,10 @@ void scheduler::shutdown(shutdown_mode mode) {
   phase_.store(mode == shutdown_mode::drain ? phase::draining : phase::cancelling,
                std::memory_order_seq_cst);
   while (entering_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-  if (mode == shutdown_mode::cancel) cpu_.cancel_all();
+  if (mode == shutdown_mode::cancel) {
+    cpu_.cancel_all();
+    processes_.stop_all();
+  }
   wait_until_quiescent();
   phase_.store(phase::stopped, std::memory_order_seq_cst);
   cpu_.stop();

@@ -9,6 +9,10 @@
 // itself in entering_ before it checks the phase, and shutdown waits for
 // entering_ to reach zero after changing the phase (both seq_cst), so no
 // submission can slip into a lane that is stopping.
+//
+// Child processes (run_process) are outstanding work too: shutdown waits
+// for every live one (drain) or kills them first (cancel), and their
+// handlers are accepted until they end (process_executor.hpp).
 #pragma once
 
 #include <atomic>
@@ -19,6 +23,8 @@
 #include "runtime/cpu_lane.hpp"
 #include "runtime/io_lane.hpp"
 #include "runtime/object_space.hpp"
+#include "runtime/trace_recorder.hpp"
+#include "runtime/process_table.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/task_registry.hpp"
 #include "tandem/detail/lane_hooks.hpp"
@@ -44,8 +50,21 @@ class scheduler {
   // runtime_stopped (same rule).
   void submit_cpu(cpu_job& job) noexcept;
 
+  // reserve_process() counts a run_process() call as live work (see
+  // process_table.hpp), or refuses it by the rule above (false).
+  bool reserve_process() noexcept {
+    return admit([&] { processes_.reserve(); });
+  }
+  // submit_unrefused() queues `task` on the io lane from any thread, in any
+  // phase: for process_executor only, whose tasks belong to a live process
+  // and so always meet running lanes.
+  void submit_unrefused(task_node* task) noexcept { io_.push(task); }
+
   cpu_lane& cpu() noexcept { return cpu_; }
+  trace_recorder& trace() noexcept { return trace_; }
+  metrics_snapshot metrics() const;
   object_space& objects() noexcept { return *objects_; }
+  process_table& processes() noexcept { return processes_; }
   io_lane& io() noexcept { return io_; }
 
   // shutdown() drains or cancels, stops every thread, resolves everything.
@@ -70,7 +89,7 @@ class scheduler {
   }
   static std::uint32_t current_thread_role_id() noexcept;
 
-  static void run_task(void* self, task_node* task) noexcept;
+  static task_outcome run_task(void* self, task_node* task) noexcept;
   void push(lane_kind lane, task_node* task) noexcept;
   void wait_until_quiescent() const;
 
@@ -81,12 +100,14 @@ class scheduler {
   alignas(64) std::atomic<std::int64_t> entering_{0};
   std::mutex shutdown_mutex_;  // serializes shutdown() callers
   bool shut_down_ = false;
+  trace_recorder trace_;  // before the lanes, which record into it
   // Mapped before the zygote forks, so every worker inherits it.
   const std::shared_ptr<object_space> objects_;
   cpu_lane cpu_;  // it forks the zygote before any thread starts
   reactor reactor_;
   io_lane io_;
   blocking_pool blocking_;
+  process_table processes_;
 };
 
 }  // namespace tandem::detail

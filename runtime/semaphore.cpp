@@ -8,9 +8,7 @@
 namespace tandem {
 namespace {
 
-// Memory order: a waiter counts itself in `waiters` and then re-reads
-// `permits`; release() adds permits and then reads `waiters`. Both sides
-// are seq_cst, so at least one sees the other and no wake-up is lost.
+// release() adds permits, then reads `waiters` (see sleep_while_zero()).
 struct semaphore_body {
   std::atomic<std::uint32_t> permits;
   std::atomic<std::uint32_t> waiters;
@@ -44,14 +42,10 @@ bool semaphore::try_acquire_for(std::chrono::nanoseconds timeout) {
 
 bool semaphore::acquire_until(std::chrono::steady_clock::time_point deadline) {
   auto& state = body(handle_);
-  for (;;) {
-    if (take_one(state.permits)) return true;
-    state.waiters.fetch_add(1, std::memory_order_seq_cst);
-    const bool woken = state.permits.load(std::memory_order_seq_cst) != 0 ||
-                       detail::wait_for_change(state.permits, 0, deadline);
-    state.waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (!woken) return take_one(state.permits);
-  }
+  while (!take_one(state.permits))
+    if (!detail::sleep_while_zero(state.permits, state.waiters, deadline))
+      return take_one(state.permits);
+  return true;
 }
 
 void semaphore::release(std::uint32_t count) {

@@ -57,7 +57,7 @@ class worker_slot {
   cpu_job* job = nullptr;
   clock::time_point deadline = clock::time_point::max();
   clock::time_point retry_at = clock::time_point::min();  // vacant: when to spawn again
-  bool counted_idle = false;  // counted in the lane's idle_workers
+  bool counted_idle = false;                              // counted in the lane's idle_workers
 
  private:
   unsigned index_;

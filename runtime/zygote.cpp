@@ -58,8 +58,7 @@ bool send_message(int socket, const message& m, int passed_fd = -1) noexcept {
 // The zygote's side. Everything below runs in the forked fork server.
 class server {
  public:
-  server(int socket, pid_t host, zygote::worker_main main, zygote::notify_fn notify,
-         void* context)
+  server(int socket, pid_t host, zygote::worker_main main, zygote::notify_fn notify, void* context)
       : socket_(socket), host_(host), main_(main), notify_(notify), context_(context) {}
 
   [[noreturn]] void run() {
@@ -136,7 +135,8 @@ class server {
     while ((child = waitpid(-1, &status, WNOHANG)) > 0) {
       std::erase(children_, child);
       const bool signaled = WIFSIGNALED(status);
-      report({message::exited, 0, child, signaled, signaled ? WTERMSIG(status) : WEXITSTATUS(status)});
+      report(
+          {message::exited, 0, child, signaled, signaled ? WTERMSIG(status) : WEXITSTATUS(status)});
     }
   }
 

@@ -30,11 +30,11 @@ namespace tandem::detail {
 
 struct zygote_report {
   enum class event { spawned, exited, spawn_failed } what;
-  unsigned slot = 0;         // spawned, spawn_failed
-  pid_t pid = 0;             // spawned, exited
-  ipc::pidfd worker;         // spawned: a pidfd for the new worker
-  ipc::exit_status status;   // exited
-  int error = 0;             // spawn_failed: fork's errno
+  unsigned slot = 0;        // spawned, spawn_failed
+  pid_t pid = 0;            // spawned, exited
+  ipc::pidfd worker;        // spawned: a pidfd for the new worker
+  ipc::exit_status status;  // exited
+  int error = 0;            // spawn_failed: fork's errno
 };
 
 class zygote {

@@ -75,9 +75,9 @@ void complete_with(state<T>& s, future<T> inner) noexcept;
 
 // fulfil() runs `produce` for a claimed state and stores what it returns —
 // a value, nothing (void), or another future whose outcome is forwarded —
-// or the exception it throws.
+// or the exception it throws (then the outcome is `failed`).
 template <class T, class Produce>
-void fulfil(state<T>& s, Produce&& produce) noexcept {
+task_outcome fulfil(state<T>& s, Produce&& produce) noexcept {
   using R = std::invoke_result_t<Produce&>;
   try {
     if constexpr (is_future<R>::value) {
@@ -88,8 +88,10 @@ void fulfil(state<T>& s, Produce&& produce) noexcept {
     } else {
       s.emplace_claimed(std::invoke(produce));
     }
+    return task_outcome::completed;
   } catch (...) {
     s.fail_claimed(std::current_exception());
+    return task_outcome::failed;
   }
 }
 
@@ -409,11 +411,15 @@ class continuation final : public callback_node, public task_node {
       }
     }
   }
-  void run() noexcept override {
+  task_outcome run() noexcept override {
+    auto outcome = task_outcome::cancelled;
     if (result_->try_claim())
-      fulfil(*result_, [this]() -> decltype(auto) { return invoke_continuation<T>(fn_, source_); });
+      outcome = fulfil(*result_,
+                       [this]() -> decltype(auto) { return invoke_continuation<T>(fn_, source_); });
     delete this;
+    return outcome;
   }
+  const char* trace_name() const noexcept override { return "continuation"; }
   void abandon(std::exception_ptr reason) noexcept override {
     result_->try_fail(std::move(reason));
     delete this;
@@ -457,8 +463,12 @@ class awaiter final : public callback_node, public task_node {
   void on_ready() noexcept override {
     post_continuation(access::state_of(future_).runtime_id(), this);
   }
-  void run() noexcept override { handle_.resume(); }
+  task_outcome run() noexcept override {
+    handle_.resume();
+    return task_outcome::completed;
+  }
   void abandon(std::exception_ptr) noexcept override { handle_.destroy(); }
+  const char* trace_name() const noexcept override { return "coroutine"; }
 
  private:
   future<T> future_;

@@ -40,13 +40,21 @@ class scheduler;
 // executor_context() is the io_context of `sched`, as Asio's base type.
 boost::asio::execution_context& executor_context(scheduler& sched) noexcept;
 
-// handler_task runs one Asio completion handler on the io lane.
-template <class F>
+// handler_task runs one Asio completion handler on the io lane. An
+// abandoned one is dropped, unless `runs_when_abandoned` (a child process's
+// handlers, which must run to reap it: runtime/process_executor.hpp).
+template <class F, bool runs_when_abandoned = false>
 class handler_task final : public task_node {
  public:
   explicit handler_task(F&& fn) : fn_(std::move(fn)) {}
-  void run() noexcept override;
-  void abandon(std::exception_ptr) noexcept override { delete this; }
+  task_outcome run() noexcept override;
+  void abandon(std::exception_ptr) noexcept override {
+    if constexpr (runs_when_abandoned)
+      run();
+    else
+      delete this;
+  }
+  const char* trace_name() const noexcept override { return "asio handler"; }
 
  private:
   F fn_;
@@ -56,14 +64,17 @@ class handler_task final : public task_node {
 // posted to the io executor (no future exists to carry it).
 void report_escaped_exception(std::exception_ptr escaped) noexcept;
 
-template <class F>
-void handler_task<F>::run() noexcept {
+template <class F, bool runs_when_abandoned>
+task_outcome handler_task<F, runs_when_abandoned>::run() noexcept {
+  auto outcome = task_outcome::completed;
   try {
     fn_();
   } catch (...) {
     report_escaped_exception(std::current_exception());
+    outcome = task_outcome::failed;
   }
   delete this;
+  return outcome;
 }
 
 }  // namespace detail

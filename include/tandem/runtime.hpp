@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -55,6 +56,8 @@
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/detail/shared_object.hpp"
 #include "tandem/future.hpp"
+#include "tandem/metrics.hpp"
+#include "tandem/process.hpp"
 #include "tandem/serialize.hpp"
 #include "tandem/task.hpp"
 
@@ -65,6 +68,10 @@ class io_context;
 namespace tandem {
 
 class io_executor;
+
+namespace detail {
+class pipeline_engine;
+}
 
 // runtime_options configures a runtime; every field has a sensible default.
 struct runtime_options {
@@ -101,6 +108,9 @@ struct runtime_options {
   // primitives of shared.hpp, channel.hpp, sync.hpp). Pages are only used
   // as objects touch them.
   std::size_t shared_memory_bytes = std::size_t{64} << 20;
+  // metrics: count and time tasks for metrics() (metrics.hpp). Cheap
+  // enough to leave on; off, metrics() reports only submissions.
+  bool metrics = true;
 };
 
 // submit_options are per-submission settings of a defined task.
@@ -133,10 +143,19 @@ class bound_task final : public state<R>, public task_node {
   bound_task(std::uint32_t runtime_id, F&& fn, A&&... args)
       : state<R>(runtime_id, 2), fn_(std::forward<F>(fn)), args_(std::forward<A>(args)...) {}
 
-  void run() noexcept override {
+  task_outcome run() noexcept override {
+    auto outcome = task_outcome::cancelled;
     if (this->try_claim())
-      fulfil<R>(*this, [this]() -> decltype(auto) { return std::apply(fn_, std::move(args_)); });
+      outcome = fulfil<R>(*this,
+                          [this]() -> decltype(auto) { return std::apply(fn_, std::move(args_)); });
     this->release();
+    return outcome;
+  }
+  const char* trace_name() const noexcept override {
+    if constexpr (is_task_ref<Fn>::value)
+      return fn_.name().c_str();
+    else
+      return "io task";
   }
   void abandon(std::exception_ptr reason) noexcept override {
     this->try_fail(std::move(reason));
@@ -183,15 +202,16 @@ class runtime {
   // else the cpu lane's queue). Arguments convert to the task's parameter
   // types. Never throws: every error lands in the future.
   template <class R, class... A, class... U>
-    requires(sizeof...(U) == sizeof...(A)) &&
-            (std::constructible_from<std::decay_t<A>, U &&> && ...)
-  future<R> submit(const task_ref<R(A...)>& task, U&&... args) {
+  requires(sizeof...(U) == sizeof...(A)) &&
+      (std::constructible_from<std::decay_t<A>, U&&> &&
+       ...) future<R> submit(const task_ref<R(A...)>& task, U&&... args) {
     return submit(submit_options{}, task, std::forward<U>(args)...);
   }
   template <class R, class... A, class... U>
-    requires(sizeof...(U) == sizeof...(A)) &&
-            (std::constructible_from<std::decay_t<A>, U &&> && ...)
-  future<R> submit(const submit_options& options, const task_ref<R(A...)>& task, U&&... args) {
+  requires(sizeof...(U) == sizeof...(A)) &&
+      (std::constructible_from<std::decay_t<A>, U&&> &&
+       ...) future<R> submit(const submit_options& options, const task_ref<R(A...)>& task,
+                             U&&... args) {
     const bool timed = options.timeout > std::chrono::nanoseconds::zero();
     switch (task.default_affinity()) {
       case affinity::io:
@@ -214,15 +234,34 @@ class runtime {
   // process whatever it declares; submit(tandem::io, task, args...) (the
   // overload above for any callable) runs it on the io lane.
   template <class R, class... A, class... U>
-    requires(sizeof...(U) == sizeof...(A)) &&
-            (std::constructible_from<std::decay_t<A>, U &&> && ...)
-  future<R> submit(cpu_t, const task_ref<R(A...)>& task, U&&... args) {
+  requires(sizeof...(U) == sizeof...(A)) &&
+      (std::constructible_from<std::decay_t<A>, U&&> &&
+       ...) future<R> submit(cpu_t, const task_ref<R(A...)>& task, U&&... args) {
     return submit_cpu(std::chrono::nanoseconds::zero(), task, std::forward<U>(args)...);
   }
   // A closure cannot travel to a worker process: tandem::cpu takes only
   // tasks made by tandem::define_task (task.hpp).
   template <class F, class... Args>
+    requires(!detail::is_task_ref<std::remove_cvref_t<F>>::value)
   void submit(cpu_t, F&& closure_not_a_defined_task, Args&&... args) = delete;
+
+  // run_process() starts the program args[0] (looked up in PATH when it
+  // has no '/') with the arguments args[1...] and returns the future of
+  // how it ended: exit code or signal, and its stdout and stderr (see
+  // process.hpp for the options and what the child inherits). Its pipes
+  // and its exit are watched on the io lane, so a running process holds no
+  // thread. Never throws: an empty argument list, a NUL byte in an
+  // argument, a missing program or cwd is a tandem::error in the future;
+  // past options.timeout it holds task_timeout; after shutdown began (from
+  // outside the runtime) runtime_stopped.
+  //
+  // The process is running once run_process() returns, so future::cancel()
+  // returns false; cancel(tandem::kill_running) kills it (SIGKILL to its
+  // process group) and the future holds task_cancelled (or the result, if
+  // it ended first). shutdown(tandem::drain) waits for running processes,
+  // shutdown(tandem::cancel) kills them (task_cancelled); either way every
+  // child is reaped and its pipes closed when shutdown() returns.
+  future<process_result> run_process(std::vector<std::string> args, process_options options = {});
 
   // cpu_worker_pids() are the process ids of the cpu lane's workers now
   // (a replaced worker's pid changes).
@@ -241,11 +280,28 @@ class runtime {
   // io_context() is the Asio context behind io_executor().
   boost::asio::io_context& io_context() const;
 
+  // metrics() is a snapshot of what each lane has done and is doing (see
+  // metrics.hpp); to_prometheus(rt.metrics()) serves it to Prometheus.
+  metrics_snapshot metrics() const;
+
+  // start_trace() begins recording one slice per task (name, lane, outcome,
+  // start and duration) on one row per io thread, blocking thread and cpu
+  // worker process; stop_trace() ends it and writes Chrome trace-event JSON
+  // to `path` (open it in Perfetto or chrome://tracing). Tasks queued
+  // before start_trace() are not recorded. start_trace() throws
+  // tandem::error if a trace is running; stop_trace() if none is, or if
+  // `path` cannot be written.
+  void start_trace();
+  void stop_trace(const std::string& path);
+
   // options() are the options in force (defaults filled in).
   const runtime_options& options() const noexcept;
 
  private:
   friend class detail::object_handle;  // places objects in the runtime's space
+  // The pipeline engine makes run()'s future one of this runtime's (id_),
+  // so that its continuations run on this runtime's io lane.
+  friend class detail::pipeline_engine;
 
   template <class R, class... A, class... U>
   future<R> submit_cpu(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,

@@ -148,13 +148,14 @@ struct is_std_array<std::array<T, N>> : std::true_type {};
 
 // Plain values are copied byte for byte: see the header comment.
 template <class T>
-inline constexpr bool is_plain_v = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
-                                   !std::is_member_pointer_v<T>;
+inline constexpr bool is_plain_v =
+    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>;
 
 template <class T>
 inline constexpr bool is_block_vector_v = false;
 template <class T, class A>
-inline constexpr bool is_block_vector_v<std::vector<T, A>> = is_plain_v<T> && !std::is_same_v<T, bool>;
+inline constexpr bool is_block_vector_v<std::vector<T, A>> =
+    is_plain_v<T> && !std::is_same_v<T, bool>;
 
 template <class T>
 inline constexpr bool is_block_string_v = false;
@@ -206,7 +207,7 @@ namespace detail {
 
 // Order matters: a user's serializer wins over every built-in rule.
 template <class T>
-  requires has_serializer<T>
+requires has_serializer<T>
 struct codec<T> {
   static void write(writer& out, const T& value) { serializer<T>::write(out, value); }
   static T read(reader& in) { return serializer<T>::read(in); }
@@ -224,8 +225,7 @@ struct codec<bool> {
 };
 
 template <class T>
-  requires(!has_serializer<T> && is_plain_v<T> && !std::is_same_v<T, bool>)
-struct codec<T> {
+requires(!has_serializer<T> && is_plain_v<T> && !std::is_same_v<T, bool>) struct codec<T> {
   static void write(writer& out, const T& value) { out.bytes(&value, sizeof(T)); }
   static T read(reader& in) {
     T value;
@@ -235,8 +235,7 @@ struct codec<T> {
 };
 
 template <class T>
-  requires(!has_serializer<T> && (is_block_vector_v<T> || is_block_string_v<T>))
-struct codec<T> {
+requires(!has_serializer<T> && (is_block_vector_v<T> || is_block_string_v<T>)) struct codec<T> {
   using element = typename T::value_type;
   static void write(writer& out, const T& items) {
     out.write(static_cast<std::uint64_t>(items.size()));
@@ -251,22 +250,21 @@ struct codec<T> {
 };
 
 template <class T>
-  requires(!has_serializer<T> && !is_plain_v<T> &&
-           (is_element_vector_v<T> || is_instance_v<T, std::set>))
-struct codec<T> {
+requires(!has_serializer<T> && !is_plain_v<T> &&
+         (is_element_vector_v<T> || is_instance_v<T, std::set>)) struct codec<T> {
   static void write(writer& out, const T& items) { write_elements(out, items); }
   static T read(reader& in) {
     const std::size_t n = in.count(1);
     T items;
     if constexpr (requires { items.reserve(n); }) items.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) items.insert(items.end(), in.read<typename T::value_type>());
+    for (std::size_t i = 0; i < n; ++i)
+      items.insert(items.end(), in.read<typename T::value_type>());
     return items;
   }
 };
 
 template <class T>
-  requires(!has_serializer<T> && !is_plain_v<T> && is_std_array<T>::value)
-struct codec<T> {
+requires(!has_serializer<T> && !is_plain_v<T> && is_std_array<T>::value) struct codec<T> {
   static void write(writer& out, const T& items) {
     for (const auto& item : items) out.write(item);
   }
@@ -274,13 +272,13 @@ struct codec<T> {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       // Braced initialization evaluates left to right: wire order.
       return T{((void)I, in.read<typename T::value_type>())...};
-    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
   }
 };
 
 template <class T>
-  requires(!has_serializer<T> && !is_plain_v<T> && is_map_v<T>)
-struct codec<T> {
+requires(!has_serializer<T> && !is_plain_v<T> && is_map_v<T>) struct codec<T> {
   static void write(writer& out, const T& items) {
     out.write(static_cast<std::uint64_t>(items.size()));
     for (const auto& [key, value] : items) out.write(key, value);
@@ -298,8 +296,7 @@ struct codec<T> {
 };
 
 template <class T>
-  requires(!has_serializer<T> && !is_plain_v<T> && is_instance_v<T, std::optional>)
-struct codec<T> {
+requires(!has_serializer<T> && !is_plain_v<T> && is_instance_v<T, std::optional>) struct codec<T> {
   static void write(writer& out, const T& value) {
     out.write(value.has_value());
     if (value) out.write(*value);
@@ -311,16 +308,16 @@ struct codec<T> {
 };
 
 template <class T>
-  requires(!has_serializer<T> && !is_plain_v<T> &&
-           (is_instance_v<T, std::pair> || is_instance_v<T, std::tuple>))
-struct codec<T> {
+requires(!has_serializer<T> && !is_plain_v<T> &&
+         (is_instance_v<T, std::pair> || is_instance_v<T, std::tuple>)) struct codec<T> {
   static void write(writer& out, const T& value) {
     std::apply([&](const auto&... parts) { out.write(parts...); }, value);
   }
   static T read(reader& in) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return T{in.read<std::tuple_element_t<I, T>>()...};
-    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
   }
 };
 

@@ -131,6 +131,15 @@ const task_entry* find_task_entry(std::string_view name) noexcept;
 template <class Signature>
 class task_ref;
 
+namespace detail {
+
+template <class T>
+struct is_task_ref : std::false_type {};
+template <class Signature>
+struct is_task_ref<task_ref<Signature>> : std::true_type {};
+
+}  // namespace detail
+
 // task_ref is a handle to a defined task: cheap to copy, valid for the
 // whole program. Calling it runs the function right here, in this thread.
 template <class R, class... A>
@@ -146,8 +155,7 @@ class task_ref<R(A...)> {
   affinity default_affinity() const noexcept { return entry_->default_affinity(); }
 
   template <class... U>
-    requires std::invocable<R (*)(A...), U...>
-  R operator()(U&&... arguments) const {
+  requires std::invocable<R (*)(A...), U...> R operator()(U&&... arguments) const {
     return entry_->call(std::forward<U>(arguments)...);
   }
 

@@ -22,6 +22,7 @@
 
 using namespace std::chrono_literals;
 using tandem::test::count_entries;
+using tandem::test::no_children;
 using tandem::test::parent_of;
 using tandem::test::process_exists;
 using tandem::test::spin_for;
@@ -38,13 +39,6 @@ const auto work = tandem::define_task<int(int)>("life.work", tandem::cpu, [](int
   spin_for(ms);
   return ms;
 });
-
-// no_children() is true when this process has no child left, not even a
-// zombie: every process the runtime made was reaped.
-bool no_children() {
-  errno = 0;
-  return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
-}
 
 }  // namespace
 

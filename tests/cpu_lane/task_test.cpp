@@ -21,6 +21,8 @@ concept cpu_accepts = requires(tandem::runtime& rt, F f) { rt.submit(tandem::cpu
 static_assert(!cpu_accepts<decltype([](int x) { return x; })>,
               "a closure must not be accepted by tandem::cpu");
 static_assert(cpu_accepts<decltype(twice)>, "a defined task must be accepted by tandem::cpu");
+static_assert(cpu_accepts<std::remove_const_t<decltype(twice)>>,
+              "a task_ref that is not const must be accepted by tandem::cpu too");
 
 TEST_CASE("define_task names, numbers and calls a task" * doctest::timeout(10)) {
   CHECK(twice.name() == "task_test.twice");

@@ -8,18 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/cpu_tasks.hpp"
 #include "tandem/tandem.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-tandem::runtime_options two_workers() {
-  tandem::runtime_options options;
-  options.io_threads = 2;
-  options.cpu_workers = 2;
-  return options;
-}
 
 struct reading {
   int sensor;
@@ -51,7 +45,7 @@ const auto receive_until_closed = tandem::define_task<long(tandem::channel<int>)
 
 TEST_CASE("the seed's producer/consumer: a cpu task sends, an io task receives" *
           doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::channel<reading> readings(rt, 64);
   auto producer = rt.submit(produce, readings, 10'000);
   auto consumer = rt.submit(tandem::io_blocking, [readings]() mutable {
@@ -70,7 +64,7 @@ TEST_CASE("the seed's producer/consumer: a cpu task sends, an io task receives" 
 }
 
 TEST_CASE("try and timed operations, size and capacity" * doctest::timeout(30)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::channel<int> c(rt, 2);
   CHECK(c.capacity() == 2);
   CHECK_FALSE(c.try_receive().has_value());
@@ -87,7 +81,7 @@ TEST_CASE("try and timed operations, size and capacity" * doctest::timeout(30)) 
 }
 
 TEST_CASE("a full channel holds its sender back (backpressure)" * doctest::timeout(30)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::channel<int> c(rt, 4);
   std::atomic<int> sent{0};
   std::thread sender([&] {
@@ -104,7 +98,7 @@ TEST_CASE("a full channel holds its sender back (backpressure)" * doctest::timeo
 
 TEST_CASE("close wakes blocked receivers and senders on both sides of the process boundary" *
           doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::channel<int> to_worker(rt, 8);
   tandem::channel<int> from_worker(rt, 8);
   auto worker_receiver = rt.submit(receive_until_closed, to_worker);
@@ -141,7 +135,7 @@ TEST_CASE("close wakes blocked receivers and senders on both sides of the proces
 
 TEST_CASE("many senders and receivers in threads lose and duplicate nothing" *
           doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::channel<int> c(rt, 16);
   constexpr int senders = 4, per_sender = 20'000;
   std::vector<std::thread> threads;

@@ -6,16 +6,10 @@
 
 #include <optional>
 
+#include "support/cpu_tasks.hpp"
 #include "tandem/tandem.hpp"
 
 namespace {
-
-tandem::runtime_options one_worker() {
-  tandem::runtime_options options;
-  options.io_threads = 1;
-  options.cpu_workers = 1;
-  return options;
-}
 
 const auto bump = tandem::define_task<long(tandem::shared<long>)>(
     "handle.bump", tandem::cpu, [](tandem::shared<long> v) { return v.fetch_add(1) + 1; });
@@ -33,8 +27,8 @@ std::vector<std::byte> encode(const T& value) {
 }  // namespace
 
 TEST_CASE("a handle of another runtime fails the task with a clear error" * doctest::timeout(60)) {
-  tandem::runtime first{one_worker()};
-  tandem::runtime second{one_worker()};
+  tandem::runtime first{tandem::test::lanes(1, 1)};
+  tandem::runtime second{tandem::test::lanes(1, 1)};
   tandem::shared<long> mine(first, 0);
   CHECK(first.submit(bump, mine).get() == 1);
   CHECK_THROWS_WITH_AS(second.submit(bump, mine).get(),
@@ -43,7 +37,7 @@ TEST_CASE("a handle of another runtime fails the task with a clear error" * doct
 }
 
 TEST_CASE("a handle that comes back from a worker names the same object" * doctest::timeout(60)) {
-  tandem::runtime rt{one_worker()};
+  tandem::runtime rt{tandem::test::lanes(1, 1)};
   tandem::shared<long> v(rt, 41);
   tandem::shared<long> back = rt.submit(hand_back, v).get();
   back.fetch_add(1);
@@ -52,7 +46,7 @@ TEST_CASE("a handle that comes back from a worker names the same object" * docte
 
 TEST_CASE("a handle to a destroyed object, or of the wrong kind, is refused" *
           doctest::timeout(60)) {
-  tandem::runtime rt{one_worker()};
+  tandem::runtime rt{tandem::test::lanes(1, 1)};
   std::vector<std::byte> stale;
   {
     tandem::shared<long> gone(rt, 1);
@@ -83,7 +77,7 @@ TEST_CASE("a handle to a destroyed object, or of the wrong kind, is refused" *
 }
 
 TEST_CASE("a full object space is a clear error naming the option" * doctest::timeout(30)) {
-  auto options = one_worker();
+  auto options = tandem::test::lanes(1, 1);
   options.shared_memory_bytes = 1 << 20;
   tandem::runtime rt{options};
   CHECK_THROWS_WITH_AS(tandem::channel<long>(rt, 1'000'000),

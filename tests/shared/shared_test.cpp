@@ -8,16 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "support/cpu_tasks.hpp"
 #include "tandem/tandem.hpp"
 
 namespace {
-
-tandem::runtime_options two_workers() {
-  tandem::runtime_options options;
-  options.io_threads = 2;
-  options.cpu_workers = 2;
-  return options;
-}
 
 // A value too big for one atomic instruction: its members go through the lock.
 struct tally {
@@ -47,7 +41,7 @@ const auto read_value = tandem::define_task<double(tandem::shared<double>)>(
 }  // namespace
 
 TEST_CASE("the seed's counter: 4 cpu tasks each add 1 under the lock" * doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::shared<long> counter(rt, 0);
   std::vector<tandem::future<void>> done;
   for (int i = 0; i < 4; ++i) done.push_back(rt.submit(add_one_locked, counter));
@@ -57,7 +51,7 @@ TEST_CASE("the seed's counter: 4 cpu tasks each add 1 under the lock" * doctest:
 
 TEST_CASE("atomic increments from workers and threads at once lose nothing" *
           doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::shared<long> counter(rt);
   auto a = rt.submit(add_many, counter, 100'000);
   auto b = rt.submit(add_many, counter, 100'000);
@@ -71,7 +65,7 @@ TEST_CASE("atomic increments from workers and threads at once lose nothing" *
 }
 
 TEST_CASE("a value too big for an atomic goes through the lock" * doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::shared<tally> totals(rt, tally{});
   std::vector<tandem::future<void>> done;
   for (int i = 1; i <= 10; ++i) done.push_back(rt.submit(record, totals, i));
@@ -91,7 +85,7 @@ TEST_CASE("store, exchange and compare_exchange; the value outlives its runtime"
           doctest::timeout(60)) {
   std::optional<tandem::shared<double>> kept;
   {
-    tandem::runtime rt{two_workers()};
+    tandem::runtime rt{tandem::test::lanes(2, 2)};
     tandem::shared<double> v(rt, 1.5);
     CHECK(rt.submit(read_value, v).get() == 1.5);  // made after the workers started
     v.store(2.5);
@@ -108,7 +102,7 @@ TEST_CASE("store, exchange and compare_exchange; the value outlives its runtime"
 }
 
 TEST_CASE("with_lock returns what fn returns and reports a clean lock" * doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::shared<int> v(rt, 41);
   CHECK(v.with_lock([](int& x) { return ++x; }) == 42);
   CHECK(v.with_lock([](int& x, tandem::lock_result how) {
@@ -128,7 +122,7 @@ const auto invert = tandem::define_task<tandem::shared_buffer(tandem::shared_buf
 
 TEST_CASE("a shared_buffer is changed in place by a worker and comes back as itself" *
           doctest::timeout(60)) {
-  tandem::runtime rt{two_workers()};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::shared_buffer buffer(rt, 1 << 20);
   CHECK(buffer.size() == 1 << 20);
   CHECK(buffer.data()[12345] == std::byte{0});  // zeroed

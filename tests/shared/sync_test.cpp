@@ -18,13 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-tandem::runtime_options workers(unsigned n) {
-  tandem::runtime_options options;
-  options.io_threads = 2;
-  options.cpu_workers = n;
-  return options;
-}
-
 const auto die_holding = tandem::define_task<void(tandem::process_mutex)>(
     "sync.die_holding", tandem::cpu, [](tandem::process_mutex m) {
       m.lock();
@@ -66,7 +59,7 @@ const auto wait_for_flag =
 
 TEST_CASE("a worker that dies holding the mutex: the next locker is told and recovers" *
           doctest::timeout(60)) {
-  tandem::runtime rt{workers(2)};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::process_mutex m(rt);
   CHECK_THROWS_AS(rt.submit(die_holding, m).get(), tandem::worker_crashed);
   CHECK(m.lock() == tandem::lock_result::owner_died);
@@ -77,7 +70,7 @@ TEST_CASE("a worker that dies holding the mutex: the next locker is told and rec
 }
 
 TEST_CASE("a thread that exits holding the mutex: the next locker is told" * doctest::timeout(30)) {
-  tandem::runtime rt{workers(1)};
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
   tandem::process_mutex m(rt);
   std::thread([m]() mutable { m.lock(); }).join();
   CHECK(m.try_lock_for(5s) == tandem::lock_result::owner_died);
@@ -85,7 +78,7 @@ TEST_CASE("a thread that exits holding the mutex: the next locker is told" * doc
 }
 
 TEST_CASE("bad use of a process_mutex is an error, not a deadlock" * doctest::timeout(30)) {
-  tandem::runtime rt{workers(1)};
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
   tandem::process_mutex m(rt);
   CHECK_THROWS_WITH_AS(m.unlock(), doctest::Contains("does not hold it"), tandem::error);
   m.lock();
@@ -94,7 +87,7 @@ TEST_CASE("bad use of a process_mutex is an error, not a deadlock" * doctest::ti
 }
 
 TEST_CASE("a worker holding the mutex keeps others out until it lets go" * doctest::timeout(60)) {
-  tandem::runtime rt{workers(2)};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::process_mutex m(rt);
   tandem::event held(rt);
   auto holder = rt.submit(hold_for, m, held, 300);
@@ -107,7 +100,7 @@ TEST_CASE("a worker holding the mutex keeps others out until it lets go" * docte
 }
 
 TEST_CASE("a semaphore hands permits across processes" * doctest::timeout(60)) {
-  tandem::runtime rt{workers(2)};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::semaphore s(rt, 1);
   CHECK(rt.submit(take_permit, s, 0).get());
   CHECK_FALSE(rt.submit(take_permit, s, 20).get());  // none left: times out
@@ -123,7 +116,7 @@ TEST_CASE("a semaphore hands permits across processes" * doctest::timeout(60)) {
 }
 
 TEST_CASE("an event set by the parent wakes a waiting worker" * doctest::timeout(60)) {
-  tandem::runtime rt{workers(2)};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::event e(rt);
   CHECK_FALSE(rt.submit(wait_event, e, 20).get());
   auto waiting = rt.submit(wait_event, e, 10'000);
@@ -137,7 +130,7 @@ TEST_CASE("an event set by the parent wakes a waiting worker" * doctest::timeout
 
 TEST_CASE("a barrier releases two workers and a thread together, round after round" *
           doctest::timeout(60)) {
-  tandem::runtime rt{workers(2)};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::barrier b(rt, 3);
   CHECK(b.parties() == 3);
   for (int round = 0; round < 3; ++round) {
@@ -152,7 +145,7 @@ TEST_CASE("a barrier releases two workers and a thread together, round after rou
 }
 
 TEST_CASE("a barrier wait that times out withdraws its arrival" * doctest::timeout(30)) {
-  tandem::runtime rt{workers(1)};
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
   tandem::barrier b(rt, 2);
   CHECK_FALSE(b.arrive_and_wait_for(20ms).has_value());
   std::optional<std::uint32_t> other;
@@ -166,7 +159,7 @@ TEST_CASE("a barrier wait that times out withdraws its arrival" * doctest::timeo
 }
 
 TEST_CASE("a condition wakes a worker waiting for a flag" * doctest::timeout(60)) {
-  tandem::runtime rt{workers(2)};
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::process_mutex m(rt);
   tandem::condition c(rt);
   tandem::shared<int> flag(rt, 0);

@@ -9,7 +9,18 @@
 #include <fstream>
 #include <string>
 
+#include "tandem/runtime.hpp"
+
 namespace tandem::test {
+
+// lanes() are runtime options with `io_threads` io threads and
+// `cpu_workers` worker processes, the rest default.
+inline runtime_options lanes(unsigned io_threads, unsigned cpu_workers) {
+  runtime_options options;
+  options.io_threads = io_threads;
+  options.cpu_workers = cpu_workers;
+  return options;
+}
 
 // spin_for() computes (never sleeps) for about `ms` milliseconds.
 inline std::uint64_t spin_for(int ms) {

@@ -1,8 +1,11 @@
 // process_census.hpp — what a test process holds right now (open fds,
-// threads), so a test can check that tandem left nothing behind.
+// threads, children), so a test can check that tandem left nothing behind.
 #pragma once
 
 #include <dirent.h>
+#include <sys/wait.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <cstddef>
@@ -18,6 +21,14 @@ inline std::size_t count_entries(const char* dir) {
     closedir(d);
   }
   return n;
+}
+
+// no_children() is true when this process has no child left, not even a
+// zombie: every process it made was reaped. (It reaps one it finds, so call
+// it only once nothing should be running.)
+inline bool no_children() {
+  errno = 0;
+  return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
 }
 
 struct process_census {

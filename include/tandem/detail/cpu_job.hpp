@@ -55,6 +55,11 @@ class cpu_job {
   // kill_requested is set by future::cancel(tandem::kill_running).
   std::atomic<bool> kill_requested{false};
 
+  // When the job was queued and given to a worker (steady clock, ns), for
+  // the runtime's metrics and traces; 0 until then.
+  std::int64_t queued_ns = 0;
+  std::int64_t started_ns = 0;
+
  protected:
   ~cpu_job() = default;
 

@@ -1,0 +1,207 @@
+#include "log_stats.hpp"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+namespace logstats {
+
+namespace {
+
+// access_line is one line's fields, all read before anything is counted,
+// so a malformed line counts as nothing but malformed.
+struct access_line {
+  std::uint32_t client = 0;
+  std::int64_t hour = 0;
+  std::string_view path;
+  std::uint64_t status = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t micros = 0;
+};
+
+// number() parses the unsigned decimal at the front of `text` and drops
+// it, and the one character `then` after it when given; false when either
+// is missing.
+bool number(std::string_view& text, std::uint64_t& value, char then = '\0') {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{}) return false;
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+  if (then == '\0') return true;
+  if (text.empty() || text.front() != then) return false;
+  text.remove_prefix(1);
+  return true;
+}
+
+bool skip_past(std::string_view& text, char c) {
+  const auto at = text.find(c);
+  if (at == std::string_view::npos) return false;
+  text.remove_prefix(at + 1);
+  return true;
+}
+
+// client() reads "10.1.2.3 " as one number.
+bool client(std::string_view& line, std::uint32_t& address) {
+  std::uint64_t part[4];
+  if (!number(line, part[0], '.') || !number(line, part[1], '.') || !number(line, part[2], '.') ||
+      !number(line, part[3], ' '))
+    return false;
+  address = static_cast<std::uint32_t>(part[0] << 24 | part[1] << 16 | part[2] << 8 | part[3]);
+  return true;
+}
+
+int month_of(std::string_view name) {
+  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const auto at = name.size() == 3 ? months.find(name) : std::string_view::npos;
+  return at == std::string_view::npos || at % 3 != 0 ? 0 : static_cast<int>(at / 3) + 1;
+}
+
+// days_from_civil() counts days since 1970-01-01 (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// hour() reads "[12/Mar/2024:10" (minutes and zone are not needed) as
+// hours since the epoch.
+bool hour(std::string_view& line, std::int64_t& hours) {
+  std::uint64_t day = 0, year = 0, h = 0;
+  if (!skip_past(line, '[') || !number(line, day, '/') || line.size() < 4) return false;
+  const int month = month_of(line.substr(0, 3));
+  line.remove_prefix(3);
+  if (month == 0 || line.empty() || line.front() != '/') return false;
+  line.remove_prefix(1);
+  if (!number(line, year, ':') || !number(line, h, ':')) return false;
+  hours = days_from_civil(static_cast<std::int64_t>(year), static_cast<unsigned>(month),
+                          static_cast<unsigned>(day)) *
+              24 +
+          static_cast<std::int64_t>(h);
+  return true;
+}
+
+// request_path() is the path of the quoted request ("GET /path HTTP/1.1");
+// `line` is left after the closing quote and its space.
+std::string_view request_path(std::string_view& line) {
+  if (!skip_past(line, '"') || !skip_past(line, ' ')) return {};
+  const auto end = line.find(' ');
+  const auto close = line.find('"', end);
+  if (end == std::string_view::npos || close == std::string_view::npos || line.size() < close + 2)
+    return {};
+  const auto path = line.substr(0, end);
+  line.remove_prefix(close + 2);
+  return path;
+}
+
+// latency() parses "12.345" (milliseconds, three decimals) as microseconds.
+bool latency(std::string_view text, std::uint64_t& micros) {
+  std::uint64_t millis = 0;
+  if (!number(text, millis, '.') || text.size() != 3) return false;
+  std::uint64_t fraction = 0;
+  if (!number(text, fraction) || !text.empty()) return false;
+  micros = millis * 1000 + fraction;
+  return true;
+}
+
+bool read_line(std::string_view line, access_line& out) {
+  return client(line, out.client) && hour(line, out.hour) &&
+         !(out.path = request_path(line)).empty() && number(line, out.status, ' ') &&
+         out.status >= 100 && out.status < 1000 && number(line, out.bytes, ' ') &&
+         latency(line, out.micros);
+}
+
+// endpoint_of() writes `path` into `buffer` without its query string and
+// with each run of digits that does not follow a letter (an id, not the
+// "1" of "v1") as {id}; a path too long for the buffer is cut short.
+std::string_view endpoint_of(std::string_view path, std::array<char, 256>& buffer) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < path.size() && path[i] != '?' && n + 4 < buffer.size(); ++i) {
+    const bool digit = std::isdigit(static_cast<unsigned char>(path[i]));
+    if (!digit || (i > 0 && std::isalpha(static_cast<unsigned char>(path[i - 1])))) {
+      buffer[n++] = path[i];
+      continue;
+    }
+    std::memcpy(buffer.data() + n, "{id}", 4);
+    n += 4;
+    while (i + 1 < path.size() && std::isdigit(static_cast<unsigned char>(path[i + 1]))) ++i;
+  }
+  return {buffer.data(), n};
+}
+
+template <class Table>
+auto& entry(Table& table, std::string_view key) {
+  if (auto it = table.find(key); it != table.end()) return it->second;
+  return table.emplace(std::string(key), typename Table::mapped_type{}).first->second;
+}
+
+// tally is what parse_into() counts in arrays and then folds into the
+// stats' maps once: cheaper per line than a map.
+struct tally {
+  std::array<std::uint64_t, 1000> status{};
+  std::array<char, 256> endpoint_buffer{};
+};
+
+void count(log_stats& stats, tally& t, const access_line& line) {
+  ++t.status[line.status];
+  stats.bytes_sent += line.bytes;
+  ++entry(stats.paths, line.path);
+  auto& endpoint = entry(stats.endpoints, endpoint_of(line.path, t.endpoint_buffer));
+  ++endpoint.requests;
+  endpoint.server_errors += line.status >= 500 && line.status < 600;
+  endpoint.latency.add(line.micros);
+  ++stats.hourly[line.hour];
+  stats.clients.add(line.client);
+  stats.latency.add(line.micros);
+}
+
+}  // namespace
+
+void endpoint_stats::merge(const endpoint_stats& other) {
+  requests += other.requests;
+  server_errors += other.server_errors;
+  latency.merge(other.latency);
+}
+
+void log_stats::merge(const log_stats& other) {
+  lines += other.lines;
+  malformed += other.malformed;
+  bytes_sent += other.bytes_sent;
+  for (const auto& [code, n] : other.status) status[code] += n;
+  for (const auto& [path, n] : other.paths) paths[path] += n;
+  for (const auto& [name, endpoint] : other.endpoints) endpoints[name].merge(endpoint);
+  for (const auto& [h, n] : other.hourly) hourly[h] += n;
+  clients.merge(other.clients);
+  latency.merge(other.latency);
+}
+
+void parse_into(log_stats& stats, std::string_view text) {
+  tally t;
+  access_line line;
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    const auto raw = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    if (raw.empty()) continue;
+    ++stats.lines;
+    if (read_line(raw, line))
+      count(stats, t, line);
+    else
+      ++stats.malformed;
+  }
+  for (std::size_t code = 0; code < t.status.size(); ++code)
+    if (t.status[code] != 0) stats.status[static_cast<int>(code)] += t.status[code];
+}
+
+log_stats parse_chunk(const chunk_text& text) {
+  log_stats stats;
+  parse_into(stats, text.view());
+  return stats;
+}
+
+const tandem::task_ref<log_stats(chunk_text)> parse_task =
+    tandem::define_task<log_stats(chunk_text)>("logstats.parse", tandem::cpu, parse_chunk);
+
+}  // namespace logstats

@@ -1,0 +1,126 @@
+#include "tandem/metrics.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace tandem {
+namespace {
+
+// prometheus_writer appends metric families in the text format.
+class prometheus_writer {
+ public:
+  explicit prometheus_writer(const std::string& prefix) : prefix_(prefix) {}
+
+  void family(const std::string& name, const char* type, const char* help) {
+    out_ += "# HELP " + prefix_ + "_" + name + " " + help + "\n";
+    out_ += "# TYPE " + prefix_ + "_" + name + " " + type + "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, double value) {
+    out_ += prefix_ + "_" + name;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    out_ += " " + number(value) + "\n";
+  }
+  void histogram(const std::string& name, const std::string& labels, const latency_histogram& h) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      const double bound = latency_histogram::upper_bound_seconds(i);
+      sample(name + "_bucket",
+             labels + ",le=\"" + (std::isinf(bound) ? std::string("+Inf") : number(bound)) + "\"",
+             static_cast<double>(cumulative));
+    }
+    sample(name + "_sum", labels, h.sum_seconds);
+    sample(name + "_count", labels, static_cast<double>(h.count));
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  static std::string number(double value) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    return text;
+  }
+
+  std::string prefix_;
+  std::string out_;
+};
+
+std::string lane_label(const char* lane) { return std::string("lane=\"") + lane + "\""; }
+
+void write_counts(prometheus_writer& out, const char* lane, const lane_metrics& m) {
+  const std::string l = lane_label(lane);
+  out.sample("tasks_submitted_total", l, static_cast<double>(m.submitted));
+  out.sample("tasks_completed_total", l, static_cast<double>(m.completed));
+  out.sample("tasks_failed_total", l, static_cast<double>(m.failed));
+  out.sample("tasks_cancelled_total", l, static_cast<double>(m.cancelled));
+  out.sample("tasks_timed_out_total", l, static_cast<double>(m.timed_out));
+}
+
+void write_depths(prometheus_writer& out, const char* lane, const lane_metrics& m) {
+  out.sample("tasks_queued", lane_label(lane), static_cast<double>(m.queued));
+  out.sample("tasks_running", lane_label(lane), static_cast<double>(m.running));
+}
+
+}  // namespace
+
+double latency_histogram::upper_bound_seconds(std::size_t i) noexcept {
+  if (i + 1 >= bucket_count) return std::numeric_limits<double>::infinity();
+  return std::ldexp(1e-6, static_cast<int>(i));
+}
+
+double latency_histogram::percentile(double p) const noexcept {
+  if (count == 0) return 0;
+  const double rank = std::ceil(static_cast<double>(count) * p / 100.0);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (static_cast<double>(seen) >= rank) return upper_bound_seconds(i);
+  }
+  return upper_bound_seconds(bucket_count - 1);
+}
+
+std::string to_prometheus(const metrics_snapshot& snapshot, const std::string& prefix) {
+  prometheus_writer out(prefix);
+  const std::pair<const char*, const lane_metrics*> lanes[] = {
+      {"io", &snapshot.io}, {"io_blocking", &snapshot.blocking}, {"cpu", &snapshot.cpu}};
+  out.family("tasks_submitted_total", "counter", "Tasks queued on the lane.");
+  out.family("tasks_completed_total", "counter", "Tasks that ran and produced a value.");
+  out.family("tasks_failed_total", "counter", "Tasks that threw, crashed their worker or failed.");
+  out.family("tasks_cancelled_total", "counter", "Tasks cancelled or dropped at shutdown.");
+  out.family("tasks_timed_out_total", "counter", "cpu tasks stopped at their timeout.");
+  for (const auto& [name, m] : lanes) write_counts(out, name, *m);
+  out.family("tasks_queued", "gauge", "Tasks waiting now.");
+  out.family("tasks_running", "gauge", "Tasks running now.");
+  for (const auto& [name, m] : lanes) write_depths(out, name, *m);
+  out.family("task_queue_wait_seconds", "histogram",
+             "Time from queued to started (io lanes: sampled).");
+  for (const auto& [name, m] : lanes)
+    out.histogram("task_queue_wait_seconds", lane_label(name), m->queue_wait);
+  out.family("task_run_seconds", "histogram", "Time a task ran (io lanes: sampled).");
+  for (const auto& [name, m] : lanes)
+    out.histogram("task_run_seconds", lane_label(name), m->run_time);
+  out.family("threads", "gauge", "Threads of the io lane and of the blocking pool.");
+  out.sample("threads", lane_label("io"), snapshot.io.threads);
+  out.sample("threads", lane_label("io_blocking"), snapshot.blocking.threads);
+  out.family("io_steals_total", "counter", "Tasks an io worker stole from another's deque.");
+  out.sample("io_steals_total", "", static_cast<double>(snapshot.io.steals));
+  out.family("io_parks_total", "counter", "Times an io worker slept for lack of work.");
+  out.sample("io_parks_total", "", static_cast<double>(snapshot.io.parks));
+  out.family("cpu_workers", "gauge", "cpu worker processes configured.");
+  out.sample("cpu_workers", "", snapshot.cpu.workers);
+  out.family("cpu_workers_alive", "gauge", "cpu worker processes that exist now.");
+  out.sample("cpu_workers_alive", "", snapshot.cpu.workers_alive);
+  out.family("cpu_worker_restarts_total", "counter", "cpu workers replaced, by cause.");
+  out.sample("cpu_worker_restarts_total", "cause=\"crash\"",
+             static_cast<double>(snapshot.cpu.restarts_crash));
+  out.sample("cpu_worker_restarts_total", "cause=\"timeout\"",
+             static_cast<double>(snapshot.cpu.restarts_timeout));
+  out.sample("cpu_worker_restarts_total", "cause=\"cancel\"",
+             static_cast<double>(snapshot.cpu.restarts_cancel));
+  out.sample("cpu_worker_restarts_total", "cause=\"recycle\"",
+             static_cast<double>(snapshot.cpu.restarts_recycle));
+  return out.take();
+}
+
+}  // namespace tandem

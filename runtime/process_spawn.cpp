@@ -1,0 +1,272 @@
+#include "runtime/process_spawn.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+
+#include "ipc/error.hpp"
+#include "tandem/errors.hpp"
+
+extern char** environ;
+
+namespace tandem::detail {
+namespace {
+
+// execvp's PATH when the environment has none.
+constexpr std::string_view default_path = "/bin:/usr/bin";
+constexpr std::size_t longest_command_text = 200;
+
+[[noreturn]] void cannot_run(const std::string& program, const std::string& why) {
+  throw error("cannot run '" + program + "': " + why);
+}
+
+[[noreturn]] void cannot_run_errno(const std::string& program, const std::string& what,
+                                   int error_number) {
+  cannot_run(program, what + std::strerror(error_number));
+}
+
+void check_text(const std::string& text, const std::string& what, const std::string& program) {
+  if (text.find('\0') != std::string::npos)
+    cannot_run(program, what + " contains a NUL byte, which a C string cannot carry");
+}
+
+void check_environment(const process_environment& vars, const std::string& program) {
+  for (const auto& [name, value] : vars) {
+    if (name.empty() || name.find('=') != std::string::npos)
+      cannot_run(program, "environment variable name '" + name + "' is empty or contains '='");
+    check_text(name, "environment variable name '" + name + "'", program);
+    check_text(value, "the value of environment variable '" + name + "'", program);
+  }
+}
+
+// moved_above_stdio() keeps `fd` from being 0, 1 or 2 (a host that closed
+// its stdio gets those numbers back from pipe2), where the child's dup2
+// onto its own 0, 1 and 2 could overwrite it.
+owned_fd moved_above_stdio(owned_fd fd, const std::string& program) {
+  if (fd.get() > 2) return fd;
+  const int moved = fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) cannot_run_errno(program, "fcntl(F_DUPFD_CLOEXEC): ", errno);
+  return owned_fd(moved);
+}
+
+struct pipe_ends {
+  owned_fd read;
+  owned_fd write;
+};
+
+pipe_ends make_pipe(const std::string& program) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) cannot_run_errno(program, "pipe2: ", errno);
+  owned_fd read_end(fds[0]), write_end(fds[1]);
+  return {moved_above_stdio(std::move(read_end), program),
+          moved_above_stdio(std::move(write_end), program)};
+}
+
+process_environment host_environment() {
+  process_environment vars;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals != std::string_view::npos && equals > 0)
+      vars.emplace(text.substr(0, equals), text.substr(equals + 1));
+  }
+  return vars;
+}
+
+process_environment child_environment(const process_options& options) {
+  process_environment vars = options.env ? *options.env : host_environment();
+  for (const auto& [name, value] : options.env_extra) vars[name] = value;
+  return vars;
+}
+
+std::vector<std::string> environment_strings(const process_environment& vars) {
+  std::vector<std::string> strings;
+  strings.reserve(vars.size());
+  for (const auto& [name, value] : vars) strings.push_back(name + "=" + value);
+  return strings;
+}
+
+bool executable_file(const std::string& path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0;
+}
+
+// program_path() is where execvp would find `name`: itself when it has a
+// '/', else the first executable file of that name in the child's PATH (an
+// empty entry meaning the current directory).
+std::string program_path(const std::string& name, const process_environment& vars) {
+  if (name.find('/') != std::string::npos) return name;
+  const auto path = vars.find("PATH");
+  const std::string_view dirs = path != vars.end() ? std::string_view(path->second) : default_path;
+  for (std::size_t start = 0; start <= dirs.size();) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string_view dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
+    if (executable_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  cannot_run(name, "no executable of that name in PATH (" + std::string(dirs) + ")");
+}
+
+void check_directory(const std::string& cwd, const std::string& program) {
+  if (cwd.empty()) return;
+  struct stat info {};
+  if (stat(cwd.c_str(), &info) != 0)
+    cannot_run_errno(program, "working directory '" + cwd + "': ", errno);
+  if (!S_ISDIR(info.st_mode)) cannot_run(program, "working directory '" + cwd + "' is not one");
+}
+
+// c_strings() is the NULL-terminated array of pointers exec wants. exec
+// does not write through them; the const_cast only meets its signature.
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const std::string& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// spawn_plan is what posix_spawn does in the child before exec (see the
+// header), owning glibc's two descriptions of it.
+class spawn_plan {
+ public:
+  spawn_plan(int stdin_fd, int stdout_fd, int stderr_fd, const std::string& cwd) {
+    posix_spawn_file_actions_init(&actions_);
+    posix_spawnattr_init(&attributes_);
+    check(posix_spawn_file_actions_adddup2(&actions_, stdin_fd, STDIN_FILENO));
+    check(posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO));
+    check(posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO));
+    check(posix_spawn_file_actions_addclosefrom_np(&actions_, STDERR_FILENO + 1));
+    if (!cwd.empty()) check(posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str()));
+    reset_signals();
+    check(posix_spawnattr_setpgroup(&attributes_, 0));
+    check(posix_spawnattr_setflags(
+        &attributes_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP));
+  }
+  spawn_plan(const spawn_plan&) = delete;
+  spawn_plan& operator=(const spawn_plan&) = delete;
+  ~spawn_plan() {
+    posix_spawnattr_destroy(&attributes_);
+    posix_spawn_file_actions_destroy(&actions_);
+  }
+
+  const posix_spawn_file_actions_t* actions() const noexcept { return &actions_; }
+  const posix_spawnattr_t* attributes() const noexcept { return &attributes_; }
+
+ private:
+  // The set-up calls fail only without memory.
+  static void check(int rc) {
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn set-up");
+  }
+  void reset_signals() {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    check(posix_spawnattr_setsigmask(&attributes_, &none));
+    check(posix_spawnattr_setsigdefault(&attributes_, &all));
+  }
+
+  posix_spawn_file_actions_t actions_;
+  posix_spawnattr_t attributes_;
+};
+
+// watch() opens the pidfd of a child just started. Should that fail (out
+// of descriptors), the child is killed and reaped before the error goes
+// on, since nothing else would ever reap it.
+child_process watch(pid_t pid, const std::string& program) {
+  try {
+    return child_process(ipc::pidfd(pid));
+  } catch (const ipc::ipc_error& failure) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    cannot_run_errno(program, "pidfd_open: ", failure.code());
+  }
+}
+
+}  // namespace
+
+owned_fd& owned_fd::operator=(owned_fd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+owned_fd::~owned_fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+child_process::~child_process() {
+  if (pidfd_.fd() < 0 || reaped_) return;
+  kill_group();
+  reap();
+}
+
+void child_process::kill_group() const noexcept {
+  if (reaped_) return;
+  ::kill(-pidfd_.pid(), SIGKILL);
+  pidfd_.send_signal(SIGKILL);
+}
+
+std::optional<ipc::exit_status> child_process::reap() noexcept {
+  reaped_ = true;
+  try {
+    for (;;) {
+      if (auto status = pidfd_.try_reap()) return status;
+      pidfd_.exited(std::chrono::hours(1));
+    }
+  } catch (const ipc::ipc_error&) {
+    return std::nullopt;  // ECHILD: not ours to reap any more
+  }
+}
+
+void check_arguments(const std::vector<std::string>& args, const process_options& options) {
+  if (args.empty())
+    throw error("run_process: the argument list is empty; it needs at least the program to run");
+  const std::string& program = args.front();
+  if (program.empty()) throw error("run_process: the program name (args[0]) is empty");
+  for (std::size_t i = 0; i < args.size(); ++i)
+    check_text(args[i], "argument " + std::to_string(i), program);
+  check_text(options.cwd, "the working directory", program);
+  if (options.env) check_environment(*options.env, program);
+  check_environment(options.env_extra, program);
+}
+
+spawned_child spawn_child(const std::vector<std::string>& args, const process_options& options) {
+  const std::string& program = args.front();
+  const process_environment vars = child_environment(options);
+  const std::string path = program_path(program, vars);
+  check_directory(options.cwd, program);
+  pipe_ends in = make_pipe(program), out = make_pipe(program), err = make_pipe(program);
+  const spawn_plan plan(in.read.get(), out.write.get(), err.write.get(), options.cwd);
+  const std::vector<std::string> environment = environment_strings(vars);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, path.c_str(), plan.actions(), plan.attributes(),
+                             c_strings(args).data(), c_strings(environment).data());
+  if (rc != 0) cannot_run_errno(program, path == program ? "" : path + ": ", rc);
+  return {watch(pid, program), std::move(in.write), std::move(out.read), std::move(err.read)};
+}
+
+std::string command_text(const std::vector<std::string>& args) {
+  std::string text;
+  for (const std::string& arg : args) {
+    if (!text.empty()) text += ' ';
+    text += arg;
+    if (text.size() > longest_command_text) return text.substr(0, longest_command_text) + "...";
+  }
+  return text;
+}
+
+}  // namespace tandem::detail

@@ -1,0 +1,230 @@
+// runtime::metrics(), to_prometheus() and the Chrome trace.
+#include "tandem/metrics.hpp"
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+// Boost 1.74's JSON parser includes the deprecated <boost/bind.hpp>.
+#define BOOST_BIND_GLOBAL_PLACEHOLDERS
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/cpu_tasks.hpp"
+#include "tandem/tandem.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto twice = tandem::define_task<int(int)>("metrics.twice", tandem::cpu, [](int x) {
+  tandem::test::spin_for(2);
+  return 2 * x;
+});
+const auto refuse = tandem::define_task<int()>("metrics.refuse", tandem::cpu,
+                                               []() -> int { throw std::runtime_error("no"); });
+const auto segfault = tandem::define_task<int()>("metrics.segfault", tandem::cpu, []() -> int {
+  raise(SIGSEGV);
+  return 0;
+});
+const auto spin = tandem::define_task<int(int)>("metrics.spin", tandem::cpu, [](int ms) {
+  tandem::test::spin_for(ms);
+  return ms;
+});
+
+template <class T>
+bool fails(tandem::future<T>& f) {
+  try {
+    f.get();
+    return false;
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
+// wait_for_workers() waits until the cpu lane has all its workers again.
+void wait_for_workers(tandem::runtime& rt) {
+  for (int i = 0; i < 500 && rt.metrics().cpu.workers_alive < rt.options().cpu_workers; ++i)
+    std::this_thread::sleep_for(10ms);
+}
+
+std::string temp_path(const char* name) {
+  return (std::filesystem::temp_directory_path() /
+          (std::string(name) + "-" + std::to_string(getpid()) + ".json"))
+      .string();
+}
+
+}  // namespace
+
+TEST_CASE("io lane counts: submitted, completed, failed, sampled latencies" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  std::vector<tandem::future<int>> tasks;
+  for (int i = 0; i < 640; ++i)
+    tasks.push_back(rt.submit(tandem::io, [i] {
+      if (i % 10 == 0) throw std::runtime_error("every tenth");
+      return i;
+    }));
+  int failed = 0;
+  for (auto& t : tasks) failed += fails(t);
+  rt.shutdown();  // every count is final
+  const tandem::metrics_snapshot m = rt.metrics();
+  CHECK(failed == 64);
+  CHECK(m.io.submitted >= 640);
+  CHECK(m.io.failed == 64);
+  CHECK(m.io.completed >= 576);
+  CHECK(m.io.completed + m.io.failed + m.io.cancelled == m.io.submitted);
+  CHECK(m.io.queued == 0);
+  CHECK(m.io.running == 0);
+  CHECK(m.io.threads == 2);
+  CHECK(m.io.queue_wait.count >= 640 / tandem::metrics_snapshot::io_sample_every - 1);
+  CHECK(m.io.run_time.count == m.io.queue_wait.count);
+}
+
+TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(120)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  std::vector<tandem::future<int>> ok;
+  for (int i = 0; i < 10; ++i) ok.push_back(rt.submit(twice, i));
+  for (auto& f : ok) f.get();
+  auto thrown = rt.submit(refuse);
+  auto crashed = rt.submit(segfault);
+  auto late = rt.submit(tandem::submit_options{.timeout = 50ms}, spin, 5000);
+  CHECK(fails(thrown));
+  CHECK(fails(crashed));
+  CHECK(fails(late));
+  auto killed = rt.submit(spin, 5000);
+  std::this_thread::sleep_for(100ms);
+  CHECK(killed.cancel(tandem::kill_running));
+  CHECK(fails(killed));
+  wait_for_workers(rt);
+
+  const tandem::cpu_lane_metrics m = rt.metrics().cpu;
+  CHECK(m.submitted == 14);
+  CHECK(m.completed == 10);
+  CHECK(m.failed == 2);  // the throw and the crash
+  CHECK(m.timed_out == 1);
+  CHECK(m.cancelled == 1);
+  CHECK(m.queued == 0);
+  CHECK(m.running == 0);
+  CHECK(m.restarts_crash == 1);
+  CHECK(m.restarts_timeout == 1);
+  CHECK(m.restarts_cancel == 1);
+  CHECK(m.workers == 2);
+  CHECK(m.workers_alive == 2);
+  CHECK(m.run_time.count == 14);  // every cpu task is timed
+  CHECK(m.run_time.percentile(50) >= 0.002);
+  CHECK(m.run_time.percentile(100) >= 0.05);
+}
+
+TEST_CASE("a worker recycled after max_tasks_per_worker counts as a recycle" *
+          doctest::timeout(60)) {
+  auto options = tandem::test::lanes(2, 2);
+  options.max_tasks_per_worker = 2;
+  tandem::runtime rt{options};
+  for (int i = 0; i < 6; ++i) rt.submit(twice, i).get();
+  wait_for_workers(rt);
+  const auto m = rt.metrics().cpu;
+  CHECK(m.restarts_recycle >= 2);
+  CHECK(m.restarts_crash == 0);
+}
+
+TEST_CASE("latency histogram buckets and percentiles" * doctest::timeout(10)) {
+  tandem::latency_histogram h;
+  CHECK(h.percentile(50) == 0);
+  h.buckets[0] = 50;   // <= 1 us
+  h.buckets[10] = 49;  // <= 1.024 ms
+  h.buckets[tandem::latency_histogram::bucket_count - 1] = 1;
+  h.count = 100;
+  CHECK(h.percentile(50) == doctest::Approx(1e-6));
+  CHECK(h.percentile(99) == doctest::Approx(1.024e-3));
+  CHECK(std::isinf(h.percentile(100)));
+}
+
+TEST_CASE("to_prometheus writes every family in the text format" * doctest::timeout(60)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  rt.submit(twice, 1).get();
+  rt.submit(tandem::io_blocking, [] { return 1; }).get();
+  const std::string text = tandem::to_prometheus(rt.metrics());
+  CHECK(text.find("# TYPE tandem_tasks_submitted_total counter\n") != std::string::npos);
+  CHECK(text.find("tandem_tasks_completed_total{lane=\"cpu\"} 1\n") != std::string::npos);
+  CHECK(text.find("tandem_tasks_submitted_total{lane=\"io_blocking\"} 1\n") != std::string::npos);
+  CHECK(text.find("tandem_task_run_seconds_bucket{lane=\"cpu\",le=\"+Inf\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("tandem_cpu_worker_restarts_total{cause=\"crash\"} 0\n") != std::string::npos);
+  CHECK(text.find("tandem_cpu_workers_alive 2\n") != std::string::npos);
+  // Every sample line is NAME[{LABELS}] VALUE.
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    REQUIRE(end != std::string::npos);
+    const std::string line = text.substr(start, end - start);
+    if (line.rfind("# ", 0) != 0) {
+      const auto space = line.rfind(' ');
+      REQUIRE(space != std::string::npos);
+      CHECK(line.rfind("tandem_", 0) == 0);
+      const std::string value = line.substr(space + 1);
+      char* stop = nullptr;
+      std::strtod(value.c_str(), &stop);
+      CHECK(*stop == '\0');
+    }
+    start = end + 1;
+  }
+}
+
+TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
+          doctest::timeout(120)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  rt.submit(twice, 0).get();  // workers up
+  rt.start_trace();
+  std::vector<tandem::future<int>> io, cpu;
+  for (int i = 0; i < 50; ++i) io.push_back(rt.submit(tandem::io, [i] { return i; }));
+  for (int i = 0; i < 6; ++i) cpu.push_back(rt.submit(twice, i));
+  auto blocking = rt.submit(tandem::io_blocking, [] { return 7; });
+  auto thrown = rt.submit(refuse);
+  for (auto& f : io) f.get();
+  for (auto& f : cpu) f.get();
+  blocking.get();
+  CHECK(fails(thrown));
+  const std::string path = temp_path("tandem-trace");
+  rt.stop_trace(path);
+
+  boost::property_tree::ptree json;
+  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
+  std::filesystem::remove(path);
+  std::map<std::string, int> slices;
+  std::map<std::string, int> outcomes;
+  int rows = 0;
+  for (const auto& [_, event] : json.get_child("traceEvents")) {
+    const auto phase = event.get<std::string>("ph");
+    if (phase == "M") ++rows;
+    if (phase != "X") continue;
+    ++slices[event.get<std::string>("cat") + ":" + event.get<std::string>("name")];
+    ++outcomes[event.get<std::string>("args.outcome")];
+    CHECK(event.get<double>("dur") >= 0);
+  }
+  CHECK(slices["io:io task"] == 50);
+  CHECK(slices["cpu:metrics.twice"] == 6);
+  CHECK(slices["cpu:metrics.refuse"] == 1);
+  CHECK(slices["io_blocking:io task"] == 1);
+  CHECK(outcomes["failed"] == 1);
+  CHECK(rows >= 3);  // io workers, a blocking thread, cpu workers
+}
+
+TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  CHECK_THROWS_WITH_AS(rt.stop_trace(temp_path("none")), doctest::Contains("no trace is running"),
+                       tandem::error);
+  rt.start_trace();
+  CHECK_THROWS_WITH_AS(rt.start_trace(), doctest::Contains("already running"), tandem::error);
+  CHECK_THROWS_WITH_AS(rt.stop_trace("/nonexistent-dir/trace.json"),
+                       doctest::Contains("/nonexistent-dir/trace.json"), tandem::error);
+}
