@@ -180,7 +180,7 @@ def workers_restored(server, within_s=10):
     """Seconds until every worker is back (None if not within `within_s`)."""
     started = time.monotonic()
     while time.monotonic() - started < within_s:
-        if server.gauge("tandem_cpu_workers_alive") == server.gauge("tandem_cpu_workers_wanted"):
+        if server.gauge("tandem_cpu_workers_alive") == server.gauge("tandem_cpu_workers"):
             return time.monotonic() - started
         time.sleep(0.05)
     return None

@@ -3,6 +3,7 @@
 
 #include <boost/asio/use_awaitable.hpp>
 #include <tandem/io_executor.hpp>
+#include <tandem/metrics.hpp>
 #include <tandem/runtime.hpp>
 
 #include "cpu_tasks.hpp"
@@ -32,6 +33,8 @@ tandem::submit_options lane_work::options() const { return {.timeout = timeout_}
 std::size_t lane_work::workers_alive() const { return rt_.cpu_worker_pids().size(); }
 
 std::size_t lane_work::workers_wanted() const { return rt_.options().cpu_workers; }
+
+std::string lane_work::prometheus_text() const { return tandem::to_prometheus(rt_.metrics()); }
 
 asio::awaitable<long> inline_work::fib(int n) { co_return server::fib(n); }
 

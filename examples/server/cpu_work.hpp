@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace tandem {
 class runtime;
@@ -40,6 +41,9 @@ class cpu_work {
   // count asked for (both 0 inline).
   virtual std::size_t workers_alive() const = 0;
   virtual std::size_t workers_wanted() const = 0;
+  // prometheus_text() is the runtime's own figures for /metrics (lanes,
+  // latencies, workers alive and restarts), "" inline.
+  virtual std::string prometheus_text() const = 0;
 };
 
 // lane_work submits every task to `rt`'s cpu lane with `timeout`, so no
@@ -53,6 +57,7 @@ class lane_work final : public cpu_work {
   boost::asio::awaitable<void> hang() override;
   std::size_t workers_alive() const override;
   std::size_t workers_wanted() const override;
+  std::string prometheus_text() const override;
 
  private:
   tandem::submit_options options() const;
@@ -71,6 +76,7 @@ class inline_work final : public cpu_work {
   boost::asio::awaitable<void> hang() override;
   std::size_t workers_alive() const override { return 0; }
   std::size_t workers_wanted() const override { return 0; }
+  std::string prometheus_text() const override { return {}; }
 };
 
 }  // namespace server

@@ -166,8 +166,7 @@ asio::awaitable<reply> router::hang(std::uint64_t) {
 }
 
 asio::awaitable<reply> router::metrics(std::uint64_t) {
-  co_return reply{http::status::ok,
-                  metrics_.prometheus_text({work_.workers_alive(), work_.workers_wanted()}),
+  co_return reply{http::status::ok, metrics_.prometheus_text() + work_.prometheus_text(),
                   "text/plain; version=0.0.4; charset=utf-8"};
 }
 

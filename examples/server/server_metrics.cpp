@@ -47,17 +47,12 @@ std::string server_metrics::requests_family() const {
   return out;
 }
 
-std::string server_metrics::prometheus_text(const lane_gauges& lane) const {
+std::string server_metrics::prometheus_text() const {
   std::string out = requests_family();
   family(out, "tandem_server_requests_in_flight", "gauge", "Requests being handled now.");
   sample(out, "tandem_server_requests_in_flight", in_flight());
   family(out, "tandem_server_connections_open", "gauge", "Client connections open now.");
   sample(out, "tandem_server_connections_open", connections());
-  family(out, "tandem_cpu_workers_alive", "gauge", "Worker processes of the cpu lane alive now.");
-  sample(out, "tandem_cpu_workers_alive", std::int64_t(lane.workers_alive));
-  family(out, "tandem_cpu_workers_wanted", "gauge",
-         "Worker processes the cpu lane keeps (a crashed or timed-out one is replaced).");
-  sample(out, "tandem_cpu_workers_wanted", std::int64_t(lane.workers_wanted));
   return out;
 }
 

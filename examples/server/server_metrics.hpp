@@ -1,9 +1,10 @@
 // server_metrics.hpp — what the server counts about itself, served by
-// GET /metrics in Prometheus' text format (version 0.0.4).
+// GET /metrics in Prometheus' text format (version 0.0.4), before the
+// runtime's own figures (tandem::to_prometheus, see cpu_work.hpp).
 //
 //   server_metrics m;
 //   m.record("/cpu/fib", 200);
-//   std::string text = m.prometheus_text({.workers_alive = 2, .workers_wanted = 2});
+//   std::string text = m.prometheus_text();
 //
 // Route labels are a fixed set of static strings chosen by the router
 // (unknown paths share one label), so the number of series stays bounded
@@ -22,12 +23,6 @@
 #include <utility>
 
 namespace server {
-
-// lane_gauges are the cpu lane's figures at the time of a scrape.
-struct lane_gauges {
-  std::size_t workers_alive = 0;
-  std::size_t workers_wanted = 0;
-};
 
 class server_metrics {
  public:
@@ -56,9 +51,8 @@ class server_metrics {
   std::int64_t in_flight() const noexcept { return in_flight_.load(); }
   std::int64_t connections() const noexcept { return connections_.load(); }
 
-  // prometheus_text() is the whole scrape: the server's own families, then
-  // the cpu lane's gauges.
-  std::string prometheus_text(const lane_gauges& lane) const;
+  // prometheus_text() is the server's families ("tandem_server_...").
+  std::string prometheus_text() const;
 
  private:
   std::string requests_family() const;

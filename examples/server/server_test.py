@@ -165,13 +165,17 @@ def metrics(port):
             break
         time.sleep(0.1)
     check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), "/metrics -> 200 text")
-    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+="[^"\\\n]*",?)*\})? \d+$')
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+="[^"\\\n]*",?)*\})? '
+                        r'([-+]?[0-9.]+([eE][-+]?[0-9]+)?|\+Inf|NaN)$')
     lines = [l for l in text.splitlines() if l and not l.startswith("#")]
     check(all(sample.match(l) for l in lines), "/metrics: every sample line is Prometheus text")
     check('tandem_server_requests_total{route="/cpu/crash",code="500"} 1' in lines,
           "/metrics counts the crash")
     check('tandem_server_requests_total{route="unmatched",code="404"} 1' in lines,
           "/metrics counts unknown paths under one label")
+    families = [l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")]
+    check(len(families) == len(set(families)) and "tandem_cpu_worker_restarts_total" in families,
+          "/metrics: the server's families, then the runtime's, each once")
     check(alive is not None and alive.group(1) == "2", "/metrics: both workers alive again")
 
 
