@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.hpp"
 #include "mandelbrot.hpp"
 #include "options.hpp"
 #include "png_file.hpp"
@@ -120,21 +121,6 @@ int run(const fractal::options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  fractal::options o;
-  try {
-    o = fractal::parse_options(argc, argv);
-  } catch (const fractal::usage_error& e) {
-    std::fprintf(stderr, "fractal: %s (see fractal --help)\n", e.what());
-    return 2;
-  }
-  if (o.help) {
-    std::fputs(fractal::usage(), stdout);
-    return 0;
-  }
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fractal: %s\n", e.what());
-    return 1;
-  }
+  return examples::command_line_main("fractal", argc, argv, fractal::parse_options,
+                                     fractal::usage(), run);
 }

@@ -1,9 +1,9 @@
 // options.hpp — the fractal program's command line.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
+#include "common/command_line.hpp"
 #include "mandelbrot.hpp"
 
 namespace fractal {
@@ -19,11 +19,7 @@ struct options {
   bool help = false;
 };
 
-// usage_error says what is wrong with the command line.
-class usage_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using examples::usage_error;
 
 // parse_options() reads argv[1..argc); throws usage_error naming the
 // option at fault.
