@@ -53,8 +53,11 @@ class trace_recorder {
 
   std::string render() const;  // under mutex_
 
-  std::atomic<bool> active_{false};
-  std::mutex mutex_;  // guards what follows
+  // Every queued and every run task reads active_: it gets a cache line of
+  // its own, or the writes of whatever sat beside it (the scheduler's
+  // submission counter did) would bounce that line between the cores.
+  alignas(64) std::atomic<bool> active_{false};
+  alignas(64) std::mutex mutex_;  // guards what follows
   std::int64_t started_ns_ = 0;
   std::map<std::uint64_t, std::string> rows_;
   std::vector<slice> slices_;
