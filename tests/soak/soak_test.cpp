@@ -532,20 +532,6 @@ void report(const tally& t, const tandem::metrics_snapshot& m, const std::vector
   std::fflush(stdout);
 }
 
-// A sanitizer symbolizes through a child process (llvm-symbolizer) that it
-// starts the first time it needs one (under TSan, to match a suppression of
-// test_main.cpp) and keeps, with its pipes and mappings. start_symbolizer()
-// starts it, so that it is part of the baseline, not a leak; without a
-// sanitizer the weak symbol is null and nothing happens.
-extern "C" void __sanitizer_symbolize_pc(void* pc, const char* format, char* out, std::size_t size)
-    __attribute__((weak));
-
-void start_symbolizer() {
-  char name[256];
-  if (__sanitizer_symbolize_pc)
-    __sanitizer_symbolize_pc(__builtin_return_address(0), "%f", name, sizeof name);
-}
-
 struct soak_result {
   tally total;
   std::vector<std::size_t> rss;  // host RSS after each round
@@ -586,7 +572,7 @@ TEST_CASE("chaos soak: every future resolves as its task asked while workers are
   // A short soak first, so that what the C library keeps for good once the
   // same threads have run (see mapping_slack) is in the baseline.
   soak(1, std::chrono::seconds(1), seed);
-  start_symbolizer();
+  tandem::test::start_symbolizer();
   const host_state before;
   const double seconds = soak_seconds();
   const auto round_length =
