@@ -524,21 +524,12 @@ void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
 }
 
 void cpu_lane::count_ending(ending how) noexcept {
-  switch (how) {
-    case ending::completed:
-      bump(tally_.completed);
-      break;
-    case ending::cancelled:
-      bump(tally_.cancelled);
-      break;
-    case ending::timed_out:
-      bump(tally_.timed_out);
-      break;
-    case ending::failed:
-    case ending::crashed:
-      bump(tally_.failed);
-      break;
-  }
+  // The cpu lane's own endings beyond task_outcome: a timeout, and a crash
+  // (counted as a failure).
+  if (how == ending::timed_out) return bump(tally_.timed_out);
+  tally_.count(how == ending::completed   ? task_outcome::completed
+               : how == ending::cancelled ? task_outcome::cancelled
+                                          : task_outcome::failed);
 }
 
 void cpu_lane::count_restart(ending how) noexcept {
