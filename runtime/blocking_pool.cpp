@@ -54,10 +54,11 @@ void blocking_pool::push(task_node* task) {
 }
 
 blocking_pool::pool_thread* blocking_pool::reserve_thread(std::unique_lock<std::mutex>& lock) {
-  if (live_ >= max_threads_ || queue_.size() <= starting_) return nullptr;
+  if (live_ >= max_threads_ || queue_.size() <= arriving_) return nullptr;
   reap_exited(lock);
   ++live_;
   ++starting_;
+  ++arriving_;
   auto& fresh = threads_.emplace_back();
   fresh.serial = next_serial_++;
   return &fresh;
@@ -86,6 +87,7 @@ void blocking_pool::start_thread(pool_thread& fresh) {
 void blocking_pool::forget_unstarted(std::unique_lock<std::mutex>& lock, pool_thread& fresh,
                                      const std::exception_ptr& why) {
   threads_.remove_if([&](const pool_thread& t) { return &t == &fresh; });
+  --arriving_;
   if (--live_ > 0) return;  // the threads that exist will take the queue
   // No thread at all can run the queued tasks: fail them rather than let
   // their futures wait forever.
@@ -100,6 +102,7 @@ void blocking_pool::forget_unstarted(std::unique_lock<std::mutex>& lock, pool_th
 void blocking_pool::thread_main(pool_thread& self) {
   current_thread_role() = thread_role{runtime_id_, nullptr};
   std::unique_lock lock(mutex_);
+  --arriving_;  // from here on it takes a queued task or waits in idle_
   while (task_node* task = wait_for_task(lock, self)) {
     if (metrics_) bump(tally_.started);
     pool_thread* next = reserve_thread(lock);

@@ -88,6 +88,11 @@ class blocking_pool {
   std::deque<task_node*> queue_;         // tasks waiting for a thread
   unsigned live_ = 0;                    // threads booked and not yet exited
   unsigned starting_ = 0;                // booked, handle not yet stored
+  // Booked threads that have not yet reached thread_main: each will take
+  // one queued task. (Not starting_: a thread may take its task and block
+  // in it before its handle is stored, and a task queued meanwhile must
+  // still get a thread.)
+  unsigned arriving_ = 0;
   std::uint64_t next_serial_ = 0;        // of the next thread booked
   lane_tally tally_;                     // written under mutex_
   std::condition_variable all_started_;  // starting_ reached 0
