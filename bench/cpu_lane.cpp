@@ -5,7 +5,8 @@
 //   C1_parked    the same with a 2 ms pause before each request, so the workers
 //                (and the peers' processes) have parked
 //   C2_single    200,000 trivial tasks submitted one by one, then every result got
-//   C2_batch     200,000 tasks of 256 ints each (tandem has no batch API): items/s
+//   C2_batch     200,000 trivial tasks through runtime::submit_many (tasks/s), and
+//                200,000 tasks of 256 ints each, as the peers batch: items/s
 //   C3_copy      a 64 MiB std::vector<std::byte> argument, returned as the result
 //   C3_zerocopy  the same size in a tandem::shared_buffer the task flips in place and
 //                returns (a handle crosses); peer: multiprocessing.shared_memory by name
@@ -272,6 +273,20 @@ figures c2_batch_tandem(tandem::runtime& rt, int tasks) {
   return per_second("tasks_per_s", 1.0 * tasks * chunk_items, ms);
 }
 
+// c2_batch_submit_many(): `tasks` trivial tasks (int -> int + 1) through
+// runtime::submit_many, one future each; every result summed in the timing.
+figures c2_batch_submit_many(tandem::runtime& rt, int tasks) {
+  std::vector<int> items(static_cast<std::size_t>(tasks));
+  std::iota(items.begin(), items.end(), 0);
+  long long total = 0;
+  const double ms = timed_ms([&] {
+    auto futures = rt.submit_many(inc_task, items);
+    for (auto& f : futures) total += f.get();
+  });
+  check(total == 1LL * tasks * (tasks + 1) / 2, "C2_batch", "tandem_submit_many");
+  return per_second("tasks_per_s", tasks, ms);
+}
+
 figures c2_batch_pipe_pool(int tasks) {
   const std::vector<int> chunk = batch_chunk();
   cpu_lane::pipe_pool pool(workers, chunk_items);
@@ -292,7 +307,8 @@ figures c2_batch_pipe_pool(int tasks) {
 
 void bench_c2_batch(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
   std::vector<implementation> impls{
-      {"tandem", [&] { return c2_batch_tandem(rt, sz.batch_tasks); }}};
+      {"tandem_submit_many", [&] { return c2_batch_submit_many(rt, sz.c2_tasks); }},
+      {"tandem_chunks", [&] { return c2_batch_tandem(rt, sz.batch_tasks); }}};
   add_python(
       h, impls, "python_ppe", "python_ppe_cpu.py",
       ppe_args({"batch", std::to_string(sz.batch_python_chunks), std::to_string(chunk_items)}));
@@ -480,17 +496,17 @@ void print_notes(const sizes& sz) {
       "  C1: futex_floor spins in C1_hot and parks (FUTEX_WAIT) in C1_parked; C1_parked pauses\n"
       "      %lld ms before every request, for every implementation\n"
       "  C2_single: python_ppe runs %d tasks, the others %d; tasks_per_s is a rate\n"
-      "  C2_batch: tandem has no batch API: %d tasks of %zu ints each (vector<int> -> "
-      "vector<int>),\n"
+      "  C2_batch: tandem_submit_many: %d trivial tasks through runtime::submit_many, one\n"
+      "      future each; tandem_chunks: %d tasks of %zu ints each (vector<int> -> vector<int>),\n"
       "      pipe_pool %d requests of %zu ints, python_ppe map(chunksize=%zu) over %d items;\n"
-      "      tasks_per_s counts ITEMS, not submissions\n"
+      "      tasks_per_s counts ITEMS (tasks for submit_many), not submissions\n"
       "  C3_copy: %zu MiB; inprocess_copy = the argument copied into a fresh vector, then that\n"
       "      into a fresh result vector\n"
       "  C5: from just before kill(SIGKILL) of one of 2 busy workers until a trivial task,\n"
       "      submitted right after the kill, has returned (only a replacement can run it)\n"
       "  C6: efficiency = 4 x (one %d ms task in-process) / (%u workers x wall of 4 tasks)\n",
       workers, static_cast<long long>(parked_gap.count()), sz.c2_python_tasks, sz.c2_tasks,
-      sz.batch_tasks, chunk_items, sz.batch_tasks, chunk_items, chunk_items,
+      sz.c2_tasks, sz.batch_tasks, chunk_items, sz.batch_tasks, chunk_items, chunk_items,
       sz.batch_python_chunks * static_cast<int>(chunk_items), sz.copy_bytes >> 20, sz.burn_ms,
       workers);
 }

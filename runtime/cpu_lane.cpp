@@ -18,9 +18,13 @@ namespace tandem::detail {
 
 namespace {
 
-// A worker holds one task at a time, so its rings carry one frame each
-// way: payloads up to 16 KiB travel inline, larger ones in the heaps.
-const ipc::ring_options ring_shape{std::size_t{64} << 10, std::uint32_t{16} << 10, 256};
+// Payloads up to 16 KiB travel inline in the rings, larger ones in the
+// heaps. A worker's window (cpu_lane.hpp) is at most window_depth jobs: deep
+// enough that a worker runs a stream of short tasks without waiting on the
+// dispatcher, and few enough to fit its ring with small arguments.
+const ipc::ring_options ring_shape{std::size_t{64} << 10,
+                                  static_cast<std::uint32_t>(cpu_inline_argument_bytes), 256};
+constexpr std::size_t window_depth = run_gate::depth;
 // How long the dispatcher spins before it parks (a few microseconds: on a
 // machine with few cores a spinning dispatcher holds the core a worker
 // needs), and the longest it parks: it looks at kill requests and the
@@ -58,13 +62,6 @@ std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_statu
 // Rows of cpu workers in a trace: after the io and blocking threads', one
 // per worker pid.
 constexpr std::uint64_t first_trace_row = std::uint64_t{1} << 32;
-
-// run_deadline() is when a task that starts now must be done (never, for
-// no timeout).
-worker_slot::clock::time_point run_deadline(std::chrono::nanoseconds timeout) {
-  if (timeout <= std::chrono::nanoseconds::zero()) return worker_slot::clock::time_point::max();
-  return deadline_after(timeout);
-}
 
 template <class... T>
 std::tuple<T...> decode_reply(std::span<const std::byte> payload) {
@@ -106,8 +103,8 @@ void cpu_lane::run_worker(void* self, unsigned slot) {
   auto& lane = *static_cast<cpu_lane*>(self);
   worker_slot& place = *lane.slots_.at(slot);
   lane.objects_.enter_as_worker();
-  serve_as_worker({place.submissions(), place.completions(), lane.arguments_.bytes(), *lane.signal_,
-                   lane.options_, getppid()});
+  serve_as_worker({place.submissions(), place.gate(), place.completions(),
+                   lane.arguments_.bytes(), *lane.signal_, lane.options_, getppid()});
 }
 
 void cpu_lane::notify_from_zygote(void* self) {
@@ -120,8 +117,7 @@ void cpu_lane::notify_from_zygote(void* self) {
 
 std::span<std::byte> cpu_lane::reserve_arguments(cpu_job& job, std::size_t length) {
   if (length <= ring_shape.max_inline) {
-    job.inline_arguments.resize(length);
-    return job.inline_arguments;
+    return job.inline_arguments.resize(length);
   }
   const std::size_t limit = largest_payload(options_.cpu_payload_bytes);
   if (length > limit)
@@ -159,6 +155,26 @@ void cpu_lane::push(cpu_job& job) noexcept {
   signal_->notify();
 }
 
+void cpu_lane::push_many(std::span<cpu_job* const> jobs) noexcept {
+  const std::int64_t now = steady_now_ns();
+  for (cpu_job* job : jobs) job->queued_ns = now;
+  queued_.fetch_add(jobs.size(), std::memory_order_seq_cst);
+  queue_.push_many(jobs);
+  signal_->notify();
+}
+
+bool cpu_lane::withdraw(cpu_job& job) noexcept {
+  const std::uint64_t ticket = job.window_ticket.load(std::memory_order_acquire);
+  if (ticket == 0) return false;
+  const auto number = static_cast<std::uint32_t>(ticket);
+  run_gate& gate = slots_[(ticket >> 32) - 1]->gate();
+  if (gate.settle(number, run_gate::fate::withdrawn) != run_gate::fate::withdrawn) return false;
+  job.result_state().fail_claimed(std::make_exception_ptr(task_cancelled()));
+  withdrawals_.fetch_add(1, std::memory_order_release);
+  signal_->notify();  // the dispatcher removes it from the window
+  return true;
+}
+
 bool cpu_lane::has_idle_worker() const noexcept {
   return idle_workers_.load(std::memory_order_relaxed) > 0 && !queue_.maybe_nonempty();
 }
@@ -177,11 +193,15 @@ void cpu_lane::stop() noexcept {
   if (stopping_.exchange(true)) return;
   signal_->notify();
   if (dispatcher_.joinable()) dispatcher_.join();
+  pass_ns_ = steady_now_ns();
   // Nothing should be left after the scheduler's drain; whatever is, ends.
   const auto stopped = std::make_exception_ptr(runtime_stopped());
-  for (auto& slot : slots_)
-    if (slot->job) fail_running(*slot, stopped, ending::cancelled);
-  while (cpu_job* job = queue_.try_pop()) {
+  for (auto& slot : slots_) {
+    return_unstarted(*slot);
+    while (!slot->window.empty()) fail(slot->pop_front(), stopped, ending::cancelled, slot->pid);
+  }
+  for (cpu_job* job : std::exchange(returned_, {})) fail(*job, stopped, ending::cancelled, 0);
+  while (cpu_job* job = pop_queued()) {
     job->result_state().try_fail(stopped);
     finish(*job, ending::cancelled);
   }
@@ -195,6 +215,7 @@ void cpu_lane::dispatch_loop(scheduler& owner) {
   std::uint64_t reports_seen = 0;
   while (!stopping_.load(std::memory_order_acquire)) {
     const std::uint64_t seen = signal_->events.load(std::memory_order_seq_cst);
+    pass_ns_ = steady_now_ns();
     bool progress = false;
     if (const auto reports = signal_->reports.load(std::memory_order_seq_cst);
         reports != reports_seen) {
@@ -263,7 +284,11 @@ void cpu_lane::settle_exit(const zygote_report& report) {
   }
   // A worker that was killed or retired was counted when that began.
   if (slot.state != worker_slot::phase::leaving) count_restart(ending::crashed);
-  if (slot.job) fail_running(slot, crash_of(*slot.job, slot.pid, report.status), ending::crashed);
+  return_unstarted(slot);
+  while (!slot.window.empty()) {
+    cpu_job& job = slot.pop_front();
+    fail(job, crash_of(job, slot.pid, report.status), ending::crashed, slot.pid);
+  }
   set_idle(slot, false);
   slot.process = ipc::pidfd();
   slot.pid = 0;
@@ -287,11 +312,13 @@ bool cpu_lane::take_reply(worker_slot& slot) {
     const std::string what = "its worker process (pid " + std::to_string(slot.pid) +
                              ") wrote a corrupt reply (" + ipc::describe(frame.error) +
                              "); the worker was killed and is being replaced";
-    kill_worker(slot,
-                std::make_exception_ptr(worker_crashed(
-                    (slot.job ? "task '" + slot.job->task().name() + "': " : "") + what, slot.pid,
-                    SIGKILL, -1)),
-                ending::crashed);
+    kill_worker(
+        slot,
+        [&](const cpu_job& job) {
+          return std::make_exception_ptr(
+              worker_crashed("task '" + job.task().name() + "': " + what, slot.pid, SIGKILL, -1));
+        },
+        ending::crashed);
     if (frame.error != ipc::frame_error::ring_corrupt) slot.done(frame);
     return frame.error != ipc::frame_error::ring_corrupt;
   }
@@ -304,7 +331,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
   switch (static_cast<to_parent>(frame.kind)) {
     case to_parent::ready:
       if (slot.state == worker_slot::phase::starting) {
-        slot.state = worker_slot::phase::idle;
+        slot.state = worker_slot::phase::serving;
         set_idle(slot, true);
       }
       return;
@@ -314,37 +341,42 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
         break_lane(failed_init_reason(frame.payload));
       else
         bump(restarts_recycle_);
+      return_unstarted(slot);  // it exits between tasks: nothing else ran
       set_idle(slot, false);
       slot.state = worker_slot::phase::leaving;
       return;
     default:
       break;
   }
-  if (!slot.job || frame.id != slot.job->task().index()) return;  // nobody asked
-  cpu_job& job = *slot.job;
+  // A reply is for the first job not withdrawn (a withdrawn one gets none).
+  std::vector<cpu_job*> withdrawn;
+  slot.remove_withdrawn_front(withdrawn);
+  if (!withdrawn.empty()) finish_withdrawn(slot, withdrawn);
+  const bool expected = !slot.window.empty() &&
+                        frame_number(frame.id) == slot.window.front().number &&
+                        frame_task(frame.id) == slot.window.front().job->task().index();
+  if (!expected) return;  // nobody asked
+  cpu_job& job = slot.pop_front();
   switch (static_cast<to_parent>(frame.kind)) {
     case to_parent::value:
-      slot.job = nullptr;
       job.deliver(frame.payload);
       finish(job, ending::completed, slot.pid);
       break;
     case to_parent::thrown:
-      fail_running(slot, remote_failure(job, frame.payload), ending::failed);
+      fail(job, remote_failure(job, frame.payload), ending::failed, slot.pid);
       break;
     case to_parent::too_large:
-      fail_running(slot, oversized_result(job, frame.payload), ending::failed);
+      fail(job, oversized_result(job, frame.payload), ending::failed, slot.pid);
       break;
     default:  // to_parent::unknown
-      fail_running(slot,
-                   std::make_exception_ptr(unknown_task(
-                       "task '" + job.task().name() + "' (number " + std::to_string(frame.id) +
-                       ") is unknown to worker pid " + std::to_string(slot.pid))),
-                   ending::failed);
+      fail(job,
+           std::make_exception_ptr(unknown_task(
+               "task '" + job.task().name() + "' (number " +
+               std::to_string(frame_task(frame.id)) + ") is unknown to worker pid " +
+               std::to_string(slot.pid))),
+           ending::failed, slot.pid);
   }
-  if (slot.state == worker_slot::phase::busy) {
-    slot.state = worker_slot::phase::idle;
-    set_idle(slot, true);
-  }
+  if (slot.state == worker_slot::phase::serving) set_idle(slot, slot.window.empty());
 }
 
 std::exception_ptr cpu_lane::remote_failure(const cpu_job& job,
@@ -384,31 +416,44 @@ std::string cpu_lane::failed_init_reason(std::span<const std::byte> payload) {
 
 bool cpu_lane::enforce_limits() {
   bool any = false;
-  const auto now = clock::now();
+  const std::int64_t now = pass_ns_;
+  // Windows are searched for withdrawn jobs only after a withdrawal.
+  const std::uint64_t withdrawals = withdrawals_.load(std::memory_order_acquire);
+  const bool search = std::exchange(withdrawals_seen_, withdrawals) != withdrawals;
   for (auto& slot : slots_) {
-    if (!slot->job) continue;
+    if (slot->window.empty() || slot->state != worker_slot::phase::serving) continue;
+    if (search) any |= remove_withdrawn(*slot);
+    if (slot->window.empty()) continue;
     const stop_cause cause = why_stop(*slot, now);
     if (cause == stop_cause::none) continue;
-    kill_worker(*slot, stop_reason(*slot, cause),
-                cause == stop_cause::timeout ? ending::timed_out : ending::cancelled);
+    kill_worker(
+        *slot, [&](const cpu_job& job) { return stop_reason(job, slot->pid, cause); },
+        cause == stop_cause::timeout ? ending::timed_out : ending::cancelled);
     any = true;
   }
   return any;
 }
 
-cpu_lane::stop_cause cpu_lane::why_stop(const worker_slot& slot,
-                                        clock::time_point now) const noexcept {
+cpu_lane::stop_cause cpu_lane::why_stop(const worker_slot& slot, std::int64_t now_ns) const {
   // The dispatcher asks this for every busy worker on every pass, so it
   // builds no message: stop_reason() does, for a job actually stopped.
   if (cancelling_.load(std::memory_order_acquire)) return stop_cause::shutdown;
-  if (slot.job->kill_requested.load(std::memory_order_acquire)) return stop_cause::kill_running;
-  return slot.deadline <= now ? stop_cause::timeout : stop_cause::none;
+  if (!slot.front_started()) return stop_cause::none;
+  if (slot.window.front().job->kill_requested.load(std::memory_order_acquire))
+    return stop_cause::kill_running;
+  return front_deadline_ns(slot) <= now_ns ? stop_cause::timeout : stop_cause::none;
 }
 
-std::exception_ptr cpu_lane::stop_reason(const worker_slot& slot, stop_cause cause) const {
-  const cpu_job& job = *slot.job;
+std::int64_t cpu_lane::front_deadline_ns(const worker_slot& slot) const noexcept {
+  if (!slot.front_started()) return INT64_MAX;
+  const auto timeout = effective_timeout(*slot.window.front().job);
+  if (timeout <= std::chrono::nanoseconds::zero()) return INT64_MAX;
+  return slot.gate().started_ns.load(std::memory_order_relaxed) + timeout.count();
+}
+
+std::exception_ptr cpu_lane::stop_reason(const cpu_job& job, pid_t pid, stop_cause cause) const {
   const std::string task = "task '" + job.task().name() + "'";
-  const std::string worker = "its worker process (pid " + std::to_string(slot.pid) + ")";
+  const std::string worker = "its worker process (pid " + std::to_string(pid) + ")";
   if (cause == stop_cause::shutdown)
     return std::make_exception_ptr(task_cancelled(
         task + " cancelled while running: the runtime was shut down with tandem::cancel and " +
@@ -428,46 +473,128 @@ std::chrono::nanoseconds cpu_lane::effective_timeout(const cpu_job& job) const n
                                                           : options_.default_timeout;
 }
 
-bool cpu_lane::assign_jobs() {
+bool cpu_lane::fail_all_queued() {
+  const auto reason = broken_.empty()
+                          ? std::make_exception_ptr(task_cancelled(
+                                "task cancelled before it started: the runtime was shut down "
+                                "with tandem::cancel"))
+                          : std::make_exception_ptr(worker_crashed(broken_, 0, 0, -1));
+  const ending how = broken_.empty() ? ending::cancelled : ending::failed;
   bool any = false;
-  if (cancelling_.load(std::memory_order_acquire) || !broken_.empty()) {
-    const auto reason = broken_.empty()
-                            ? std::make_exception_ptr(task_cancelled(
-                                  "task cancelled before it started: the runtime was shut down "
-                                  "with tandem::cancel"))
-                            : std::make_exception_ptr(worker_crashed(broken_, 0, 0, -1));
-    const ending how = broken_.empty() ? ending::cancelled : ending::failed;
-    while (cpu_job* job = queue_.try_pop()) {
-      job->result_state().try_fail(reason);
-      finish(*job, how);
-      any = true;
-    }
-    return any;
+  for (cpu_job* job : std::exchange(returned_, {})) {
+    fail(*job, reason, how, 0);
+    any = true;
   }
-  for (auto& slot : slots_) {
-    if (slot->state != worker_slot::phase::idle) continue;
-    cpu_job* job = nullptr;
-    while ((job = queue_.try_pop()) && !job->result_state().try_claim()) {
-      finish(*job, ending::cancelled);  // cancelled while queued: it never runs
-      any = true;
-    }
-    if (!job) break;
-    start(*slot, *job);
+  while (cpu_job* job = pop_queued()) {
+    job->result_state().try_fail(reason);
+    finish(*job, how);
     any = true;
   }
   return any;
 }
 
-void cpu_lane::start(worker_slot& slot, cpu_job& job) {
-  slot.job = &job;
-  job.started_ns = steady_now_ns();
-  bump(tally_.started);
-  slot.state = worker_slot::phase::busy;
+bool cpu_lane::assign_jobs() {
+  if (cancelling_.load(std::memory_order_acquire) || !broken_.empty()) return fail_all_queued();
+  bool any = false;
+  bool rebalanced = false;
+  for (auto& slot : slots_) slot->ring_full = false;
+  // Level by level: every idle worker gets a job before any window grows.
+  for (std::size_t depth = 1; depth <= window_depth; ++depth) {
+    for (auto& slot : slots_) {
+      if (slot->state != worker_slot::phase::serving || slot->window.size() >= depth ||
+          !slot->has_room() || slot->ring_full)
+        continue;
+      cpu_job* job = next_job();
+      if (job == nullptr && !rebalanced && slot->window.empty()) {
+        rebalanced = true;
+        if (rebalance()) job = next_job();
+      }
+      if (job == nullptr) return any;
+      if (offer(*slot, *job)) {
+        any = true;
+      } else {  // its ring is full: the worker's next reply wakes us to try again
+        returned_.push_front(job);
+        slot->ring_full = true;
+      }
+    }
+  }
+  return any;
+}
+
+cpu_job* cpu_lane::next_job() {
+  while (!returned_.empty()) {
+    cpu_job& job = *returned_.front();
+    returned_.pop_front();
+    if (!job.kill_requested.load(std::memory_order_acquire)) return &job;
+    fail(job,
+         std::make_exception_ptr(task_cancelled("task '" + job.task().name() +
+                                                "' cancelled (tandem::kill_running) before it "
+                                                "started")),
+         ending::cancelled, 0);
+  }
+  cpu_job* job = nullptr;
+  while ((job = pop_queued()) && !job->result_state().try_claim())
+    finish(*job, ending::cancelled);  // cancelled while queued: it never runs
+  return job;
+}
+
+cpu_job* cpu_lane::pop_queued() {
+  if (intake_next_ == intake_end_) {
+    intake_end_ = queue_.try_pop_many(intake_);
+    intake_next_ = 0;
+    if (intake_end_ == 0) return nullptr;
+  }
+  return intake_[intake_next_++];
+}
+
+bool cpu_lane::offer(worker_slot& slot, cpu_job& job) {
+  if (!slot.offer(job)) return false;
+  if (job.started_ns == 0) {  // a job taken back and offered again counts once
+    job.started_ns = pass_ns_;
+    bump(tally_.started);
+  }
   set_idle(slot, false);
-  slot.deadline = run_deadline(effective_timeout(job));
-  if (!slot.send(job))  // cannot happen: a worker holds one job at a time
-    kill_worker(slot, std::make_exception_ptr(error("tandem: a worker's submission ring was full")),
-                ending::failed);
+  return true;
+}
+
+// rebalance() takes back the unstarted jobs of the worker with the most of
+// them, for idle workers to take; false when no worker has any.
+bool cpu_lane::rebalance() {
+  worker_slot* fullest = nullptr;
+  std::size_t most = 0;
+  for (auto& slot : slots_) {
+    if (slot->state != worker_slot::phase::serving) continue;
+    const std::size_t unstarted = slot->window.size() - (slot->front_started() ? 1 : 0);
+    if (unstarted > most) {
+      most = unstarted;
+      fullest = slot.get();
+    }
+  }
+  if (fullest == nullptr) return false;
+  return_unstarted(*fullest);
+  return !returned_.empty();
+}
+
+void cpu_lane::return_unstarted(worker_slot& slot) {
+  std::deque<cpu_job*> unstarted;
+  std::vector<cpu_job*> withdrawn;
+  slot.take_back(unstarted, withdrawn);
+  returned_.insert(returned_.begin(), unstarted.begin(), unstarted.end());
+  finish_withdrawn(slot, withdrawn);
+}
+
+bool cpu_lane::remove_withdrawn(worker_slot& slot) {
+  std::vector<cpu_job*> withdrawn;
+  slot.remove_withdrawn(withdrawn);
+  finish_withdrawn(slot, withdrawn);
+  return !withdrawn.empty();
+}
+
+// finish_withdrawn() ends the jobs their owners cancelled in a window (each
+// canceller resolved its own future).
+void cpu_lane::finish_withdrawn(worker_slot& slot, const std::vector<cpu_job*>& withdrawn) {
+  for (cpu_job* job : withdrawn) finish(*job, ending::cancelled);
+  if (slot.state == worker_slot::phase::serving) set_idle(slot, slot.window.empty());
 }
 
 void cpu_lane::respawn_vacant() {
@@ -485,16 +612,22 @@ void cpu_lane::respawn_vacant() {
   }
 }
 
-void cpu_lane::fail_running(worker_slot& slot, std::exception_ptr reason, ending how) {
-  cpu_job& job = *std::exchange(slot.job, nullptr);
+void cpu_lane::fail(cpu_job& job, std::exception_ptr reason, ending how, pid_t pid) {
   job.result_state().fail_claimed(std::move(reason));
-  finish(job, how, slot.pid);
+  finish(job, how, pid);
 }
 
-void cpu_lane::kill_worker(worker_slot& slot, std::exception_ptr reason, ending how) {
+// kill_worker() kills the worker: the jobs it never started go back to be
+// handed out again; the one it runs fails with reason_for(job).
+template <class Reason>
+void cpu_lane::kill_worker(worker_slot& slot, Reason reason_for, ending how) {
   if (slot.process.fd() >= 0) slot.process.send_signal(SIGKILL);
   if (slot.state != worker_slot::phase::leaving) count_restart(how);
-  if (slot.job) fail_running(slot, std::move(reason), how);
+  return_unstarted(slot);
+  while (!slot.window.empty()) {
+    cpu_job& job = slot.pop_front();
+    fail(job, reason_for(job), how, slot.pid);
+  }
   set_idle(slot, false);
   slot.state = worker_slot::phase::leaving;
 }
@@ -503,17 +636,20 @@ void cpu_lane::break_lane(const std::string& why) {
   if (!broken_.empty()) return;
   broken_ = why;
   for (auto& slot : slots_)
-    if (slot->job)
-      kill_worker(*slot,
-                  std::make_exception_ptr(worker_crashed(
-                      "task '" + slot->job->task().name() + "': " + why, slot->pid, 0, -1)),
-                  ending::failed);
+    if (!slot->window.empty())
+      kill_worker(
+          *slot,
+          [&](const cpu_job& job) {
+            return std::make_exception_ptr(
+                worker_crashed("task '" + job.task().name() + "': " + why, slot->pid, 0, -1));
+          },
+          ending::failed);
 }
 
 void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
   count_ending(how);
   if (job.started_ns != 0) {
-    const std::int64_t now = steady_now_ns();
+    const std::int64_t now = pass_ns_;
     tally_.queue_wait.record(job.started_ns - job.queued_ns);
     tally_.run_time.record(now - job.started_ns);
     if (trace_.active()) record_slice(job, how, pid, now);
@@ -587,7 +723,12 @@ cpu_lane::clock::time_point cpu_lane::next_deadline() const noexcept {
   const auto now = clock::now();
   auto wake_at = now + idle_check;
   for (const auto& slot : slots_) {
-    if (slot->job) wake_at = std::min({wake_at, slot->deadline, now + busy_check});
+    if (!slot->window.empty()) {
+      const std::int64_t deadline = front_deadline_ns(*slot);
+      wake_at = std::min(wake_at, now + busy_check);
+      if (deadline != INT64_MAX)
+        wake_at = std::min(wake_at, clock::time_point(std::chrono::nanoseconds(deadline)));
+    }
     if (slot->state == worker_slot::phase::vacant)
       wake_at = std::min(wake_at, std::max(slot->retry_at, now));
   }

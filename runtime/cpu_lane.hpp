@@ -4,8 +4,14 @@
 // Submitting threads encode a job's arguments (into the job, or into the
 // shared argument heap when large), count it and queue it. One dispatcher
 // thread does everything else, so the lane's bookkeeping needs no lock:
-//  * it hands queued jobs to idle workers (a job never waits behind a
-//    running one while a worker is idle, since a worker holds one job);
+//  * it hands queued jobs to workers: every idle worker first, then, while
+//    jobs remain, up to `window_depth` jobs queued in each worker's ring
+//    (its window), so a worker goes from one task to the next without a
+//    round trip through the dispatcher. A worker starts a windowed job
+//    only through its run gate (run_gate.hpp); when a worker is idle and
+//    nothing is queued, the dispatcher takes back the jobs another worker
+//    has not started and hands them out again, so a job never waits
+//    behind a long one while a worker is idle;
 //  * it reads the workers' replies and resolves the futures;
 //  * it kills a worker whose job ran past its timeout, or whose future was
 //    cancelled with tandem::kill_running, and fails that job alone;
@@ -20,9 +26,11 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,7 +70,11 @@ class cpu_lane {
   std::span<std::byte> reserve_arguments(cpu_job& job, std::size_t length);
   void discard_arguments(cpu_job& job) noexcept;
   void push(cpu_job& job) noexcept;
+  void push_many(std::span<cpu_job* const> jobs) noexcept;
   bool has_idle_worker() const noexcept;
+  // withdraw() cancels `job` if it waits, not started, in a worker's
+  // window: it resolves it with task_cancelled and the worker skips it.
+  bool withdraw(cpu_job& job) noexcept;
   void wake() noexcept { signal_->notify(); }
   std::vector<pid_t> worker_pids() const;
 
@@ -101,16 +113,25 @@ class cpu_lane {
   std::exception_ptr remote_failure(const cpu_job& job, std::span<const std::byte> payload);
   std::exception_ptr oversized_result(const cpu_job& job, std::span<const std::byte> payload);
   std::string failed_init_reason(std::span<const std::byte> payload);
-  stop_cause why_stop(const worker_slot& slot, clock::time_point now) const noexcept;
-  std::exception_ptr stop_reason(const worker_slot& slot, stop_cause cause) const;
+  stop_cause why_stop(const worker_slot& slot, std::int64_t now_ns) const;
+  std::exception_ptr stop_reason(const cpu_job& job, pid_t pid, stop_cause cause) const;
   std::chrono::nanoseconds effective_timeout(const cpu_job& job) const noexcept;
+  bool fail_all_queued();
   bool assign_jobs();
-  void start(worker_slot& slot, cpu_job& job);
+  cpu_job* next_job();
+  cpu_job* pop_queued();
+  bool offer(worker_slot& slot, cpu_job& job);
+  bool rebalance();
+  void return_unstarted(worker_slot& slot);
+  bool remove_withdrawn(worker_slot& slot);
+  void finish_withdrawn(worker_slot& slot, const std::vector<cpu_job*>& withdrawn);
   bool enforce_limits();
+  std::int64_t front_deadline_ns(const worker_slot& slot) const noexcept;
   void respawn_vacant();
   void settle_exit(const zygote_report& report);
-  void fail_running(worker_slot& slot, std::exception_ptr reason, ending how);
-  void kill_worker(worker_slot& slot, std::exception_ptr reason, ending how);
+  void fail(cpu_job& job, std::exception_ptr reason, ending how, pid_t pid);
+  template <class Reason>
+  void kill_worker(worker_slot& slot, Reason reason_for, ending how);
   void break_lane(const std::string& why);
   void finish(cpu_job& job, ending how, pid_t pid = 0) noexcept;
   void count_ending(ending how) noexcept;
@@ -132,10 +153,22 @@ class cpu_lane {
   std::vector<std::unique_ptr<worker_slot>> slots_;
   std::optional<zygote> zygote_;  // made once the slots exist: the zygote inherits them
   inject_queue<cpu_job> queue_;
+  // Jobs taken back from a worker that never started them (dispatcher
+  // only): handed out again before the queue, which holds younger ones.
+  std::deque<cpu_job*> returned_;
+  // Jobs the dispatcher took off the queue in bulk, not yet looked at.
+  std::array<cpu_job*, 64> intake_{};
+  std::size_t intake_next_ = 0;
+  std::size_t intake_end_ = 0;
   alignas(64) std::atomic<std::uint64_t> queued_{0};
   alignas(64) std::atomic<std::uint64_t> finished_{0};
   std::atomic<int> idle_workers_{0};
   std::atomic<bool> cancelling_{false};
+  std::atomic<std::uint64_t> withdrawals_{0};  // jobs withdraw() took out of a window
+  std::uint64_t withdrawals_seen_ = 0;          // dispatcher: as of its last search
+  // When the dispatcher's current pass began (steady clock, ns): the time
+  // its metrics and traces give to what happens in the pass.
+  std::int64_t pass_ns_ = 0;
   std::atomic<bool> stopping_{false};
   std::string broken_;  // dispatcher only: why no task can run any more
   mutable std::mutex pids_mutex_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ipc/error.hpp"
+#include "runtime/lane_tally.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/worker_protocol.hpp"
 
@@ -97,8 +98,10 @@ class worker {
       }
       // The parent wrote a frame we cannot read: nothing sane is left to do.
       if (frame.error != ipc::frame_error::none) _exit(71);
-      run(frame);
+      const bool mine = setup_.gate.try_start(frame_number(frame.id), steady_now_ns());
+      if (mine) run(frame);
       in_.consume(frame);
+      if (!mine) continue;  // taken back by the parent: no reply
       ++served_;
       // A retiring worker says so in the same publish as its last reply, so
       // the parent never hands it another task.
@@ -151,8 +154,7 @@ class worker {
   }
 
   void run(const ipc::decoded& frame) {
-    const task_entry* task =
-        frame.id <= UINT32_MAX ? task_at(static_cast<std::uint32_t>(frame.id)) : nullptr;
+    const task_entry* task = task_at(frame_task(frame.id));
     if (task == nullptr) return post(to_parent::unknown, frame.id, {});
     sink result(out_, setup_.completions.heap().bytes().size());
     try {

@@ -2,10 +2,11 @@
 //
 // A worker is forked from the zygote into one slot of the lane. It formats
 // its result heap (it owns it), runs worker_init, says `ready`, then reads
-// `run` frames one at a time: it looks the task up by number, decodes the
-// arguments from the frame or the parent's argument heap (which it only
-// reads: the parent frees those blocks), runs the function and answers with
-// one frame (worker_protocol.hpp). Between tasks it retires (says
+// `run` frames one at a time: it passes the frame through the run gate
+// (skipping it if the parent took it back), looks the task up by number,
+// decodes the arguments from the frame or the parent's argument heap (which
+// it only reads: the parent frees those blocks), runs the function and
+// answers with one frame (worker_protocol.hpp). Between tasks it retires (says
 // `retiring` and exits) once it has served max_tasks_per_worker tasks or
 // its resident memory passed max_worker_rss; the parent forks a
 // replacement. While idle it parks on its ring and checks every quarter
@@ -20,12 +21,14 @@
 #include "ipc/channel.hpp"
 #include "ipc/spsc_ring.hpp"
 #include "runtime/lane_signal.hpp"
+#include "runtime/run_gate.hpp"
 #include "tandem/runtime.hpp"
 
 namespace tandem::detail {
 
 struct worker_setup {
   ipc::spsc_ring& submissions;
+  run_gate& gate;
   ipc::channel& completions;
   std::span<const std::byte> argument_heap;
   lane_signal& signal;

@@ -14,6 +14,8 @@
 #include <concurrentqueue.h>
 #endif
 
+#include <span>
+
 #include "tandem/detail/task_node.hpp"
 
 #if defined(__SANITIZE_THREAD__)
@@ -56,6 +58,11 @@ class inject_queue {
     tsan_release(task);
     queue_.enqueue(task);
   }
+  // push_many() queues `items` in order, as one bulk enqueue.
+  void push_many(std::span<Item* const> items) {
+    for (Item* item : items) tsan_release(item);
+    queue_.enqueue_bulk(items.data(), items.size());
+  }
   Item* try_pop(consumer_token& token) {
     Item* task = nullptr;
     return tsan_acquire(queue_.try_dequeue(token, task) ? task : nullptr);
@@ -63,6 +70,12 @@ class inject_queue {
   Item* try_pop() {
     Item* task = nullptr;
     return tsan_acquire(queue_.try_dequeue(task) ? task : nullptr);
+  }
+  // try_pop_many() takes up to into.size() items at once; how many it took.
+  std::size_t try_pop_many(std::span<Item*> into) {
+    const std::size_t taken = queue_.try_dequeue_bulk(into.data(), into.size());
+    for (std::size_t i = 0; i < taken; ++i) tsan_acquire(into[i]);
+    return taken;
   }
   bool maybe_nonempty() const { return queue_.size_approx() > 0; }
 

@@ -41,6 +41,10 @@ void post_continuation(std::uint32_t runtime_id, task_node* task) noexcept {
 
 void submit_cpu(scheduler& sched, cpu_job& job) noexcept { sched.submit_cpu(job); }
 
+void submit_cpu_batch(scheduler& sched, std::span<cpu_job* const> jobs) noexcept {
+  sched.submit_cpu_batch(jobs);
+}
+
 std::span<std::byte> reserve_arguments(scheduler& sched, cpu_job& job, std::size_t length) {
   return sched.cpu().reserve_arguments(job, length);
 }
@@ -54,6 +58,10 @@ bool prefers_cpu_lane(scheduler& sched) noexcept {
 }
 
 void wake_cpu_lane(std::uint32_t runtime_id) noexcept { wake_registered_cpu_lane(runtime_id); }
+
+bool withdraw_cpu_job(std::uint32_t runtime_id, cpu_job& job) noexcept {
+  return withdraw_registered_cpu_job(runtime_id, job);
+}
 
 void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept {
   sched.submit(lane, task);

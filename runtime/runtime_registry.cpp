@@ -60,4 +60,10 @@ void wake_registered_cpu_lane(std::uint32_t id) noexcept {
   with_registered(id, [](scheduler& sched) { sched.cpu().wake(); });
 }
 
+bool withdraw_registered_cpu_job(std::uint32_t id, cpu_job& job) noexcept {
+  bool withdrawn = false;
+  with_registered(id, [&](scheduler& sched) { withdrawn = sched.cpu().withdraw(job); });
+  return withdrawn;
+}
+
 }  // namespace tandem::detail

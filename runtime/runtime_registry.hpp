@@ -26,4 +26,8 @@ bool submit_to_registered(std::uint32_t id, task_node* task) noexcept;
 // `id`, if that runtime is registered.
 void wake_registered_cpu_lane(std::uint32_t id) noexcept;
 
+// withdraw_registered_cpu_job() withdraws `job` from a worker's window of
+// runtime `id`'s cpu lane (cpu_lane::withdraw()); false when it cannot.
+bool withdraw_registered_cpu_job(std::uint32_t id, cpu_job& job) noexcept;
+
 }  // namespace tandem::detail

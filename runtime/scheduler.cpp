@@ -59,6 +59,15 @@ void scheduler::submit_cpu(cpu_job& job) noexcept {
   job.drop();
 }
 
+void scheduler::submit_cpu_batch(std::span<cpu_job* const> jobs) noexcept {
+  if (admit([&] { cpu_.push_many(jobs); })) return;
+  for (cpu_job* job : jobs) {
+    cpu_.discard_arguments(*job);
+    job->result_state().try_fail(std::make_exception_ptr(runtime_stopped()));
+    job->drop();
+  }
+}
+
 void scheduler::wait_until_quiescent() const {
   for (;;) {
     // Live processes first (process_table.hpp), then every `finished`

@@ -49,6 +49,8 @@ class scheduler {
   // submit_cpu() queues `job` on the cpu lane, or fails it with
   // runtime_stopped (same rule).
   void submit_cpu(cpu_job& job) noexcept;
+  // submit_cpu_batch() is submit_cpu() for many jobs at once.
+  void submit_cpu_batch(std::span<cpu_job* const> jobs) noexcept;
 
   // reserve_process() counts a run_process() call as live work (see
   // process_table.hpp), or refuses it by the rule above (false).

@@ -2,16 +2,30 @@
 //
 // Each worker has two rings (ipc/): the parent writes `run` frames to the
 // submission ring and the worker answers on the completion ring. A `run`
-// frame's id is the task's number (task_registry.hpp); its payload is the
-// encoded arguments, inline or in the parent's shared argument heap. The
-// worker runs one task at a time and answers every `run` with exactly one
-// of `value`, `thrown`, `too_large` or `unknown`, so the parent always knows
-// which task a worker is running: the one it sent last.
+// frame's id holds the frame's number at the worker's run gate
+// (run_gate.hpp) and the task's number (task_registry.hpp); its payload is
+// the encoded arguments, inline or in the parent's shared argument heap.
+// The parent may queue several `run` frames (its window for the worker).
+// The worker runs them one at a time, in order, each only once it got it
+// through the gate, and answers every one it ran with exactly one of
+// `value`, `thrown`, `too_large` or `unknown`, with the same id; one it
+// found taken back it skips in silence. So replies come in window order.
 #pragma once
 
 #include <cstdint>
 
 namespace tandem::detail {
+
+// A frame id: the gate number in the high half, the task's in the low.
+constexpr std::uint64_t run_frame_id(std::uint32_t number, std::uint32_t task) noexcept {
+  return std::uint64_t{number} << 32 | task;
+}
+constexpr std::uint32_t frame_number(std::uint64_t id) noexcept {
+  return static_cast<std::uint32_t>(id >> 32);
+}
+constexpr std::uint32_t frame_task(std::uint64_t id) noexcept {
+  return static_cast<std::uint32_t>(id);
+}
 
 // Parent -> worker.
 enum class to_worker : std::uint16_t {

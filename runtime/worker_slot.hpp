@@ -1,26 +1,37 @@
 // worker_slot.hpp — one cpu worker's place in the lane.
 //
 // A slot owns, in the lane's shared segment, the worker's submission ring
-// (parent -> worker) and completion channel (worker -> parent: a ring and
-// the worker's heap for large results). These are carved before the zygote
-// is forked, so every worker that ever fills the slot finds them at the
-// same address. The rest is the parent's bookkeeping: which process fills
-// the slot and what it is doing. Only the lane's dispatcher thread touches
-// a slot after start-up.
+// (parent -> worker), its run gate (run_gate.hpp) and its completion
+// channel (worker -> parent: a ring and the worker's heap for large
+// results). These are carved before the zygote is forked, so every worker
+// that ever fills the slot finds them at the same address. The rest is the
+// parent's bookkeeping: which process fills the slot and the window of
+// jobs sent to it. Only the lane's dispatcher thread touches a slot after
+// start-up.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <span>
+#include <vector>
 
 #include "ipc/channel.hpp"
 #include "ipc/pidfd.hpp"
 #include "ipc/spsc_ring.hpp"
+#include "runtime/run_gate.hpp"
 #include "tandem/detail/cpu_job.hpp"
 
 namespace tandem::detail {
+
+// A job's window ticket (cpu_job::window_ticket) says where it waits in a
+// window: the slot's index + 1 in the high half, its gate number in the
+// low half; 0 while it is in none.
+constexpr std::uint64_t window_ticket(unsigned slot, std::uint32_t number) noexcept {
+  return (std::uint64_t{slot} + 1) << 32 | number;
+}
 
 class worker_slot {
  public:
@@ -29,8 +40,7 @@ class worker_slot {
   enum class phase {
     vacant,    // no process: a spawn is due (or failed and will be retried)
     starting,  // spawn asked for; waiting for the worker's `ready`
-    idle,      // ready for a task
-    busy,      // running `job`
+    serving,   // takes tasks (its window may be empty: it is idle)
     leaving,   // killed, retiring or broken: waiting for the zygote's exit report
   };
 
@@ -41,30 +51,65 @@ class worker_slot {
   ipc::spsc_ring& submissions() noexcept { return submissions_; }
   ipc::channel& completions() noexcept { return completions_; }
 
-  // send() writes job's `run` frame; false when the ring has no room (it
-  // never lacks room: a worker has at most one task in flight).
-  bool send(const cpu_job& job) noexcept;
+  run_gate& gate() const noexcept { return *gate_; }
+
+  // has_room() is whether the window can take one more job: the numbers
+  // from its first job's to the next must fit the gate's depth (jobs taken
+  // back leave gaps in them).
+  bool has_room() const noexcept {
+    return window.empty() || next_number_ - window.front().number < run_gate::depth;
+  }
+  // offer() writes job's `run` frame, numbered for the gate, and adds the
+  // job to the window; false (nothing sent) when the ring has no room.
+  // Call it only when has_room().
+  bool offer(cpu_job& job) noexcept;
+  // front_started() is whether the worker has started the window's first
+  // job.
+  bool front_started() const noexcept {
+    return !window.empty() && gate_->fate_of(window.front().number) == run_gate::fate::started;
+  }
+  // take_back() removes from the window, newest first, the jobs the worker
+  // has not started: those it takes back go to the front of `unstarted`
+  // (oldest first; they will not run here), those cancelled by their
+  // future's owner to `withdrawn`.
+  void take_back(std::deque<cpu_job*>& unstarted, std::vector<cpu_job*>& withdrawn);
+  // remove_withdrawn() moves every job cancelled in the window to
+  // `withdrawn`; remove_withdrawn_front() only those before the first job
+  // not cancelled.
+  void remove_withdrawn(std::vector<cpu_job*>& withdrawn);
+  void remove_withdrawn_front(std::vector<cpu_job*>& withdrawn);
+  // pop_front() removes the window's first job (the worker replied for it,
+  // or died running it).
+  cpu_job& pop_front() noexcept;
   // reply() is the worker's next frame, if any; consume it with done().
   ipc::decoded reply() noexcept { return from_worker_.try_receive(); }
   void done(const ipc::decoded& frame) noexcept { from_worker_.done(frame); }
-  // clear() empties both rings and the heap once no process fills the slot.
+  // clear() empties both rings, the gate and the heap once no process
+  // fills the slot.
   void clear();
 
   // The parent's bookkeeping (dispatcher thread only).
   phase state = phase::vacant;
   pid_t pid = 0;
   ipc::pidfd process;
-  cpu_job* job = nullptr;
-  clock::time_point deadline = clock::time_point::max();
+  // The jobs sent to the worker, oldest first: it replies in this order.
+  struct offered {
+    cpu_job* job;
+    std::uint32_t number;  // the frame's number at the gate
+  };
+  std::deque<offered> window;
+  bool ring_full = false;  // an offer found no room in this dispatcher pass
   clock::time_point retry_at = clock::time_point::min();  // vacant: when to spawn again
   bool counted_idle = false;                              // counted in the lane's idle_workers
 
  private:
   unsigned index_;
   ipc::spsc_ring submissions_;
+  run_gate* gate_;
   ipc::channel completions_;
   ipc::ring_writer to_worker_;
   ipc::channel_reader from_worker_;
+  std::uint32_t next_number_ = 0;  // the number of the next frame offered
 };
 
 }  // namespace tandem::detail

@@ -216,7 +216,10 @@ class future {
   // cancel() stops a task that has not started: it never runs and the future
   // holds tandem::task_cancelled. Returns false (and changes nothing) when
   // the task is already running or finished.
-  bool cancel() { return checked_state().try_fail(std::make_exception_ptr(task_cancelled())); }
+  bool cancel() {
+    auto& s = checked_state();
+    return s.try_fail(std::make_exception_ptr(task_cancelled())) || s.withdraw();
+  }
   // cancel(tandem::kill_running) also stops a cpu task that is running: its
   // worker process is killed and replaced, and the future holds
   // task_cancelled (or the result, if the task finished first). Returns

@@ -25,7 +25,10 @@
 // that the constructor forks before it starts any thread, so making a
 // runtime in a program that already has threads is fine) and fed through
 // shared-memory rings. A worker runs one task at a time; a queued task goes
-// to the first idle worker. Arguments and results are serialized
+// to the first idle worker, and when every worker is busy up to 256 more
+// wait in each worker's ring, so a worker goes from task to task without a
+// round trip through the runtime (a worker that falls idle takes over the
+// waiting tasks of a busy one). Arguments and results are serialized
 // (serialize.hpp); an exception in a task arrives as remote_error. Failure
 // is per task: a worker that crashes, exits, or is killed fails only the
 // task it was running (worker_crashed) and is replaced; a task past its
@@ -42,6 +45,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ranges>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -167,6 +171,17 @@ class bound_task final : public state<R>, public task_node {
   Args args_;
 };
 
+// apply_item() calls fn with the arguments one element of a submit_many()
+// range holds: the element itself for a task of one parameter, else the
+// members of a tuple-like element (std::tuple, std::pair, std::array).
+template <class... A, class Fn, class Item>
+void apply_item(Fn&& fn, Item&& item) {
+  if constexpr (sizeof...(A) == 1 && std::is_constructible_v<std::decay_t<A>..., Item&&>)
+    fn(std::forward<Item>(item));
+  else
+    std::apply(std::forward<Fn>(fn), std::forward<Item>(item));
+}
+
 }  // namespace detail
 
 class runtime {
@@ -239,6 +254,46 @@ class runtime {
        ...) future<R> submit(cpu_t, const task_ref<R(A...)>& task, U&&... args) {
     return submit_cpu(std::chrono::nanoseconds::zero(), task, std::forward<U>(args)...);
   }
+  // submit_many() submits `task` once per element of `items` and returns
+  // the futures in the same order. An element is the task's argument (for
+  // a task of one parameter) or a tuple-like of its arguments:
+  //
+  //   std::vector<int> ns(10'000);  std::iota(ns.begin(), ns.end(), 0);
+  //   auto futures = rt.submit_many(fib, ns);
+  //   auto sums = rt.submit_many(add, std::vector<std::pair<int, int>>{{1, 2}, {3, 4}});
+  //
+  // Routing and options are submit()'s. A batch bound for the cpu lane is
+  // queued at once and wakes the lane once, then spreads over the workers
+  // like single submissions (one future per task: a task fails alone).
+  // For many small tasks it is the fast way in. Never throws for a task's
+  // sake: each error lands in its own future.
+  template <class R, class... A, std::ranges::input_range Items>
+  std::vector<future<R>> submit_many(const task_ref<R(A...)>& task, Items&& items) {
+    return submit_many(submit_options{}, task, std::forward<Items>(items));
+  }
+  template <class R, class... A, std::ranges::input_range Items>
+  std::vector<future<R>> submit_many(const submit_options& options,
+                                     const task_ref<R(A...)>& task, Items&& items) {
+    const bool timed = options.timeout > std::chrono::nanoseconds::zero();
+    if (task.default_affinity() == affinity::cpu ||
+        (task.default_affinity() == affinity::any && timed))
+      return submit_cpu_many(options.timeout, task, std::forward<Items>(items));
+    std::vector<future<R>> futures;
+    for (auto&& item : items)
+      detail::apply_item<A...>(
+          [&](auto&&... args) {
+            futures.push_back(submit(options, task, std::forward<decltype(args)>(args)...));
+          },
+          std::forward<decltype(item)>(item));
+    return futures;
+  }
+  // submit_many(tandem::cpu, task, items) is submit_many() in worker
+  // processes whatever the task declares.
+  template <class R, class... A, std::ranges::input_range Items>
+  std::vector<future<R>> submit_many(cpu_t, const task_ref<R(A...)>& task, Items&& items) {
+    return submit_cpu_many(std::chrono::nanoseconds::zero(), task, std::forward<Items>(items));
+  }
+
   // A closure cannot travel to a worker process: tandem::cpu takes only
   // tasks made by tandem::define_task (task.hpp).
   template <class F, class... Args>
@@ -306,20 +361,70 @@ class runtime {
   template <class R, class... A, class... U>
   future<R> submit_cpu(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
                        U&&... args) {
+    future<R> result;
+    if (detail::cpu_job* job = new_cpu_job(timeout, task, result, [] {}, std::forward<U>(args)...))
+      detail::submit_cpu(*scheduler_, *job);
+    return result;
+  }
+
+  // new_cpu_job() makes the cpu job of task(args...), its arguments encoded,
+  // and sets `result` to its future; nullptr when encoding failed (the
+  // future holds why). before_heap() runs first when the arguments are too
+  // large to travel inline: reserving room in the shared heap may wait for
+  // queued jobs to finish.
+  template <class R, class... A, class BeforeHeap, class... U>
+  detail::cpu_job* new_cpu_job(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
+                               future<R>& result, BeforeHeap&& before_heap, U&&... args) {
     auto* job = new detail::cpu_call<R>(id_, task.entry(), timeout);
-    auto result = detail::access::adopt<R>(static_cast<detail::state<R>*>(job));
+    result = detail::access::adopt<R>(static_cast<detail::state<R>*>(job));
     try {
       const std::size_t length = encoded_size<std::decay_t<A>...>(args...);
+      if (length > detail::cpu_inline_argument_bytes) before_heap();
       writer out(detail::reserve_arguments(*scheduler_, *job, length));
       out.write<std::decay_t<A>...>(args...);
+      return job;
     } catch (...) {
       detail::discard_arguments(*scheduler_, *job);
       job->try_fail(std::current_exception());
       job->drop();
-      return result;
+      return nullptr;
     }
-    detail::submit_cpu(*scheduler_, *job);
-    return result;
+  }
+
+  // submit_cpu_many() is submit_many() on the cpu lane: the jobs are queued
+  // in groups of up to 256, one wake-up of its dispatcher per group.
+  template <class R, class... A, class Items>
+  std::vector<future<R>> submit_cpu_many(std::chrono::nanoseconds timeout,
+                                         const task_ref<R(A...)>& task, Items&& items) {
+    constexpr std::size_t group = 256;
+    std::vector<future<R>> futures;
+    if constexpr (std::ranges::sized_range<Items>) futures.reserve(std::ranges::size(items));
+    std::vector<detail::cpu_job*> pending;
+    pending.reserve(group);  // so adding a made job never throws
+    // Queue what is pending before a job waits for heap room: the pending
+    // jobs may hold the very room it waits for.
+    auto flush = [&] {
+      detail::submit_cpu_batch(*scheduler_, pending);
+      pending.clear();
+    };
+    try {
+      for (auto&& item : items) {
+        future<R>& result = futures.emplace_back();
+        detail::apply_item<A...>(
+            [&](auto&&... args) {
+              if (detail::cpu_job* job = new_cpu_job(timeout, task, result, flush,
+                                                     std::forward<decltype(args)>(args)...))
+                pending.push_back(job);
+              if (pending.size() == group) flush();
+            },
+            std::forward<decltype(item)>(item));
+      }
+    } catch (...) {
+      flush();  // out of memory: what was made still runs and resolves
+      throw;
+    }
+    flush();
+    return futures;
   }
 
   template <class F, class... Args>

@@ -5,17 +5,20 @@
 // holds one reference, the future the other. The submitting thread encodes
 // the arguments straight into the job (small) or into the lane's shared
 // argument heap (large, no further copy); the lane's dispatcher claims the
-// state when it hands the job to a worker, so cancel() can no longer win,
-// and resolves it from the worker's reply, or with the error that ended it.
+// state when it queues the job in a worker's window, and resolves it from
+// the worker's reply, or with the error that ended it. Until the worker
+// starts it, cancel() can still withdraw it there (run_gate.hpp): the
+// canceller then resolves it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <span>
-#include <vector>
 
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/detail/state.hpp"
@@ -23,6 +26,32 @@
 #include "tandem/task.hpp"
 
 namespace tandem::detail {
+
+// Encoded arguments up to this size travel inside the job and the worker's
+// ring; larger ones in the lane's shared argument heap.
+inline constexpr std::size_t cpu_inline_argument_bytes = std::size_t{16} << 10;
+
+// argument_bytes holds encoded arguments that travel inline: up to 40
+// bytes inside the job itself (most tasks take a few numbers: no
+// allocation), more on the free store.
+class argument_bytes {
+ public:
+  std::span<std::byte> resize(std::size_t length) {
+    if (length > local_.size()) large_ = std::make_unique<std::byte[]>(length);
+    length_ = length;
+    return {data(), length};
+  }
+  std::span<const std::byte> bytes() const noexcept {
+    return {length_ > local_.size() ? large_.get() : local_.data(), length_};
+  }
+
+ private:
+  std::byte* data() noexcept { return length_ > local_.size() ? large_.get() : local_.data(); }
+
+  std::array<std::byte, 40> local_;
+  std::size_t length_ = 0;
+  std::unique_ptr<std::byte[]> large_;
+};
 
 // shared_block names a block of the lane's shared argument heap.
 struct shared_block {
@@ -48,12 +77,15 @@ class cpu_job {
   std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
 
   // Encoded arguments: inline_arguments, or (on_heap) a shared block.
-  std::vector<std::byte> inline_arguments;
+  argument_bytes inline_arguments;
   shared_block heap_arguments;
   bool on_heap = false;
 
   // kill_requested is set by future::cancel(tandem::kill_running).
   std::atomic<bool> kill_requested{false};
+  // Where the job waits in a worker's window, if it does (set and cleared
+  // by the lane; future::cancel() reads it to withdraw the job).
+  std::atomic<std::uint64_t> window_ticket{0};
 
   // When the job was queued and given to a worker (steady clock, ns), for
   // the runtime's metrics and traces; 0 until then.
@@ -92,6 +124,8 @@ class cpu_call final : public state<R>, public cpu_job {
       this->fail_claimed(std::current_exception());
     }
   }
+
+  bool withdraw() noexcept override { return withdraw_cpu_job(this->runtime_id(), *this); }
 
   bool stop_running() noexcept override {
     if (this->is_ready()) return false;

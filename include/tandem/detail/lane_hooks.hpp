@@ -40,6 +40,8 @@ class cpu_job;
 // submit_cpu() hands `job` (its arguments encoded) to the cpu lane of
 // `sched`, or resolves it with the error that stops it (never throws).
 void submit_cpu(scheduler& sched, cpu_job& job) noexcept;
+// submit_cpu_batch() is submit_cpu() for many jobs, queued at once.
+void submit_cpu_batch(scheduler& sched, std::span<cpu_job* const> jobs) noexcept;
 
 // reserve_arguments() gives the bytes where `job`'s encoded arguments
 // (`length` bytes) go: in the job, or in the lane's shared argument heap.
@@ -59,6 +61,10 @@ bool prefers_cpu_lane(scheduler& sched) noexcept;
 // requests now (a no-op once that runtime is shutting down: the lane then
 // looks at least every few tens of milliseconds anyway).
 void wake_cpu_lane(std::uint32_t runtime_id) noexcept;
+
+// withdraw_cpu_job() cancels `job` if it waits, not started, in a worker's
+// window of runtime `runtime_id`'s cpu lane (see cpu_job.hpp).
+bool withdraw_cpu_job(std::uint32_t runtime_id, cpu_job& job) noexcept;
 
 // submit_task() queues `task` on a lane of `sched`; after shutdown began it
 // abandons the task with runtime_stopped instead (never throws).

@@ -52,6 +52,10 @@ class state_base {
   // (only a cpu task can be: its worker is killed); false when that is not
   // possible or the state is ready.
   virtual bool stop_running() noexcept { return false; }
+  // withdraw() cancels a task its lane has claimed but not started (a cpu
+  // task queued in a worker's window): it resolves the state with
+  // task_cancelled and the task never runs; false when too late.
+  virtual bool withdraw() noexcept { return false; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
