@@ -18,6 +18,10 @@ namespace tandem::detail {
 
 namespace {
 
+// The lane whose pass this thread runs, if any: a callback run inside the
+// pass that submits or waits must not try to enter another pass of it.
+thread_local const cpu_lane* passing_lane = nullptr;
+
 // Payloads up to 16 KiB travel inline in the rings, larger ones in the
 // heaps. A worker's window (cpu_lane.hpp) is at most window_depth jobs: deep
 // enough that a worker runs a stream of short tasks without waiting on the
@@ -152,7 +156,9 @@ void cpu_lane::push(cpu_job& job) noexcept {
   job.queued_ns = steady_now_ns();
   queued_.fetch_add(1, std::memory_order_seq_cst);
   queue_.push(&job);
-  signal_->notify();
+  // Hand it to a worker from here when no pass runs: the dispatcher thread
+  // need not wake for it (it learns of timeouts through help()).
+  if (!help(help_step::pass)) signal_->notify();
 }
 
 void cpu_lane::push_many(std::span<cpu_job* const> jobs) noexcept {
@@ -189,10 +195,40 @@ void cpu_lane::cancel_all() noexcept {
   signal_->notify();
 }
 
+bool cpu_lane::help(help_step step) noexcept {
+  switch (step) {
+    case help_step::begin:
+      signal_->helpers.fetch_add(1, std::memory_order_seq_cst);
+      return true;
+    case help_step::end:
+      signal_->helpers.fetch_sub(1, std::memory_order_seq_cst);
+      if (signal_->events.load(std::memory_order_seq_cst) !=
+          events_passed_.load(std::memory_order_acquire))
+        signal_->bell.ring();  // a worker's reply no pass has seen yet
+      return true;
+    case help_step::pass:
+      break;
+  }
+  if (passing_lane == this || !pass_mutex_.try_lock()) return false;
+  std::unique_lock lock(pass_mutex_, std::adopt_lock);
+  if (stopping_.load(std::memory_order_acquire)) return false;
+  const bool progress = run_pass();
+  // The dispatcher thread sleeps until the deadlines it last saw: wake it
+  // for a job given a timeout here.
+  if (std::exchange(new_deadline_, false)) signal_->notify();
+  return progress;
+}
+
+void cpu_lane::close_helping() noexcept {
+  signal_->helpers.fetch_or(lane_signal::closed, std::memory_order_seq_cst);
+  signal_->bell.ring();
+}
+
 void cpu_lane::stop() noexcept {
   if (stopping_.exchange(true)) return;
   signal_->notify();
   if (dispatcher_.joinable()) dispatcher_.join();
+  std::lock_guard lock(pass_mutex_);  // a helper may still be in a pass
   pass_ns_ = steady_now_ns();
   // Nothing should be left after the scheduler's drain; whatever is, ends.
   const auto stopped = std::make_exception_ptr(runtime_stopped());
@@ -212,30 +248,42 @@ void cpu_lane::stop() noexcept {
 
 void cpu_lane::dispatch_loop(scheduler& owner) {
   current_thread_role() = thread_role{runtime_id_, nullptr, &owner};
-  std::uint64_t reports_seen = 0;
   while (!stopping_.load(std::memory_order_acquire)) {
+    std::unique_lock lock(pass_mutex_);
     const std::uint64_t seen = signal_->events.load(std::memory_order_seq_cst);
-    pass_ns_ = steady_now_ns();
-    bool progress = false;
-    if (const auto reports = signal_->reports.load(std::memory_order_seq_cst);
-        reports != reports_seen) {
-      reports_seen = reports;
-      progress |= take_reports();
-    }
-    progress |= take_replies();
-    progress |= enforce_limits();
-    progress |= assign_jobs();
-    respawn_vacant();
-    if (progress) continue;
+    new_deadline_ = false;
+    if (run_pass()) continue;
     const auto wake_at = next_deadline();
+    lock.unlock();
     const bool woken = signal_->bell.wait(
         [&] { return signal_->events.load(std::memory_order_seq_cst) != seen; },
         {dispatcher_spins, std::max(wake_at - clock::now(), clock::duration::zero())});
-    if (!woken && broken_.empty() && !zygote_->alive())
+    if (woken || zygote_->alive()) continue;
+    lock.lock();
+    if (broken_.empty())
       break_lane(
           "the cpu lane's zygote process died (was it killed?), so no worker can be started; "
           "create a new runtime");
   }
+}
+
+bool cpu_lane::run_pass() {
+  passing_lane = this;
+  events_passed_.store(signal_->events.load(std::memory_order_seq_cst),
+                       std::memory_order_release);
+  pass_ns_ = steady_now_ns();
+  bool progress = false;
+  if (const auto reports = signal_->reports.load(std::memory_order_seq_cst);
+      reports != reports_seen_) {
+    reports_seen_ = reports;
+    progress |= take_reports();
+  }
+  progress |= take_replies();
+  progress |= enforce_limits();
+  progress |= assign_jobs();
+  respawn_vacant();
+  passing_lane = nullptr;
+  return progress;
 }
 
 void cpu_lane::await_first_pids() {
@@ -359,8 +407,9 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
   cpu_job& job = slot.pop_front();
   switch (static_cast<to_parent>(frame.kind)) {
     case to_parent::value:
+      account(job, ending::completed, slot.pid);
       job.deliver(frame.payload);
-      finish(job, ending::completed, slot.pid);
+      release(job);
       break;
     case to_parent::thrown:
       fail(job, remote_failure(job, frame.payload), ending::failed, slot.pid);
@@ -448,7 +497,9 @@ std::int64_t cpu_lane::front_deadline_ns(const worker_slot& slot) const noexcept
   if (!slot.front_started()) return INT64_MAX;
   const auto timeout = effective_timeout(*slot.window.front().job);
   if (timeout <= std::chrono::nanoseconds::zero()) return INT64_MAX;
-  return slot.gate().started_ns.load(std::memory_order_relaxed) + timeout.count();
+  const std::int64_t started = slot.gate().started_ns.load(std::memory_order_relaxed);
+  // A timeout too long to add to the clock means no limit.
+  return timeout.count() > INT64_MAX - started ? INT64_MAX : started + timeout.count();
 }
 
 std::exception_ptr cpu_lane::stop_reason(const cpu_job& job, pid_t pid, stop_cause cause) const {
@@ -549,6 +600,7 @@ cpu_job* cpu_lane::pop_queued() {
 
 bool cpu_lane::offer(worker_slot& slot, cpu_job& job) {
   if (!slot.offer(job)) return false;
+  if (effective_timeout(job) > std::chrono::nanoseconds::zero()) new_deadline_ = true;
   if (job.started_ns == 0) {  // a job taken back and offered again counts once
     job.started_ns = pass_ns_;
     bump(tally_.started);
@@ -613,8 +665,9 @@ void cpu_lane::respawn_vacant() {
 }
 
 void cpu_lane::fail(cpu_job& job, std::exception_ptr reason, ending how, pid_t pid) {
+  account(job, how, pid);
   job.result_state().fail_claimed(std::move(reason));
-  finish(job, how, pid);
+  release(job);
 }
 
 // kill_worker() kills the worker: the jobs it never started go back to be
@@ -647,13 +700,22 @@ void cpu_lane::break_lane(const std::string& why) {
 }
 
 void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
+  account(job, how, pid);
+  release(job);
+}
+
+// account() counts how the job ended and traces it: before its future is
+// resolved, so whoever waits on it finds both already there.
+void cpu_lane::account(const cpu_job& job, ending how, pid_t pid) noexcept {
   count_ending(how);
-  if (job.started_ns != 0) {
-    const std::int64_t now = pass_ns_;
-    tally_.queue_wait.record(job.started_ns - job.queued_ns);
-    tally_.run_time.record(now - job.started_ns);
-    if (trace_.active()) record_slice(job, how, pid, now);
-  }
+  if (job.started_ns == 0) return;
+  const std::int64_t now = pass_ns_;
+  tally_.queue_wait.record(job.started_ns - job.queued_ns);
+  tally_.run_time.record(now - job.started_ns);
+  if (trace_.active()) record_slice(job, how, pid, now);
+}
+
+void cpu_lane::release(cpu_job& job) noexcept {
   discard_arguments(job);
   job.drop();
   finished_.fetch_add(1, std::memory_order_seq_cst);

@@ -22,6 +22,13 @@
 // The dispatcher sleeps on one doorbell in shared memory that submitters,
 // workers and the zygote all ring after they publish an event (events is
 // bumped first, so the doorbell's Dekker pair loses no wake-up).
+//
+// "The dispatcher" is a role more than a thread: its work is done in
+// passes, under one mutex, by the dispatcher thread or by any thread that
+// can take the mutex at once: a submitter hands its job to an idle worker
+// itself, and a thread waiting for a cpu future runs passes while it spins
+// (help()), so a short task's reply reaches its waiter with no thread
+// woken in between.
 #pragma once
 
 #include <sys/types.h>
@@ -72,6 +79,12 @@ class cpu_lane {
   void push(cpu_job& job) noexcept;
   void push_many(std::span<cpu_job* const> jobs) noexcept;
   bool has_idle_worker() const noexcept;
+  // help() lends the calling thread to the lane (see above): begin, then a
+  // pass per call (false when another pass runs, or nothing happened),
+  // then end. close_helping() (at shutdown, once no thread can call help()
+  // any more) has workers wake the dispatcher thread for every reply again.
+  bool help(help_step step) noexcept;
+  void close_helping() noexcept;
   // withdraw() cancels `job` if it waits, not started, in a worker's
   // window: it resolves it with task_cancelled and the worker skips it.
   bool withdraw(cpu_job& job) noexcept;
@@ -104,6 +117,7 @@ class cpu_lane {
 
   // The dispatcher thread.
   void dispatch_loop(scheduler& owner);
+  bool run_pass();
   void await_first_pids();
   bool take_reports();
   void apply(zygote_report report);
@@ -134,6 +148,8 @@ class cpu_lane {
   void kill_worker(worker_slot& slot, Reason reason_for, ending how);
   void break_lane(const std::string& why);
   void finish(cpu_job& job, ending how, pid_t pid = 0) noexcept;
+  void account(const cpu_job& job, ending how, pid_t pid) noexcept;
+  void release(cpu_job& job) noexcept;
   void count_ending(ending how) noexcept;
   void count_restart(ending how) noexcept;
   void record_slice(const cpu_job& job, ending how, pid_t pid, std::int64_t end_ns);
@@ -170,6 +186,12 @@ class cpu_lane {
   // its metrics and traces give to what happens in the pass.
   std::int64_t pass_ns_ = 0;
   std::atomic<bool> stopping_{false};
+  // Everything below that the dispatcher "only" touches is guarded by
+  // pass_mutex_, held by whichever thread runs a pass.
+  std::mutex pass_mutex_;
+  std::atomic<std::uint64_t> events_passed_{0};  // `events` when the last pass began
+  std::uint64_t reports_seen_ = 0;
+  bool new_deadline_ = false;  // a pass gave a job with a timeout to a worker
   std::string broken_;  // dispatcher only: why no task can run any more
   mutable std::mutex pids_mutex_;
   std::vector<pid_t> pids_;

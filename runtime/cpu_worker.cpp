@@ -187,7 +187,7 @@ class worker {
   }
   void publish() {
     out_.flush();
-    setup_.signal.notify();
+    setup_.signal.notify_reply();
   }
 
   std::string retirement_reason() const {

@@ -59,6 +59,10 @@ bool prefers_cpu_lane(scheduler& sched) noexcept {
 
 void wake_cpu_lane(std::uint32_t runtime_id) noexcept { wake_registered_cpu_lane(runtime_id); }
 
+bool help_cpu_lane(std::uint32_t runtime_id, help_step step) noexcept {
+  return help_registered_cpu_lane(runtime_id, step);
+}
+
 bool withdraw_cpu_job(std::uint32_t runtime_id, cpu_job& job) noexcept {
   return withdraw_registered_cpu_job(runtime_id, job);
 }

@@ -60,6 +60,18 @@ void wake_registered_cpu_lane(std::uint32_t id) noexcept {
   with_registered(id, [](scheduler& sched) { sched.cpu().wake(); });
 }
 
+bool help_registered_cpu_lane(std::uint32_t id, help_step step) noexcept {
+  scheduler* pinned = nullptr;
+  with_registered(id, [&](scheduler& sched) {
+    sched.pin();
+    pinned = &sched;
+  });
+  if (pinned == nullptr) return false;
+  const bool helped = pinned->cpu().help(step);
+  pinned->unpin();
+  return helped;
+}
+
 bool withdraw_registered_cpu_job(std::uint32_t id, cpu_job& job) noexcept {
   bool withdrawn = false;
   with_registered(id, [&](scheduler& sched) { withdrawn = sched.cpu().withdraw(job); });

@@ -30,4 +30,10 @@ void wake_registered_cpu_lane(std::uint32_t id) noexcept;
 // runtime `id`'s cpu lane (cpu_lane::withdraw()); false when it cannot.
 bool withdraw_registered_cpu_job(std::uint32_t id, cpu_job& job) noexcept;
 
+// help_registered_cpu_lane() runs cpu_lane::help(step) of runtime `id`
+// outside the registry's lock (a pass may run callbacks that use it); the
+// runtime is pinned meanwhile (scheduler::pin()). False when `id` is not
+// registered.
+bool help_registered_cpu_lane(std::uint32_t id, help_step step) noexcept;
+
 }  // namespace tandem::detail

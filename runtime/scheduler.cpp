@@ -90,6 +90,8 @@ void scheduler::shutdown(shutdown_mode mode) {
     if (std::exchange(shut_down_, true)) return;
   }
   unregister_runtime(id_);
+  while (pins_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  cpu_.close_helping();
   phase_.store(mode == shutdown_mode::drain ? phase::draining : phase::cancelling,
                std::memory_order_seq_cst);
   while (entering_.load(std::memory_order_acquire) != 0) std::this_thread::yield();

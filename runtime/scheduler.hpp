@@ -62,6 +62,12 @@ class scheduler {
   // and so always meet running lanes.
   void submit_unrefused(task_node* task) noexcept { io_.push(task); }
 
+  // pin() keeps this scheduler from shutting down past unregistering until
+  // unpin(): the registry pins it, under its lock, for a caller that works
+  // on it outside the lock (runtime_registry.hpp).
+  void pin() noexcept { pins_.fetch_add(1, std::memory_order_acq_rel); }
+  void unpin() noexcept { pins_.fetch_sub(1, std::memory_order_release); }
+
   cpu_lane& cpu() noexcept { return cpu_; }
   trace_recorder& trace() noexcept { return trace_; }
   metrics_snapshot metrics() const;
@@ -100,6 +106,7 @@ class scheduler {
   const std::uint32_t id_;
   std::atomic<phase> phase_{phase::running};
   alignas(64) std::atomic<std::int64_t> entering_{0};
+  std::atomic<int> pins_{0};  // see pin()
   std::mutex shutdown_mutex_;  // serializes shutdown() callers
   bool shut_down_ = false;
   trace_recorder trace_;  // before the lanes, which record into it

@@ -43,9 +43,27 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// How many passes of the cpu lane a waiter runs before it waits the usual
+// way: a short task's round trip is a few passes; a long one's waiter should
+// not hold a core.
+constexpr unsigned help_passes = 2000;
+
+// help_while_spinning() lends the waiting thread to the lane that will
+// resolve `s` for a short while (cpu tasks only: state_base::help_lane()).
+void help_while_spinning(state_base& s, clock::time_point deadline) {
+  if (!s.help_lane(help_step::begin)) return;
+  for (unsigned i = 0; i < help_passes && !s.is_ready(); ++i) {
+    if (s.help_lane(help_step::pass)) continue;
+    if ((i & 63) == 0 && clock::now() >= deadline) break;
+    backoff_step(0);
+  }
+  s.help_lane(help_step::end);
+}
+
 bool wait_until(state_base& s, clock::time_point deadline) {
   if (io_worker* self = current_thread_role().worker)
     return self->lane().help_until_ready(*self, s, deadline);
+  help_while_spinning(s, deadline);
   wait_backoff backoff;
   while (!s.is_ready()) {
     if (deadline == clock::time_point::max()) {

@@ -126,6 +126,9 @@ class cpu_call final : public state<R>, public cpu_job {
   }
 
   bool withdraw() noexcept override { return withdraw_cpu_job(this->runtime_id(), *this); }
+  bool help_lane(help_step step) noexcept override {
+    return help_cpu_lane(this->runtime_id(), step);
+  }
 
   bool stop_running() noexcept override {
     if (this->is_ready()) return false;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 
+#include "tandem/detail/state.hpp"
 #include "tandem/detail/task_node.hpp"
 
 namespace tandem::detail {
@@ -65,6 +66,10 @@ void wake_cpu_lane(std::uint32_t runtime_id) noexcept;
 // withdraw_cpu_job() cancels `job` if it waits, not started, in a worker's
 // window of runtime `runtime_id`'s cpu lane (see cpu_job.hpp).
 bool withdraw_cpu_job(std::uint32_t runtime_id, cpu_job& job) noexcept;
+
+// help_cpu_lane() is cpu_lane::help() on runtime `runtime_id`'s lane; false
+// when that runtime is shutting down or gone.
+bool help_cpu_lane(std::uint32_t runtime_id, help_step step) noexcept;
 
 // submit_task() queues `task` on a lane of `sched`; after shutdown began it
 // abandons the task with runtime_stopped instead (never throws).

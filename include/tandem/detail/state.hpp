@@ -38,6 +38,10 @@ class callback_node {
   ~callback_node() = default;
 };
 
+// help_step: how a thread waiting for a state lends itself to the lane
+// that will resolve it (state_base::help_lane()).
+enum class help_step { begin, pass, end };
+
 class state_base {
  public:
   enum : std::uint32_t { pending = 0, pending_with_sleepers = 1, ready = 2 };
@@ -56,6 +60,11 @@ class state_base {
   // task queued in a worker's window): it resolves the state with
   // task_cancelled and the task never runs; false when too late.
   virtual bool withdraw() noexcept { return false; }
+  // help_lane() lends a thread about to wait for this state to the lane
+  // that will resolve it: begin (false: nothing to help), then a share of
+  // the lane's work per pass call (true when it did some), then end. Only
+  // cpu tasks' states have a lane to help (cpu_lane.hpp).
+  virtual bool help_lane(help_step) noexcept { return false; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
