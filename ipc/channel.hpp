@@ -54,6 +54,9 @@ class channel_writer {
             const wait_policy& policy);
   bool post(std::uint16_t kind, std::uint64_t id, shm_buffer&& payload, const wait_policy& policy);
   void flush() noexcept { ring_.publish(); }
+  // consumed() is ring_writer::consumed(): the reader took every flushed
+  // frame.
+  bool consumed() const noexcept { return ring_.consumed(); }
 
   // send() is post() then flush().
   template <class Payload>

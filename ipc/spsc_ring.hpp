@@ -103,6 +103,13 @@ class ring_writer {
   void commit(std::uint16_t kind, std::uint16_t flags, std::uint64_t id) noexcept;
   void publish() noexcept;
 
+  // consumed() is true once the consumer has moved past every published
+  // frame (it publishes its tail lazily, but always when it finds the ring
+  // empty): nobody need be woken for them any more.
+  bool consumed() const noexcept {
+    return ring_.state().tail.load(std::memory_order_seq_cst) == published_;
+  }
+
   // reset() empties the ring for a fresh start. Only when no peer runs.
   void reset() noexcept;
 

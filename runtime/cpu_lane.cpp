@@ -158,7 +158,7 @@ void cpu_lane::push(cpu_job& job) noexcept {
   queue_.push(&job);
   // Hand it to a worker from here when no pass runs: the dispatcher thread
   // need not wake for it (it learns of timeouts through help()).
-  if (!help(help_step::pass)) signal_->notify();
+  if (!try_pass().ran) signal_->notify();
 }
 
 void cpu_lane::push_many(std::span<cpu_job* const> jobs) noexcept {
@@ -202,21 +202,29 @@ bool cpu_lane::help(help_step step) noexcept {
       return true;
     case help_step::end:
       signal_->helpers.fetch_sub(1, std::memory_order_seq_cst);
+      // A worker's reply may have come that no pass has seen yet (a pass
+      // can read a reply before its worker counts it in `events`): see it
+      // now, or have the dispatcher thread see it.
       if (signal_->events.load(std::memory_order_seq_cst) !=
-          events_passed_.load(std::memory_order_acquire))
-        signal_->bell.ring();  // a worker's reply no pass has seen yet
+              events_passed_.load(std::memory_order_acquire) &&
+          !try_pass().ran)
+        signal_->bell.ring();
       return true;
     case help_step::pass:
       break;
   }
-  if (passing_lane == this || !pass_mutex_.try_lock()) return false;
+  return try_pass().progress;
+}
+
+cpu_lane::pass_result cpu_lane::try_pass() noexcept {
+  if (passing_lane == this || !pass_mutex_.try_lock()) return {};
   std::unique_lock lock(pass_mutex_, std::adopt_lock);
-  if (stopping_.load(std::memory_order_acquire)) return false;
+  if (stopping_.load(std::memory_order_acquire)) return {};
   const bool progress = run_pass();
   // The dispatcher thread sleeps until the deadlines it last saw: wake it
   // for a job given a timeout here.
   if (std::exchange(new_deadline_, false)) signal_->notify();
-  return progress;
+  return {true, progress};
 }
 
 void cpu_lane::close_helping() noexcept {
@@ -615,10 +623,12 @@ bool cpu_lane::rebalance() {
   worker_slot* fullest = nullptr;
   std::size_t most = 0;
   for (auto& slot : slots_) {
-    if (slot->state != worker_slot::phase::serving) continue;
-    const std::size_t unstarted = slot->window.size() - (slot->front_started() ? 1 : 0);
-    if (unstarted > most) {
-      most = unstarted;
+    // Only jobs waiting behind a running one: a worker whose first job has
+    // not started is about to start it (moving it would only wake another).
+    if (slot->state != worker_slot::phase::serving || !slot->front_started()) continue;
+    const std::size_t waiting = slot->window.size() - 1;
+    if (waiting > most) {
+      most = waiting;
       fullest = slot.get();
     }
   }

@@ -118,6 +118,12 @@ class cpu_lane {
   // The dispatcher thread.
   void dispatch_loop(scheduler& owner);
   bool run_pass();
+  // try_pass() runs a pass if no other runs (and the lane is not stopping).
+  struct pass_result {
+    bool ran = false;
+    bool progress = false;
+  };
+  pass_result try_pass() noexcept;
   void await_first_pids();
   bool take_reports();
   void apply(zygote_report report);

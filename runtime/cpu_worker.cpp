@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -187,7 +188,13 @@ class worker {
   }
   void publish() {
     out_.flush();
-    setup_.signal.notify_reply();
+    // With no next task queued, give the core away once: the thread
+    // waiting for this reply may share it (a parked worker is often woken
+    // onto its submitter's core), and it takes the reply itself while it
+    // waits (cpu_lane::help()). Then wake the dispatcher only for replies
+    // nobody took.
+    if (in_.try_read().error == ipc::frame_error::empty) sched_yield();
+    if (!out_.consumed()) setup_.signal.notify_reply();
   }
 
   std::string retirement_reason() const {

@@ -1,7 +1,9 @@
 // state.cpp — publishing and waiting for a future's shared state.
 #include <limits>
+#include <thread>
 
 #include "ipc/futex.hpp"
+#include "runtime/cpu_relax.hpp"
 #include "runtime/io_lane.hpp"
 #include "runtime/thread_role.hpp"
 #include "runtime/wait_backoff.hpp"
@@ -45,17 +47,23 @@ using clock = std::chrono::steady_clock;
 
 // How many passes of the cpu lane a waiter runs before it waits the usual
 // way: a short task's round trip is a few passes; a long one's waiter should
-// not hold a core.
+// not hold a core. After spin_passes passes that found nothing to do it
+// yields between passes: the worker it waits for may share its core.
 constexpr unsigned help_passes = 2000;
+constexpr unsigned spin_passes = 64;
 
 // help_while_spinning() lends the waiting thread to the lane that will
 // resolve `s` for a short while (cpu tasks only: state_base::help_lane()).
 void help_while_spinning(state_base& s, clock::time_point deadline) {
   if (!s.help_lane(help_step::begin)) return;
+  unsigned idle = 0;
   for (unsigned i = 0; i < help_passes && !s.is_ready(); ++i) {
     if (s.help_lane(help_step::pass)) continue;
     if ((i & 63) == 0 && clock::now() >= deadline) break;
-    backoff_step(0);
+    if (++idle < spin_passes)
+      cpu_relax();
+    else
+      std::this_thread::yield();
   }
   s.help_lane(help_step::end);
 }

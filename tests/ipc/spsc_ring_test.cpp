@@ -73,6 +73,20 @@ TEST_CASE("frames become visible on publish, in order" * doctest::timeout(10)) {
   CHECK(f.reader.try_read().error == frame_error::empty);
 }
 
+TEST_CASE("consumed() holds once the reader found the ring empty" * doctest::timeout(10)) {
+  fixture f;
+  CHECK(f.writer.consumed());
+  REQUIRE(f.write(1, 10));
+  CHECK(f.writer.consumed());  // committed, not published: nothing to take
+  f.writer.publish();
+  CHECK_FALSE(f.writer.consumed());
+  const decoded frame = f.reader.try_read();
+  REQUIRE(frame.error == frame_error::none);
+  f.reader.consume(frame);
+  CHECK(f.reader.try_read().error == frame_error::empty);  // publishes the tail
+  CHECK(f.writer.consumed());
+}
+
 TEST_CASE("a full ring refuses frames until the reader frees room, then wraps" *
           doctest::timeout(10)) {
   fixture f;
