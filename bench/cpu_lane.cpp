@@ -223,8 +223,7 @@ figures c2_single_tandem(tandem::runtime& rt, int tasks) {
   return per_second("tasks_per_s", tasks, ms);
 }
 
-figures c2_single_pipe_pool(int tasks) {
-  cpu_lane::pipe_pool pool(workers, 1);
+figures c2_single_pipe_pool(cpu_lane::pipe_pool& pool, int tasks) {
   long long total = 0;
   const double ms = timed_ms([&] {
     pool.run(
@@ -236,11 +235,16 @@ figures c2_single_pipe_pool(int tasks) {
   return per_second("tasks_per_s", tasks, ms);
 }
 
+// The C2 pipe pools are forked once per workload, before its warm-up, not
+// once per repetition: a fork write-protects every page of this process,
+// and the next repetitions of the others (tandem allocates 200,000 jobs)
+// would pay a page fault per page of their heap for the peer's fork.
 void bench_c2_single(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
+  cpu_lane::pipe_pool pool(workers, 1);
   std::vector<implementation> impls{{"tandem", [&] { return c2_single_tandem(rt, sz.c2_tasks); }}};
   add_python(h, impls, "python_ppe", "python_ppe_cpu.py",
              ppe_args({"throughput", std::to_string(sz.c2_python_tasks)}));
-  impls.push_back({"pipe_pool", [&] { return c2_single_pipe_pool(sz.c2_tasks); }});
+  impls.push_back({"pipe_pool", [&] { return c2_single_pipe_pool(pool, sz.c2_tasks); }});
   h.run_workload("C2_single", {{"tasks_per_s", better::higher}}, impls);
 }
 
@@ -287,9 +291,8 @@ figures c2_batch_submit_many(tandem::runtime& rt, int tasks) {
   return per_second("tasks_per_s", tasks, ms);
 }
 
-figures c2_batch_pipe_pool(int tasks) {
+figures c2_batch_pipe_pool(cpu_lane::pipe_pool& pool, int tasks) {
   const std::vector<int> chunk = batch_chunk();
-  cpu_lane::pipe_pool pool(workers, chunk_items);
   long long total = 0;
   const double ms = timed_ms([&] {
     pool.run(
@@ -306,13 +309,14 @@ figures c2_batch_pipe_pool(int tasks) {
 }
 
 void bench_c2_batch(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
+  cpu_lane::pipe_pool pool(workers, chunk_items);
   std::vector<implementation> impls{
       {"tandem_submit_many", [&] { return c2_batch_submit_many(rt, sz.c2_tasks); }},
       {"tandem_chunks", [&] { return c2_batch_tandem(rt, sz.batch_tasks); }}};
   add_python(
       h, impls, "python_ppe", "python_ppe_cpu.py",
       ppe_args({"batch", std::to_string(sz.batch_python_chunks), std::to_string(chunk_items)}));
-  impls.push_back({"pipe_pool", [&] { return c2_batch_pipe_pool(sz.batch_tasks); }});
+  impls.push_back({"pipe_pool", [&] { return c2_batch_pipe_pool(pool, sz.batch_tasks); }});
   h.run_workload("C2_batch", {{"tasks_per_s", better::higher}}, impls);
 }
 
