@@ -244,11 +244,7 @@ void cpu_lane::stop() noexcept {
     return_unstarted(*slot);
     while (!slot->window.empty()) fail(slot->pop_front(), stopped, ending::cancelled, slot->pid);
   }
-  for (cpu_job* job : std::exchange(returned_, {})) fail(*job, stopped, ending::cancelled, 0);
-  while (cpu_job* job = pop_queued()) {
-    job->result_state().try_fail(stopped);
-    finish(*job, ending::cancelled);
-  }
+  fail_queued(stopped, ending::cancelled);
   if (zygote_) zygote_->stop();
 }
 
@@ -538,7 +534,12 @@ bool cpu_lane::fail_all_queued() {
                                 "task cancelled before it started: the runtime was shut down "
                                 "with tandem::cancel"))
                           : std::make_exception_ptr(worker_crashed(broken_, 0, 0, -1));
-  const ending how = broken_.empty() ? ending::cancelled : ending::failed;
+  return fail_queued(reason, broken_.empty() ? ending::cancelled : ending::failed);
+}
+
+// fail_queued() fails every job not in a window: those taken back (claimed
+// already) and those still queued; false when there were none.
+bool cpu_lane::fail_queued(const std::exception_ptr& reason, ending how) {
   bool any = false;
   for (cpu_job* job : std::exchange(returned_, {})) {
     fail(*job, reason, how, 0);

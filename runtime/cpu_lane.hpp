@@ -137,6 +137,7 @@ class cpu_lane {
   std::exception_ptr stop_reason(const cpu_job& job, pid_t pid, stop_cause cause) const;
   std::chrono::nanoseconds effective_timeout(const cpu_job& job) const noexcept;
   bool fail_all_queued();
+  bool fail_queued(const std::exception_ptr& reason, ending how);
   bool assign_jobs();
   cpu_job* next_job();
   cpu_job* pop_queued();
