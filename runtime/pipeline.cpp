@@ -342,11 +342,9 @@ void pipeline_engine::carry_out(actions todo) noexcept {
 
 void pipeline_engine::start_item(start_action& item) noexcept {
   stage_ticket ticket(shared_from_this(), item.stage, item.slot);
-  try {
-    stages_[item.stage].body->start(rt_, std::move(item.input), ticket);
-  } catch (...) {
-    ticket.fail(std::current_exception());
-  }
+  if (auto error = exception_of(
+          [&] { stages_[item.stage].body->start(rt_, std::move(item.input), ticket); }))
+    ticket.fail(std::move(error));
 }
 
 // run_source() produces items while the first stage has room, then

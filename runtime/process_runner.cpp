@@ -149,11 +149,8 @@ std::size_t process_runner::read_once(output& stream, boost::system::error_code&
 
 void process_runner::deliver(output& stream) {
   if (!stream.sink) return;  // captured: it stays in stream.data
-  try {
-    stream.sink(std::string_view(stream.data));
-  } catch (...) {
-    halt(std::current_exception());
-  }
+  if (auto error = exception_of([&] { stream.sink(std::string_view(stream.data)); }))
+    halt(std::move(error));
   stream.data.clear();
 }
 

@@ -79,7 +79,7 @@ void complete_with(state<T>& s, future<T> inner) noexcept;
 template <class T, class Produce>
 task_outcome fulfil(state<T>& s, Produce&& produce) noexcept {
   using R = std::invoke_result_t<Produce&>;
-  try {
+  std::exception_ptr error = exception_of([&] {
     if constexpr (is_future<R>::value) {
       complete_with(s, std::invoke(produce));
     } else if constexpr (std::is_void_v<T>) {
@@ -88,11 +88,10 @@ task_outcome fulfil(state<T>& s, Produce&& produce) noexcept {
     } else {
       s.emplace_claimed(std::invoke(produce));
     }
-    return task_outcome::completed;
-  } catch (...) {
-    s.fail_claimed(std::current_exception());
-    return task_outcome::failed;
-  }
+  });
+  if (!error) return task_outcome::completed;
+  s.fail_claimed(std::move(error));
+  return task_outcome::failed;
 }
 
 // forwarder moves an inner future's outcome into a claimed outer state.
@@ -407,11 +406,8 @@ class continuation final : public callback_node, public task_node {
     if constexpr (std::is_same_v<Executor, lane_executor>) {
       post_continuation(result_->runtime_id(), this);
     } else {
-      try {
-        executor_.execute(runner{this});
-      } catch (...) {
-        abandon(std::current_exception());
-      }
+      if (auto error = exception_of([this] { executor_.execute(runner{this}); }))
+        abandon(std::move(error));
     }
   }
   task_outcome run() noexcept override {

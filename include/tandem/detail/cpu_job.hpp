@@ -110,7 +110,7 @@ class cpu_call final : public state<R>, public cpu_job {
   void drop() noexcept override { this->release(); }
 
   void deliver(std::span<const std::byte> payload) noexcept override {
-    try {
+    std::exception_ptr error = exception_of([&] {
       reader in(payload);
       if constexpr (std::is_void_v<R>) {
         in.finish();
@@ -120,9 +120,8 @@ class cpu_call final : public state<R>, public cpu_job {
         in.finish();
         this->emplace_claimed(std::move(value));
       }
-    } catch (...) {
-      this->fail_claimed(std::current_exception());
-    }
+    });
+    if (error) this->fail_claimed(std::move(error));
   }
 
   bool withdraw() noexcept override { return withdraw_cpu_job(this->runtime_id(), *this); }

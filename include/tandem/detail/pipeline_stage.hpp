@@ -103,15 +103,18 @@ class source_body {
 // report_outcome() moves a finished stage future's outcome into `ticket`.
 template <class U>
 void report_outcome(future<U>& done, stage_ticket& ticket) noexcept {
-  try {
+  item_ptr output;
+  std::exception_ptr error = exception_of([&] {
     if constexpr (std::is_void_v<U>) {
       done.get();
-      ticket.succeed(nullptr);
     } else {
-      ticket.succeed(box(done.get()));
+      output = box(done.get());
     }
-  } catch (...) {
-    ticket.fail(std::current_exception());
+  });
+  if (error) {
+    ticket.fail(std::move(error));
+  } else {
+    ticket.succeed(std::move(output));
   }
 }
 

@@ -27,6 +27,21 @@
 
 namespace tandem::detail {
 
+// exception_of() runs `fn` and returns what it threw, or null when it
+// returned. Hand a caught exception to another thread only this way, once
+// the catch block has ended: libstdc++ counts an exception's references out
+// of ThreadSanitizer's sight, so a handler's reference dropped after the
+// hand-off frees the exception "unsynchronised" with its receiver's reads.
+template <class F>
+std::exception_ptr exception_of(F&& fn) noexcept {
+  try {
+    std::forward<F>(fn)();
+    return nullptr;
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 // callback_node is notified once when a state becomes ready; on_ready()
 // owns the node's disposal (it may delete it, or resume a coroutine).
 class callback_node {
