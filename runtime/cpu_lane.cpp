@@ -95,7 +95,9 @@ cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32
     slot->state = worker_slot::phase::starting;
     zygote_->spawn(slot->index());
   }
-  await_first_pids();
+  // The zygote forks the workers while the runtime starts its threads: the
+  // constructor does not wait for them (worker_pids() does).
+  publish_pids();
   dispatcher_ = std::thread([this, &owner] { dispatch_loop(owner); });
 }
 
@@ -186,7 +188,10 @@ bool cpu_lane::has_idle_worker() const noexcept {
 }
 
 std::vector<pid_t> cpu_lane::worker_pids() const {
-  std::lock_guard lock(pids_mutex_);
+  // Forking from the small zygote takes about a millisecond; a fork that
+  // never reports (a frozen zygote) does not hold the caller forever.
+  std::unique_lock lock(pids_mutex_);
+  pids_known_.wait_for(lock, std::chrono::seconds(10), [&] { return pids_pending_ == 0; });
   return pids_;
 }
 
@@ -290,20 +295,6 @@ bool cpu_lane::run_pass() {
   return progress;
 }
 
-void cpu_lane::await_first_pids() {
-  // Forking from the small zygote takes about a millisecond; waiting for
-  // the pids (not for the workers to be ready) makes cpu_worker_pids()
-  // complete as soon as the runtime exists.
-  const auto give_up = clock::now() + std::chrono::seconds(10);
-  auto waiting = [&] {
-    return std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
-      return slot->state == worker_slot::phase::starting && slot->pid == 0;
-    });
-  };
-  while (waiting() && clock::now() < give_up)
-    if (auto report = zygote_->receive(std::chrono::milliseconds(100))) apply(std::move(*report));
-}
-
 bool cpu_lane::take_reports() {
   bool any = false;
   while (auto report = zygote_->try_receive()) {
@@ -384,7 +375,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
     case to_parent::ready:
       if (slot.state == worker_slot::phase::starting) {
         slot.state = worker_slot::phase::serving;
-        set_idle(slot, true);
+        set_idle(slot, slot.window.empty());
       }
       return;
     case to_parent::retiring:
@@ -474,7 +465,7 @@ bool cpu_lane::enforce_limits() {
   const std::uint64_t withdrawals = withdrawals_.load(std::memory_order_acquire);
   const bool search = std::exchange(withdrawals_seen_, withdrawals) != withdrawals;
   for (auto& slot : slots_) {
-    if (slot->window.empty() || slot->state != worker_slot::phase::serving) continue;
+    if (slot->window.empty() || !slot->takes_work()) continue;
     if (search) any |= remove_withdrawn(*slot);
     if (slot->window.empty()) continue;
     const stop_cause cause = why_stop(*slot, now);
@@ -561,7 +552,7 @@ bool cpu_lane::assign_jobs() {
   // Level by level: every idle worker gets a job before any window grows.
   for (std::size_t depth = 1; depth <= window_depth; ++depth) {
     for (auto& slot : slots_) {
-      if (slot->state != worker_slot::phase::serving || slot->window.size() >= depth ||
+      if (!slot->takes_work() || slot->window.size() >= depth ||
           !slot->has_room() || slot->ring_full)
         continue;
       cpu_job* job = next_job();
@@ -626,7 +617,7 @@ bool cpu_lane::rebalance() {
   for (auto& slot : slots_) {
     // Only jobs waiting behind a running one: a worker whose first job has
     // not started is about to start it (moving it would only wake another).
-    if (slot->state != worker_slot::phase::serving || !slot->front_started()) continue;
+    if (!slot->takes_work() || !slot->front_started()) continue;
     const std::size_t waiting = slot->window.size() - 1;
     if (waiting > most) {
       most = waiting;
@@ -708,6 +699,7 @@ void cpu_lane::break_lane(const std::string& why) {
                 worker_crashed("task '" + job.task().name() + "': " + why, slot->pid, 0, -1));
           },
           ending::failed);
+  publish_pids();
 }
 
 void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
@@ -785,11 +777,20 @@ void cpu_lane::set_idle(worker_slot& slot, bool idle) noexcept {
 
 void cpu_lane::publish_pids() {
   std::vector<pid_t> pids;
-  for (const auto& slot : slots_)
+  unsigned pending = 0;
+  for (const auto& slot : slots_) {
     if (slot->pid != 0) pids.push_back(slot->pid);
+    // A broken lane's zygote may never report the forks it was asked for.
+    if (slot->pid == 0 && slot->state == worker_slot::phase::starting && broken_.empty())
+      ++pending;
+  }
   workers_alive_.store(static_cast<unsigned>(pids.size()), std::memory_order_release);
-  std::lock_guard lock(pids_mutex_);
-  pids_ = std::move(pids);
+  {
+    std::lock_guard lock(pids_mutex_);
+    pids_ = std::move(pids);
+    pids_pending_ = pending;
+  }
+  pids_known_.notify_all();
 }
 
 cpu_lane::clock::time_point cpu_lane::next_deadline() const noexcept {

@@ -124,7 +124,6 @@ class cpu_lane {
     bool progress = false;
   };
   pass_result try_pass() noexcept;
-  void await_first_pids();
   bool take_reports();
   void apply(zygote_report report);
   bool take_replies();
@@ -201,7 +200,9 @@ class cpu_lane {
   bool new_deadline_ = false;  // a pass gave a job with a timeout to a worker
   std::string broken_;  // dispatcher only: why no task can run any more
   mutable std::mutex pids_mutex_;
+  mutable std::condition_variable pids_known_;
   std::vector<pid_t> pids_;
+  unsigned pids_pending_ = 0;  // workers asked of the zygote, pid not reported yet
   trace_recorder& trace_;
   // Written by the dispatcher only (or by stop(), after it ended).
   lane_tally tally_;

@@ -88,6 +88,13 @@ class worker_slot {
   // fills the slot.
   void clear();
 
+  // takes_work() is whether jobs may be offered: the worker serves, or its
+  // process exists (its pid is known, so it can be killed) and reads them
+  // once ready — a first job need not wait for the `ready` round trip.
+  bool takes_work() const noexcept {
+    return state == phase::serving || (state == phase::starting && pid != 0);
+  }
+
   // The parent's bookkeeping (dispatcher thread only).
   phase state = phase::vacant;
   pid_t pid = 0;

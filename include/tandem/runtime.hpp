@@ -319,7 +319,9 @@ class runtime {
   future<process_result> run_process(std::vector<std::string> args, process_options options = {});
 
   // cpu_worker_pids() are the process ids of the cpu lane's workers now
-  // (a replaced worker's pid changes).
+  // (a replaced worker's pid changes). The constructor does not wait for
+  // the zygote to fork the workers: a call waits (about a millisecond) for
+  // the pids of workers being forked.
   std::vector<pid_t> cpu_worker_pids() const;
 
   // shutdown() stops accepting submissions from outside the runtime, then
