@@ -53,7 +53,8 @@ std::size_t argument_heap_bytes(const runtime_options& options) {
 std::size_t segment_bytes(const runtime_options& options) {
   if (!lane_needed()) return std::size_t{1} << 20;
   const std::size_t per_worker = options.cpu_payload_bytes + 2 * (ring_shape.capacity + 4096);
-  return options.cpu_payload_bytes + options.cpu_workers * per_worker + (std::size_t{1} << 20);
+  const std::size_t processes = options.cpu_workers + options.cpu_spare_workers;
+  return options.cpu_payload_bytes + processes * per_worker + (std::size_t{1} << 20);
 }
 
 std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_status& status) {
@@ -87,9 +88,11 @@ cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32
       arguments_(memory_, argument_heap_bytes(options)),
       trace_(trace) {
   if (!lane_needed()) return;  // a program using the io lane alone forks nothing
-  for (unsigned i = 0; i < options.cpu_workers; ++i)
+  for (unsigned i = 0; i < options.cpu_workers + options.cpu_spare_workers; ++i) {
     slots_.push_back(
         std::make_unique<worker_slot>(memory_, i, ring_shape, options.cpu_payload_bytes));
+    slots_.back()->spare = i >= options.cpu_workers;
+  }
   zygote_.emplace(&cpu_lane::run_worker, &cpu_lane::notify_from_zygote, this);
   for (auto& slot : slots_) {
     slot->state = worker_slot::phase::starting;
@@ -314,6 +317,7 @@ void cpu_lane::apply(zygote_report report) {
   } else {
     slot.state = worker_slot::phase::vacant;
     slot.retry_at = clock::now() + respawn_backoff;
+    promote_spare_for(slot);
   }
   publish_pids();
 }
@@ -338,6 +342,7 @@ void cpu_lane::settle_exit(const zygote_report& report) {
   slot.clear();
   slot.state = worker_slot::phase::vacant;
   slot.retry_at = clock::time_point::min();
+  promote_spare_for(slot);
   publish_pids();
 }
 
@@ -375,7 +380,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
     case to_parent::ready:
       if (slot.state == worker_slot::phase::starting) {
         slot.state = worker_slot::phase::serving;
-        set_idle(slot, slot.window.empty());
+        update_idle(slot);
       }
       return;
     case to_parent::retiring:
@@ -387,6 +392,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
       return_unstarted(slot);  // it exits between tasks: nothing else ran
       set_idle(slot, false);
       slot.state = worker_slot::phase::leaving;
+      promote_spare_for(slot);
       return;
     default:
       break;
@@ -420,7 +426,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
                std::to_string(slot.pid))),
            ending::failed, slot.pid);
   }
-  if (slot.state == worker_slot::phase::serving) set_idle(slot, slot.window.empty());
+  update_idle(slot);
 }
 
 std::exception_ptr cpu_lane::remote_failure(const cpu_job& job,
@@ -648,7 +654,7 @@ bool cpu_lane::remove_withdrawn(worker_slot& slot) {
 // canceller resolved its own future).
 void cpu_lane::finish_withdrawn(worker_slot& slot, const std::vector<cpu_job*>& withdrawn) {
   for (cpu_job* job : withdrawn) finish(*job, ending::cancelled);
-  if (slot.state == worker_slot::phase::serving) set_idle(slot, slot.window.empty());
+  update_idle(slot);
 }
 
 void cpu_lane::respawn_vacant() {
@@ -685,6 +691,7 @@ void cpu_lane::kill_worker(worker_slot& slot, Reason reason_for, ending how) {
   }
   set_idle(slot, false);
   slot.state = worker_slot::phase::leaving;
+  promote_spare_for(slot);
 }
 
 void cpu_lane::break_lane(const std::string& why) {
@@ -769,6 +776,32 @@ void cpu_lane::add_metrics(cpu_lane_metrics& into) const noexcept {
   settle_depths(into, started);
 }
 
+void cpu_lane::update_idle(worker_slot& slot) noexcept {
+  set_idle(slot, slot.state == worker_slot::phase::serving && !slot.spare && slot.window.empty());
+}
+
+// promote_spare_for() gives the work of `leaving` (a worker that stops taking
+// jobs) to a spare worker, at once: the spare, already forked and most
+// likely ready, takes the jobs queued or taken back, and `leaving` will be
+// respawned as the spare.
+void cpu_lane::promote_spare_for(worker_slot& leaving) {
+  if (leaving.spare) return;
+  worker_slot* best = nullptr;
+  for (auto& slot : slots_) {
+    if (!slot->spare || slot->pid == 0) continue;
+    if (slot->state == worker_slot::phase::serving) {
+      best = slot.get();
+      break;
+    }
+    if (slot->state == worker_slot::phase::starting && best == nullptr) best = slot.get();
+  }
+  if (best == nullptr) return;
+  best->spare = false;
+  leaving.spare = true;
+  update_idle(*best);
+  publish_pids();
+}
+
 void cpu_lane::set_idle(worker_slot& slot, bool idle) noexcept {
   if (slot.counted_idle == idle) return;
   slot.counted_idle = idle;
@@ -779,6 +812,7 @@ void cpu_lane::publish_pids() {
   std::vector<pid_t> pids;
   unsigned pending = 0;
   for (const auto& slot : slots_) {
+    if (slot->spare) continue;  // not a worker until it takes one's place
     if (slot->pid != 0) pids.push_back(slot->pid);
     // A broken lane's zygote may never report the forks it was asked for.
     if (slot->pid == 0 && slot->state == worker_slot::phase::starting && broken_.empty())

@@ -160,6 +160,10 @@ class cpu_lane {
   void count_restart(ending how) noexcept;
   void record_slice(const cpu_job& job, ending how, pid_t pid, std::int64_t end_ns);
   void set_idle(worker_slot& slot, bool idle) noexcept;
+  // update_idle() counts the slot idle when it serves, is no spare and
+  // has nothing in its window.
+  void update_idle(worker_slot& slot) noexcept;
+  void promote_spare_for(worker_slot& leaving);
   void publish_pids();
   clock::time_point next_deadline() const noexcept;
 

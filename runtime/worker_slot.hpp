@@ -92,11 +92,14 @@ class worker_slot {
   // process exists (its pid is known, so it can be killed) and reads them
   // once ready — a first job need not wait for the `ready` round trip.
   bool takes_work() const noexcept {
-    return state == phase::serving || (state == phase::starting && pid != 0);
+    return !spare && (state == phase::serving || (state == phase::starting && pid != 0));
   }
 
   // The parent's bookkeeping (dispatcher thread only).
   phase state = phase::vacant;
+  // A spare's process is forked and made ready like a worker's but takes no
+  // job until it takes the place of a worker that stops (cpu_lane::promote_spare_for).
+  bool spare = false;
   pid_t pid = 0;
   ipc::pidfd process;
   // The jobs sent to the worker, oldest first: it replies in this order.

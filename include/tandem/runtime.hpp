@@ -31,8 +31,9 @@
 // waiting tasks of a busy one). Arguments and results are serialized
 // (serialize.hpp); an exception in a task arrives as remote_error. Failure
 // is per task: a worker that crashes, exits, or is killed fails only the
-// task it was running (worker_crashed) and is replaced; a task past its
-// timeout gets task_timeout and its worker is killed and replaced. Workers
+// task it was running (worker_crashed) and is replaced — at once, by a
+// spare process kept ready (cpu_spare_workers); a task past its timeout
+// gets task_timeout and its worker is killed and replaced. Workers
 // die with the program; create the runtime on a thread that outlives it
 // (PR_SET_PDEATHSIG follows the creating thread).
 //
@@ -89,6 +90,12 @@ struct runtime_options {
 
   // cpu_workers is the cpu lane's worker process count; 0 means one per core.
   unsigned cpu_workers = 0;
+  // cpu_spare_workers are processes forked and made ready beside the
+  // workers but given no task: when a worker crashes, is killed, times out
+  // or retires, a spare takes its place at once (no fork on the tasks'
+  // path) and a new spare is forked in the background. They are not in
+  // cpu_worker_pids(). 0: a replacement is forked when one is needed.
+  unsigned cpu_spare_workers = 1;
   // max_tasks_per_worker: a worker that has served this many tasks is
   // replaced between tasks; 0 means never.
   std::uint64_t max_tasks_per_worker = 0;

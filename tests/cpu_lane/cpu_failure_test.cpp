@@ -66,6 +66,23 @@ const auto scribble = tandem::define_task<int()>("fail.scribble", tandem::cpu, [
 
 tandem::runtime_options two_workers() { return {.io_threads = 2, .cpu_workers = 2}; }
 
+// forked_by_zygote_soon() waits until the zygote (the parent of `worker`)
+// has `count` living children, and returns them.
+std::vector<pid_t> forked_by_zygote_soon(pid_t worker, std::size_t count) {
+  const pid_t zygote = tandem::test::parent_of(worker);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 500; ++i) {
+    children = tandem::test::living_children_of(zygote);
+    if (children.size() == count) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return children;
+}
+
+bool contains(const std::vector<pid_t>& pids, pid_t pid) {
+  return std::find(pids.begin(), pids.end(), pid) != pids.end();
+}
+
 // replaced_soon() waits until `pid` is no longer among the workers and the
 // lane has its full count again.
 bool replaced_soon(const tandem::runtime& rt, pid_t pid, std::size_t workers) {
@@ -148,6 +165,44 @@ TEST_CASE("kill -9 of a busy worker from outside fails only its task" * doctest:
   }
   CHECK(replaced_soon(rt, target, 2));
   CHECK(rt.submit(square, 5).get() == 25);
+}
+
+TEST_CASE("a spare worker takes a killed worker's place at once, and a new spare is forked" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{{.io_threads = 1, .cpu_workers = 1, .cpu_spare_workers = 1}};
+  const pid_t worker = rt.submit(pid_after, 0).get();
+  REQUIRE(rt.cpu_worker_pids() == std::vector<pid_t>{worker});
+  const auto forked = forked_by_zygote_soon(worker, 2);  // the worker and the spare
+  REQUIRE(forked.size() == 2);
+  const pid_t spare = forked[0] == worker ? forked[1] : forked[0];
+  auto victim = rt.submit(pid_after, 5000);
+  std::this_thread::sleep_for(100ms);
+  REQUIRE(kill(worker, SIGKILL) == 0);
+  CHECK_THROWS_AS(victim.get(), tandem::worker_crashed);
+  CHECK(rt.submit(pid_after, 0).get() == spare);  // no fork on the way
+  CHECK(rt.cpu_worker_pids() == std::vector<pid_t>{spare});
+  const auto after = forked_by_zygote_soon(spare, 2);  // the spare replaced in turn
+  CHECK(after.size() == 2);
+  CHECK(contains(after, spare));
+  CHECK_FALSE(contains(after, worker));
+}
+
+TEST_CASE("cpu_spare_workers = 0 forks only the workers, and a replacement when one is needed" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{{.io_threads = 1, .cpu_workers = 2, .cpu_spare_workers = 0}};
+  const pid_t worker = rt.submit(pid_after, 0).get();
+  std::this_thread::sleep_for(100ms);  // a spare, were there one, would be forked by now
+  auto forked = forked_by_zygote_soon(worker, 2);
+  auto pids = rt.cpu_worker_pids();
+  std::sort(forked.begin(), forked.end());
+  std::sort(pids.begin(), pids.end());
+  CHECK(pids == forked);
+  REQUIRE(kill(worker, SIGKILL) == 0);
+  CHECK(replaced_soon(rt, worker, 2));
+  const auto now = rt.cpu_worker_pids();
+  CHECK(std::count_if(now.begin(), now.end(), [&](pid_t pid) { return !contains(forked, pid); }) ==
+        1);  // the replacement was forked after the kill
+  CHECK(rt.submit(square, 3).get() == 9);
 }
 
 TEST_CASE("a task past its timeout gets task_timeout and its worker is replaced" *

@@ -1,13 +1,16 @@
 // cpu_tasks.hpp — small helpers for tests of the cpu lane.
 #pragma once
 
+#include <dirent.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tandem/runtime.hpp"
 
@@ -67,6 +70,20 @@ inline bool process_exists(pid_t pid) {
   const auto close_paren = text.rfind(')');
   return close_paren != std::string::npos && close_paren + 2 < text.size() &&
          text[close_paren + 2] != 'Z' && text[close_paren + 2] != 'X';
+}
+
+// living_children_of() are the processes, zombies apart, whose parent is
+// `parent` (found by scanning /proc).
+inline std::vector<pid_t> living_children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* proc = opendir("/proc");
+  if (!proc) return children;
+  while (dirent* entry = readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid > 0 && parent_of(pid) == parent && process_exists(pid)) children.push_back(pid);
+  }
+  closedir(proc);
+  return children;
 }
 
 }  // namespace tandem::test
