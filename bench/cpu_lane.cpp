@@ -19,6 +19,7 @@
 // (pipe_pool, futex_floor) live in cpu_lane_peers.hpp, the Python ones in
 // peers/python_ppe_cpu.py and peers/python_pool_crash.py.
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -52,6 +53,7 @@ using tandem::bench::add_python;
 using tandem::bench::better;
 using tandem::bench::figures;
 using tandem::bench::implementation;
+using tandem::bench::run_command;
 using clock_type = std::chrono::steady_clock;
 
 constexpr unsigned workers = 2;
@@ -373,6 +375,26 @@ void bench_c3_zerocopy(tandem::bench::harness& h, tandem::runtime& rt, const siz
   h.run_workload("C3_zerocopy", {{"ms", better::lower}}, impls);
 }
 
+// ---- fresh processes (C4, C5) ----------------------------------------------------
+// A program makes its one runtime when it starts, while it is small; by C4
+// this benchmark's process has grown (C1-C3 allocate hundreds of MiB) and
+// runs another runtime, and fork, and a killed worker's exit, cost time in
+// proportion to the memory mapped. So C4 and C5 are timed both ways:
+// "tandem" in a fresh run of this binary (--probe C4|C5, which prints
+// {"ms": ...}), as the Python peer runs in a fresh interpreter, and
+// "tandem_in_bench" in this process.
+
+std::string self_path() {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) throw std::runtime_error("cannot read /proc/self/exe");
+  return std::string(path, static_cast<std::size_t>(n));
+}
+
+figures in_fresh_process(const char* workload) {
+  return run_command("'" + self_path() + "' --probe " + workload);
+}
+
 // ---- C4: runtime construction to the first cpu result, ms ------------------------
 
 figures c4_tandem() {
@@ -386,8 +408,9 @@ figures c4_tandem() {
 }
 
 void bench_c4(tandem::bench::harness& h) {
-  std::vector<implementation> impls{{"tandem", c4_tandem}};
+  std::vector<implementation> impls{{"tandem", [] { return in_fresh_process("C4"); }}};
   add_python(h, impls, "python_ppe", "python_ppe_cpu.py", ppe_args({"startup"}));
+  impls.push_back({"tandem_in_bench", c4_tandem});
   h.run_workload("C4", {{"ms", better::lower}}, impls);
 }
 
@@ -447,11 +470,34 @@ figures c5_tandem(tandem::runtime& rt) {
   return {{"ms", ms}};
 }
 
+// c5_fresh_runtime() is C5 with a runtime of its own, warmed up by a task.
+figures c5_fresh_runtime() {
+  tandem::runtime rt{tandem::runtime_options{.cpu_workers = workers}};
+  check(rt.submit(inc_task, 1).get() == 2, "C5", "tandem (warm-up)");
+  return c5_tandem(rt);
+}
+
 void bench_c5(tandem::bench::harness& h) {
   tandem::runtime rt{tandem::runtime_options{.cpu_workers = workers}};
-  std::vector<implementation> impls{{"tandem", [&] { return c5_tandem(rt); }}};
+  std::vector<implementation> impls{{"tandem", [] { return in_fresh_process("C5"); }}};
   add_python(h, impls, "python_pool", "python_pool_crash.py", {std::to_string(workers)});
+  impls.push_back({"tandem_in_bench", [&] { return c5_tandem(rt); }});
   h.run_workload("C5", {{"ms", better::lower}}, impls);
+}
+
+// probe() times one C4 or C5 in this fresh process and prints it.
+int probe(const std::string& workload) {
+  figures got;
+  if (workload == "C4") {
+    got = c4_tandem();
+  } else if (workload == "C5") {
+    got = c5_fresh_runtime();
+  } else {
+    std::fprintf(stderr, "cpu_lane --probe: C4 or C5, not '%s'\n", workload.c_str());
+    return 2;
+  }
+  std::printf("{\"ms\": %.6f}\n", got.at("ms"));
+  return 0;
 }
 
 // ---- C6: parallel efficiency ------------------------------------------------------
@@ -506,6 +552,9 @@ void print_notes(const sizes& sz) {
       "      tasks_per_s counts ITEMS (tasks for submit_many), not submissions\n"
       "  C3_copy: %zu MiB; inprocess_copy = the argument copied into a fresh vector, then that\n"
       "      into a fresh result vector\n"
+      "  C4, C5: tandem runs in a fresh process (this binary, --probe), as a program makes its\n"
+      "      runtime at start; tandem_in_bench in this process, grown by C1-C3 and running\n"
+      "      another runtime (fork and a killed worker's exit take longer in a larger process)\n"
       "  C5: from just before kill(SIGKILL) of one of 2 busy workers until a trivial task,\n"
       "      submitted right after the kill, has returned (only a replacement can run it)\n"
       "  C6: efficiency = 4 x (one %d ms task in-process) / (%u workers x wall of 4 tasks)\n",
@@ -520,6 +569,7 @@ int run(int argc, char** argv) {
   tandem::ipc::segment hold_memory(
       {std::size_t{64} << 10, tandem::ipc::segment_backing::anonymous});
   holds = hold_memory.construct<hold_flags>();
+  if (argc == 3 && std::string(argv[1]) == "--probe") return probe(argv[2]);
 
   tandem::bench::harness h("cpu_lane", tandem::bench::parse_options(argc, argv, "cpu_lane"));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;

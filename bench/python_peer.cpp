@@ -43,11 +43,7 @@ bool python_available() {
 #endif
 }
 
-figures run_python(const std::string& script, const std::vector<std::string>& args) {
-#ifdef TANDEM_PYTHON3
-  std::string command =
-      std::string("'") + TANDEM_PYTHON3 + "' '" + TANDEM_BENCH_PEERS_DIR + "/" + script + "'";
-  for (const auto& arg : args) command += " " + arg;
+figures run_command(const std::string& command) {
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   std::string output;
   char chunk[256];
@@ -55,9 +51,20 @@ figures run_python(const std::string& script, const std::vector<std::string>& ar
   const int status = pipe ? pclose(pipe.release()) : -1;
   figures got = parse_figures(output);
   if (status != 0 || got.empty())
-    throw std::runtime_error("python peer failed (status " + std::to_string(status) +
+    throw std::runtime_error("peer process failed (status " + std::to_string(status) +
                              "): " + command + "\noutput: " + output);
   return got;
+}
+
+figures run_python(const std::string& script, const std::vector<std::string>& args) {
+#ifdef TANDEM_PYTHON3
+  // multiprocessing.Pool can hang for good after a worker is killed (in
+  // terminate(), past the script's own timeouts): bounded, a hang is a
+  // failed peer, never a stuck benchmark.
+  std::string command = std::string("timeout -k 5 120 '") + TANDEM_PYTHON3 + "' '" +
+                        TANDEM_BENCH_PEERS_DIR + "/" + script + "'";
+  for (const auto& arg : args) command += " " + arg;
+  return run_command(command);
 #else
   (void)args;
   throw std::runtime_error("python peer " + script + " run without python3");

@@ -19,6 +19,11 @@ namespace tandem::bench {
 // the Python peers are then skipped with a printed line.
 bool python_available();
 
+// run_command() runs a shell command that prints such a JSON object and
+// returns its figures; throws std::runtime_error (with the command and its
+// output) when the command fails or prints no figure.
+figures run_command(const std::string& command);
+
 // run_python() runs bench/peers/`script` with `args` and returns every
 // "name": number pair of the JSON object it printed. Throws
 // std::runtime_error (with the command and its output) when the script
