@@ -12,8 +12,18 @@ namespace tandem::bench {
 namespace {
 
 [[noreturn]] void usage(const std::string& bench_name) {
-  std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--reps N]\n", bench_name.c_str());
+  std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--reps N] [--only WORKLOAD,...]\n",
+               bench_name.c_str());
   std::exit(2);
+}
+
+std::vector<std::string> split_commas(const std::string& list) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
+    parts.push_back(list.substr(start, comma - start));
+  parts.push_back(list.substr(start));
+  return parts;
 }
 
 std::string json_escape(const std::string& text) {
@@ -38,6 +48,8 @@ options parse_options(int argc, char** argv, const std::string& bench_name) {
     } else if (arg == "--reps" && i + 1 < argc) {
       opts.repetitions = std::atoi(argv[++i]);
       if (opts.repetitions < 1) usage(bench_name);
+    } else if (arg == "--only" && i + 1 < argc) {
+      opts.only = split_commas(argv[++i]);
     } else {
       usage(bench_name);
     }
@@ -69,6 +81,11 @@ void harness::skip(const std::string& impl, const std::string& why) {
 
 void harness::run_workload(const std::string& workload, const std::vector<metric>& metrics,
                            const std::vector<implementation>& impls) {
+  if (!opts_.only.empty() &&
+      std::find(opts_.only.begin(), opts_.only.end(), workload) == opts_.only.end()) {
+    std::printf("skipping %s: not in --only\n", workload.c_str());
+    return;
+  }
   std::printf("running %s ...\n", workload.c_str());
   std::fflush(stdout);
   const std::size_t first = results_.size();

@@ -37,10 +37,12 @@ struct options {
   bool quick = false;     // a few seconds in all: proves the binary works
   std::string json_path;  // empty: no JSON file
   int repetitions = 5;    // counted repetitions after the warm-up
+  std::vector<std::string> only;  // --only W1,W3: run just these workloads
 };
 
-// parse_options() reads --quick, --json FILE and --reps N; it prints usage
-// and exits(2) on anything else.
+// parse_options() reads --quick, --json FILE, --reps N and --only LIST (a
+// comma-separated list of workload names); it prints usage and exits(2) on
+// anything else.
 options parse_options(int argc, char** argv, const std::string& bench_name);
 
 class harness {
@@ -54,7 +56,8 @@ class harness {
   void skip(const std::string& impl, const std::string& why);
 
   // run_workload() runs every implementation interleaved; the first one is
-  // the implementation the ratios are taken for (tandem).
+  // the implementation the ratios are taken for (tandem). A workload left
+  // out by --only is skipped with a line saying so.
   void run_workload(const std::string& workload, const std::vector<metric>& metrics,
                     const std::vector<implementation>& impls);
 

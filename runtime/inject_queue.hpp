@@ -71,15 +71,22 @@ class inject_queue {
     Item* task = nullptr;
     return tsan_acquire(queue_.try_dequeue(task) ? task : nullptr);
   }
-  // try_pop_many() takes up to into.size() items at once; how many it took.
+  // try_pop_many() takes up to into.size() items at once, oldest first;
+  // how many it took.
   std::size_t try_pop_many(std::span<Item*> into) {
-    const std::size_t taken = queue_.try_dequeue_bulk(into.data(), into.size());
-    for (std::size_t i = 0; i < taken; ++i) tsan_acquire(into[i]);
-    return taken;
+    return acquire_all(into, queue_.try_dequeue_bulk(into.data(), into.size()));
+  }
+  std::size_t try_pop_many(consumer_token& token, std::span<Item*> into) {
+    return acquire_all(into, queue_.try_dequeue_bulk(token, into.data(), into.size()));
   }
   bool maybe_nonempty() const { return queue_.size_approx() > 0; }
 
  private:
+  static std::size_t acquire_all(std::span<Item*> items, std::size_t taken) noexcept {
+    for (std::size_t i = 0; i < taken; ++i) tsan_acquire(items[i]);
+    return taken;
+  }
+
   moodycamel::ConcurrentQueue<Item*> queue_;
 };
 

@@ -12,10 +12,13 @@
 
 namespace tandem::detail {
 
-thread_role& current_thread_role() noexcept {
-  thread_local thread_role role;
-  return role;
-}
+namespace {
+// Initial-exec: every task reads the role, and the default model for a
+// shared library would make each read a call to __tls_get_addr.
+[[gnu::tls_model("initial-exec")]] constinit thread_local thread_role role{};
+}  // namespace
+
+thread_role& current_thread_role() noexcept { return role; }
 
 std::uint32_t current_runtime_id() noexcept { return current_thread_role().runtime_id; }
 

@@ -390,7 +390,7 @@ namespace detail {
 // that runs `fn` on the chosen executor. It owns one reference to the
 // result state.
 template <class T, class F, class Executor>
-class continuation final : public callback_node, public task_node {
+class continuation final : public callback_node, public task_node, public pooled {
  public:
   using result_type = unwrapped_t<continuation_result_t<T, F>>;
 

@@ -44,7 +44,7 @@ boost::asio::execution_context& executor_context(scheduler& sched) noexcept;
 // abandoned one is dropped, unless `runs_when_abandoned` (a child process's
 // handlers, which must run to reap it: runtime/process_executor.hpp).
 template <class F, bool runs_when_abandoned = false>
-class handler_task final : public task_node {
+class handler_task final : public task_node, public pooled {
  public:
   explicit handler_task(F&& fn) : fn_(std::move(fn)) {}
   task_outcome run() noexcept override;
@@ -126,7 +126,7 @@ struct async_get_completion<void> {
 // get_waiter delivers a future's outcome to an Asio completion handler,
 // through the handler's associated executor.
 template <class T, class Handler>
-class get_waiter final : public callback_node {
+class get_waiter final : public callback_node, public pooled {
  public:
   get_waiter(future<T>&& f, Handler&& h) : future_(std::move(f)), handler_(std::move(h)) {}
   void start() { access::state_of(future_).attach(this); }

@@ -25,6 +25,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "tandem/detail/node_pool.hpp"
+
 namespace tandem::detail {
 
 // exception_of() runs `fn` and returns what it threw, or null when it
@@ -57,7 +59,7 @@ class callback_node {
 // that will resolve it (state_base::help_lane()).
 enum class help_step { begin, pass, end };
 
-class state_base {
+class state_base : public pooled {
  public:
   enum : std::uint32_t { pending = 0, pending_with_sleepers = 1, ready = 2 };
 
