@@ -16,15 +16,9 @@
 
 #include <span>
 
+#include "runtime/sanitizers.hpp"
 #include "tandem/detail/task_node.hpp"
 
-#if defined(__SANITIZE_THREAD__)
-#define TANDEM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TANDEM_TSAN 1
-#endif
-#endif
 
 #if defined(TANDEM_TSAN)
 #include <sanitizer/tsan_interface.h>

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "runtime/sanitizers.hpp"
+
 namespace tandem::detail {
 
 namespace {
@@ -145,10 +147,10 @@ void* refill_and_allocate(std::size_t cls) {
 
 // Under AddressSanitizer the pool steps aside, so that a use after free
 // of a task or state is still caught.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(TANDEM_ASAN)
 constexpr bool pooling = false;
 #else
-static const bool pooling = std::getenv("TANDEM_NOPOOL") == nullptr;
+constexpr bool pooling = true;
 #endif
 
 }  // namespace

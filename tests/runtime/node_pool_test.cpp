@@ -17,12 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/sanitizers.hpp"
+
 using tandem::detail::allocate_node;
 using tandem::detail::free_node;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(TANDEM_ASAN)
 constexpr bool pool_active = false;  // the pool steps aside under ASan
 #else
 constexpr bool pool_active = true;
