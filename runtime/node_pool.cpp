@@ -164,7 +164,7 @@ void* allocate_node(std::size_t size) {
 }
 
 void free_node(void* block, std::size_t size) noexcept {
-  if (!pooling || size > largest_class) return ::operator delete(block, size);
+  if (!pooling || size > largest_class) return ::operator delete(block);
   const std::size_t cls = class_of(size);
   block_list& list = cache.lists[cls];
   if (!cache.flush_registered) register_exit_flush();
