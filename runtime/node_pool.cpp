@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include <pthread.h>
+
 #include "runtime/sanitizers.hpp"
 
 namespace tandem::detail {
@@ -86,6 +88,10 @@ class depot {
     return shelf.count == 0 ? nullptr : shelf.chains[--shelf.count];
   }
 
+  // lock() and unlock() hold the depot across a fork().
+  void lock() noexcept { mutex_.lock(); }
+  void unlock() noexcept { mutex_.unlock(); }
+
  private:
   struct shelf {
     std::array<free_block*, depot_batches> chains{};
@@ -96,9 +102,16 @@ class depot {
 };
 
 // The depot is never destroyed: threads may exit, and hand their blocks
-// back, after static destructors ran.
+// back, after static destructors ran. fork() holds its lock, so that a child
+// (the cpu lane's zygote, a host's own fork) never inherits it locked by a
+// thread the child does not have.
 depot& shared_depot() {
-  static depot* const d = new depot;
+  static depot* const d = [] {
+    auto* created = new depot;
+    pthread_atfork([] { shared_depot().lock(); }, [] { shared_depot().unlock(); },
+                   [] { shared_depot().unlock(); });
+    return created;
+  }();
   return *d;
 }
 

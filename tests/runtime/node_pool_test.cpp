@@ -5,8 +5,13 @@
 
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -171,4 +176,44 @@ TEST_CASE("pooled classes: deleting through a base frees the object's own size; 
   auto* aligned_node = new overaligned_node;
   CHECK(aligned(aligned_node, 64));
   delete aligned_node;
+}
+
+TEST_CASE("a child forked while other threads use the depot can still allocate and free" *
+          doctest::timeout(60)) {
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {  // moves batches through the depot all the time
+    std::vector<void*> blocks;
+    while (!stop.load()) {
+      for (int i = 0; i < 200; ++i) blocks.push_back(allocate_node(64));
+      for (void* b : blocks) free_node(b, 64);
+      blocks.clear();
+    }
+  });
+  int stuck = 0;
+  for (int round = 0; round < 50; ++round) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      std::vector<void*> blocks;  // enough to give batches to the depot and take them back
+      for (int i = 0; i < 200; ++i) blocks.push_back(allocate_node(64));
+      for (void* b : blocks) free_node(b, 64);
+      for (int i = 0; i < 200; ++i) free_node(allocate_node(64), 64);
+      _exit(0);
+    }
+    int status = 0;
+    bool exited = false;
+    for (int waited = 0; waited < 500 && !exited; ++waited) {
+      exited = waitpid(child, &status, WNOHANG) == child;
+      if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!exited) {  // deadlocked on a lock it inherited held
+      ++stuck;
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      break;
+    }
+  }
+  stop = true;
+  churn.join();
+  CHECK(stuck == 0);
 }
