@@ -2,13 +2,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <mutex>
-#include <thread>
+#include <cstring>
 
 // ThreadSanitizer does not model the fences moodycamel::ConcurrentQueue
 // synchronizes with, and reports its slot accesses as races. tandem states
@@ -36,41 +35,42 @@ extern "C" const char* __tsan_default_suppressions() {
 // The watchdog ends a test binary whose current case runs far past its
 // doctest::timeout (which doctest only reports after the case returns),
 // naming the case, so that a hang shows up in the log as that case, not
-// as meson's anonymous timeout of the whole binary.
+// as meson's anonymous timeout of the whole binary. It is an alarm, not a
+// thread: a test that forks must be able to fork a single-threaded process
+// (ThreadSanitizer refuses threads in a child of a multi-threaded one).
 namespace {
 
-using watch_clock = std::chrono::steady_clock;
+const char* watched_case = "";
+pid_t watching_process = 0;
 
-std::atomic<const char*> watched_case{nullptr};
-std::atomic<watch_clock::rep> watched_deadline{0};
-
-watch_clock::duration allowance(const doctest::TestCaseData& tc) {
-  using namespace std::chrono_literals;
-  const auto stated = std::chrono::duration_cast<watch_clock::duration>(
-      std::chrono::duration<double>(tc.m_timeout));
-  return tc.m_timeout > 0 ? std::max<watch_clock::duration>(2 * stated, 60s) : 300s;
+extern "C" void on_watchdog_alarm(int) {
+  if (getpid() != watching_process) {  // a forked child's own alarm: die of it as usual
+    signal(SIGALRM, SIG_DFL);
+    raise(SIGALRM);
+    return;
+  }
+  const char intro[] = "watchdog: aborting; this test case is still running long past its timeout: ";
+  [[maybe_unused]] auto ignored = write(STDERR_FILENO, intro, sizeof intro - 1);
+  ignored = write(STDERR_FILENO, watched_case, std::strlen(watched_case));
+  ignored = write(STDERR_FILENO, "\n", 1);
+  std::abort();
 }
 
-[[noreturn]] void watch_forever() {
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    const auto deadline = watched_deadline.load();
-    if (deadline == 0 || watch_clock::now().time_since_epoch().count() < deadline) continue;
-    std::fprintf(stderr, "watchdog: test case \"%s\" is still running long past its timeout; "
-                 "aborting\n", watched_case.load());
-    std::abort();
-  }
+unsigned allowance_s(const doctest::TestCaseData& tc) {
+  return tc.m_timeout > 0 ? std::max(60u, static_cast<unsigned>(2 * tc.m_timeout)) : 300u;
 }
 
 struct watchdog_listener : doctest::IReporter {
   explicit watchdog_listener(const doctest::ContextOptions&) {}
   void test_case_start(const doctest::TestCaseData& tc) override {
-    static std::once_flag started;
-    std::call_once(started, [] { std::thread(watch_forever).detach(); });
+    if (watching_process == 0) {
+      watching_process = getpid();
+      signal(SIGALRM, on_watchdog_alarm);
+    }
     watched_case = tc.m_name;
-    watched_deadline = (watch_clock::now() + allowance(tc)).time_since_epoch().count();
+    alarm(allowance_s(tc));
   }
-  void test_case_end(const doctest::CurrentTestCaseStats&) override { watched_deadline = 0; }
+  void test_case_end(const doctest::CurrentTestCaseStats&) override { alarm(0); }
   void report_query(const doctest::QueryData&) override {}
   void test_run_start() override {}
   void test_run_end(const doctest::TestRunStats&) override {}
