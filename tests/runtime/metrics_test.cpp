@@ -51,7 +51,9 @@ bool fails(tandem::future<T>& f) {
   }
 }
 
-// wait_for_workers() waits until the cpu lane has all its workers again.
+// wait_for_workers() waits until the cpu lane has all its workers: at start
+// and after a crash they are forked in the background, so one task's answer
+// does not mean every worker is up.
 void wait_for_workers(tandem::runtime& rt) {
   for (int i = 0; i < 500 && rt.metrics().cpu.workers_alive < rt.options().cpu_workers; ++i)
     std::this_thread::sleep_for(10ms);
@@ -153,6 +155,7 @@ TEST_CASE("to_prometheus writes every family in the text format" * doctest::time
   tandem::runtime rt{tandem::test::lanes(2, 2)};
   rt.submit(twice, 1).get();
   rt.submit(tandem::io_blocking, [] { return 1; }).get();
+  wait_for_workers(rt);
   const std::string text = tandem::to_prometheus(rt.metrics());
   CHECK(text.find("# TYPE tandem_tasks_submitted_total counter\n") != std::string::npos);
   CHECK(text.find("tandem_tasks_completed_total{lane=\"cpu\"} 1\n") != std::string::npos);
