@@ -5,7 +5,7 @@
 //   logstats   500 MiB of logs (32 MiB with --quick), generated once into a
 //              temporary directory that is removed at exit, and analyzed
 //              whole by each implementation; mib_per_s.
-//     tandem      logstats' pipeline: 4 MiB chunks read into a reused
+//     tandem      logstats' pipeline: 8 MiB chunks read into a reused
 //                 tandem::shared_buffer (io_blocking), parsed in place in
 //                 2 worker processes (cpu), merged (io).
 //     loop        each file read whole and parsed, in this thread.

@@ -30,13 +30,26 @@ loaded_chunk load(chunk_pool& pool, const chunk_ref& chunk) {
   return {std::move(slot), size};
 }
 
+// parsed_chunk is a chunk's stats with the slot it was parsed in: the
+// stats name their paths by where they lie in the slot (path_ref).
+struct parsed_chunk {
+  chunk_pool::slot slot;
+  std::size_t size;
+  chunk_stats stats;
+
+  void merge_into(log_stats& total) const {
+    stats.merge_into(total, std::string_view(slot.bytes().data(), size));
+  }
+};
+
 // parse_in_place() hands the worker a view of the slot, and keeps the slot
-// until the parse has ended, however it ends: the worker reads it till then.
-tandem::future<log_stats> parse_in_place(tandem::runtime& rt, loaded_chunk chunk) {
+// until its stats are merged, however the parse ends: the worker reads the
+// slot till then, and the merge reads the paths there.
+tandem::future<parsed_chunk> parse_in_place(tandem::runtime& rt, loaded_chunk chunk) {
   return rt.submit(parse_task, chunk.slot.view(chunk.size))
       .then(tandem::inline_executor{},
-            [held = std::move(chunk.slot)](tandem::future<log_stats> parsed) mutable {
-              return parsed.get();
+            [held = std::move(chunk)](tandem::future<chunk_stats> parsed) mutable {
+              return parsed_chunk{std::move(held.slot), held.size, parsed.get()};
             });
 }
 
@@ -64,7 +77,7 @@ piped_stats analyze_with_pipeline(
                 {.affinity = tandem::io_blocking, .parallelism = 2})
           .then("parse", [&rt](loaded_chunk chunk) { return parse_in_place(rt, std::move(chunk)); },
                 {.parallelism = parsers_for(rt.options().cpu_workers)})
-          .sink([&total](const log_stats& part) { total.merge(part); })
+          .sink([&total](const parsed_chunk& part) { part.merge_into(total); })
           .run(rt, {.order = tandem::unordered, .on_progress = std::move(on_progress)})
           .get();
   return {std::move(total), std::move(summary)};
@@ -83,7 +96,7 @@ void keep_freed_buffers() {
 
 void warm_up(tandem::runtime& rt, chunk_pool& pool) {
   const chunk_pool::slot slot = pool.take();
-  std::vector<tandem::future<log_stats>> parses;
+  std::vector<tandem::future<chunk_stats>> parses;
   for (unsigned i = 0; i < rt.options().cpu_workers; ++i)
     parses.push_back(rt.submit(parse_task, slot.view(0)));
   for (auto& parse : parses) parse.get();

@@ -32,7 +32,7 @@ struct chunk_view {
 // chunk_pool is `slots` buffers of `slot_bytes` each, cut from one
 // tandem::shared_buffer made once and reused run after run: fresh shared
 // memory costs a page fault per 4 KiB in every process that touches it,
-// warm memory nothing. Thread-safe.
+// warm memory nothing. The constructor touches it all. Thread-safe.
 class chunk_pool {
  public:
   // slot is one buffer, lent until the slot is destroyed (move-only).
@@ -62,6 +62,7 @@ class chunk_pool {
   // is free: with a pool sized to the pipeline's bounds it rarely waits.
   slot take();
 
+  std::size_t slots() const { return buffer_.size() / slot_bytes_; }
   std::size_t slot_bytes() const { return slot_bytes_; }
 
  private:

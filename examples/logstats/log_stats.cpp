@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 namespace logstats {
@@ -138,10 +140,10 @@ auto& entry(Table& table, std::string_view key) {
   return table.emplace(std::string(key), typename Table::mapped_type{}).first->second;
 }
 
-// path_counters are where one path's requests are counted: its entry in
-// the path table and its endpoint's.
+// path_counters count one path's requests in this text, and point to its
+// endpoint's entry in the stats.
 struct path_counters {
-  std::uint64_t* requests;
+  std::uint64_t requests = 0;
   endpoint_stats* endpoint;
 };
 
@@ -151,8 +153,8 @@ struct tally {
   std::array<std::uint64_t, 1000> status{};  // folded into stats.status at the end
   std::array<char, 256> endpoint_buffer{};
   // paths met in this text, keyed by the text's own bytes: a path seen
-  // before costs one lookup, no endpoint_of() and no copy. (The maps'
-  // values never move, so the pointers hold.)
+  // before costs one lookup, no endpoint_of() and no copy. (The endpoint
+  // map's values never move, so the pointers hold.)
   std::unordered_map<std::string_view, path_counters> paths;
   // the current hour's counter: lines come in time order.
   std::int64_t hour = 0;
@@ -161,16 +163,15 @@ struct tally {
 
 path_counters& counters_of(log_stats& stats, tally& t, std::string_view path) {
   if (auto it = t.paths.find(path); it != t.paths.end()) return it->second;
-  const path_counters found{&entry(stats.paths, path),
-                            &entry(stats.endpoints, endpoint_of(path, t.endpoint_buffer))};
+  const path_counters found{0, &entry(stats.endpoints, endpoint_of(path, t.endpoint_buffer))};
   return t.paths.emplace(path, found).first->second;
 }
 
 void count(log_stats& stats, tally& t, const access_line& line) {
   ++t.status[line.status];
   stats.bytes_sent += line.bytes;
-  const path_counters& path = counters_of(stats, t, line.path);
-  ++*path.requests;
+  path_counters& path = counters_of(stats, t, line.path);
+  ++path.requests;
   ++path.endpoint->requests;
   path.endpoint->server_errors += line.status >= 500 && line.status < 600;
   path.endpoint->latency.add(line.micros);
@@ -181,6 +182,25 @@ void count(log_stats& stats, tally& t, const access_line& line) {
   ++*t.hour_requests;
   stats.clients.add(line.client);
   stats.latency.add(line.micros);
+}
+
+// count_lines() adds every line of `text` to `stats`, except the path
+// counts, which it leaves in `t.paths`.
+void count_lines(log_stats& stats, tally& t, std::string_view text) {
+  access_line line;
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    const auto raw = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    if (raw.empty()) continue;
+    ++stats.lines;
+    if (read_line(raw, line))
+      count(stats, t, line);
+    else
+      ++stats.malformed;
+  }
+  for (std::size_t code = 0; code < t.status.size(); ++code)
+    if (t.status[code] != 0) stats.status[static_cast<int>(code)] += t.status[code];
 }
 
 }  // namespace
@@ -205,29 +225,34 @@ void log_stats::merge(const log_stats& other) {
 
 void parse_into(log_stats& stats, std::string_view text) {
   tally t;
-  access_line line;
-  while (!text.empty()) {
-    const auto newline = text.find('\n');
-    const auto raw = text.substr(0, newline);
-    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-    if (raw.empty()) continue;
-    ++stats.lines;
-    if (read_line(raw, line))
-      count(stats, t, line);
-    else
-      ++stats.malformed;
+  count_lines(stats, t, text);
+  for (const auto& [path, counters] : t.paths) entry(stats.paths, path) += counters.requests;
+}
+
+chunk_stats parse_chunk(const chunk_view& chunk) {
+  const std::string_view text = chunk.text();
+  chunk_stats out;
+  tally t;
+  count_lines(out.stats, t, text);
+  out.paths.reserve(t.paths.size());
+  for (const auto& [path, counters] : t.paths)
+    out.paths.push_back({static_cast<std::uint32_t>(path.data() - text.data()),
+                         static_cast<std::uint32_t>(path.size()), counters.requests});
+  return out;
+}
+
+void chunk_stats::merge_into(log_stats& total, std::string_view text) const {
+  total.merge(stats);
+  for (const path_ref& path : paths) {
+    if (path.offset > text.size() || path.length > text.size() - path.offset)
+      throw std::out_of_range("logstats: a parse reply names bytes " + std::to_string(path.offset) +
+                              "+" + std::to_string(path.length) + " outside its chunk of " +
+                              std::to_string(text.size()) + " bytes");
+    entry(total.paths, text.substr(path.offset, path.length)) += path.requests;
   }
-  for (std::size_t code = 0; code < t.status.size(); ++code)
-    if (t.status[code] != 0) stats.status[static_cast<int>(code)] += t.status[code];
 }
 
-log_stats parse_chunk(const chunk_view& chunk) {
-  log_stats stats;
-  parse_into(stats, chunk.text());
-  return stats;
-}
-
-const tandem::task_ref<log_stats(chunk_view)> parse_task =
-    tandem::define_task<log_stats(chunk_view)>("logstats.parse", tandem::cpu, parse_chunk);
+const tandem::task_ref<chunk_stats(chunk_view)> parse_task =
+    tandem::define_task<chunk_stats(chunk_view)>("logstats.parse", tandem::cpu, parse_chunk);
 
 }  // namespace logstats

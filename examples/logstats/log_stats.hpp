@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <tandem/serialize.hpp>
 #include <tandem/task.hpp>
@@ -66,12 +67,33 @@ struct log_stats {
 // without '\n' counts) to `stats`.
 void parse_into(log_stats& stats, std::string_view text);
 
+// path_ref is a path counted in a chunk, named by where it lies in the
+// chunk's text. A worker replies with these rather than with copies of the
+// paths: the host holds the chunk, so it reads the paths there, and a
+// reply shrinks from about a hundred KiB of strings to 16 bytes a path.
+struct path_ref {
+  std::uint32_t offset;  // from the start of the chunk's text
+  std::uint32_t length;
+  std::uint64_t requests;
+};
+
+// chunk_stats is what a worker learns from one chunk: everything but the
+// path counts in `stats`, and those as path_refs.
+struct chunk_stats {
+  log_stats stats;
+  std::vector<path_ref> paths;
+
+  // merge_into() adds this chunk, whose text is `text`, to `total`;
+  // std::out_of_range when a path_ref does not lie within `text`.
+  void merge_into(log_stats& total, std::string_view text) const;
+};
+
 // parse_chunk() is the stats of one chunk of lines, read where the chunk
 // lies: the pipeline's cpu stage, defined as parse_task.
-log_stats parse_chunk(const chunk_view& chunk);
+chunk_stats parse_chunk(const chunk_view& chunk);
 
 // parse_task runs parse_chunk in a worker process.
-extern const tandem::task_ref<log_stats(chunk_view)> parse_task;
+extern const tandem::task_ref<chunk_stats(chunk_view)> parse_task;
 
 }  // namespace logstats
 
@@ -108,5 +130,18 @@ struct tandem::serializer<logstats::log_stats> {
     s.clients = in.read<logstats::unique_counter>();
     s.latency = in.read<logstats::latency_histogram>();
     return s;
+  }
+};
+
+template <>
+struct tandem::serializer<logstats::chunk_stats> {
+  static void write(tandem::writer& out, const logstats::chunk_stats& c) {
+    out.write(c.stats, c.paths);
+  }
+  static logstats::chunk_stats read(tandem::reader& in) {
+    logstats::chunk_stats c;
+    c.stats = in.read<logstats::log_stats>();
+    c.paths = in.read<std::vector<logstats::path_ref>>();
+    return c;
   }
 };

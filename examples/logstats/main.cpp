@@ -8,6 +8,7 @@
 // worker processes (cpu), merge (io), write the report (io) — and then as a
 // plain single-threaded loop, and prints both wall times. --check also
 // compares the two reports and fails when they differ.
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <tandem/tandem.hpp>
 
@@ -138,12 +140,14 @@ int analyze(tandem::runtime& rt, const options& opts) {
   const auto files = logstats::list_logs(opts.dir);
   if (files.empty()) usage(("no *.log files in " + opts.dir).c_str());
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
-  // One untimed round of each on the first file: both start from memory
-  // the process has touched before, as in a long-running program.
+  // One untimed round of each, the pipeline's over as many chunks as its
+  // pool has slots and the loop's on the first file: both start from
+  // memory every process has touched before, as in a long-running program.
   logstats::chunk_pool pool = logstats::make_chunk_pool(rt);
   logstats::warm_up(rt, pool);
-  logstats::analyze_with_pipeline(rt, pool,
-                                  logstats::plan_chunks({files[0]}, logstats::chunk_bytes), {});
+  auto warm_chunks = logstats::plan_chunks(files, logstats::chunk_bytes);
+  warm_chunks.resize(std::min(warm_chunks.size(), pool.slots()));
+  logstats::analyze_with_pipeline(rt, pool, std::move(warm_chunks), {});
   logstats::analyze_sequentially({files[0]});
   const timed_report pipeline = by_pipeline(rt, pool, files, opts);
   const timed_report loop = by_loop(files);
