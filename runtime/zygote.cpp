@@ -85,8 +85,7 @@ class server {
     sigset_t children;
     sigemptyset(&children);
     sigaddset(&children, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &children, &worker_mask_);
-    sigdelset(&worker_mask_, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &children, nullptr);
     children_fd_ = signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
     if (children_fd_ < 0) _exit(70);
   }
@@ -121,7 +120,12 @@ class server {
   [[noreturn]] void become_worker(std::uint32_t slot) {
     close(children_fd_);
     close(socket_);
-    sigprocmask(SIG_SETMASK, &worker_mask_, nullptr);
+    // Nothing blocked, as in a fresh process: what the host's threads block
+    // is the host's business (a server that leaves SIGTERM to one thread
+    // blocks it in all the others, the one that made the runtime included).
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     ipc::die_with_parent(zygote_pid_, SIGKILL);
     main_(context_, slot);
     _exit(0);
@@ -160,7 +164,6 @@ class server {
   zygote::notify_fn notify_;
   void* context_;
   int children_fd_ = -1;
-  sigset_t worker_mask_{};
   std::vector<pid_t> children_;
 };
 

@@ -7,9 +7,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <signal.h>
+
 #include <cstdio>
 #include <exception>
 #include <future>
+#include <utility>
 
 #include "cpu_tasks.hpp"
 #include "cpu_work.hpp"
@@ -30,17 +33,46 @@ class loop_context : public asio::io_context {
   using asio::io_context::io_context;
 };
 
+// stop_signals_held blocks SIGTERM and SIGINT in this thread until
+// release(), and so in every thread started meanwhile (the runtime's). One
+// that comes while the server starts then stays pending instead of killing
+// the process with no word (exit 143, seen when a script stopped the server
+// within milliseconds of starting it), and reaches the server's signal_set
+// once it exists: release() unblocks them in this thread alone, which then
+// takes them.
+class stop_signals_held {
+ public:
+  stop_signals_held() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+  }
+  ~stop_signals_held() { release(); }
+  stop_signals_held(const stop_signals_held&) = delete;
+  stop_signals_held& operator=(const stop_signals_held&) = delete;
+
+  void release() {
+    if (std::exchange(held_, false)) pthread_sigmask(SIG_UNBLOCK, &signals_, nullptr);
+  }
+
+ private:
+  sigset_t signals_;
+  bool held_ = true;
+};
+
 void announce(const server::http_server& srv, const char* mode) {
   std::printf("listening on 127.0.0.1:%u (%s)\n", unsigned(srv.port()), mode);
   std::fflush(stdout);
 }
 
-int run_on_lanes(const server::options& o) {
+int run_on_lanes(const server::options& o, stop_signals_held& held) {
   tandem::runtime rt(tandem::runtime_options{.io_threads = o.io_threads,
                                              .cpu_workers = o.cpu_workers,
                                              .worker_init = server::lower_priority_task});
   server::lane_work work(rt, std::chrono::milliseconds(o.timeout_ms));
   server::http_server srv(rt.io_executor(), o, work);
+  held.release();  // srv's signal_set takes them from here
   std::promise<void> stopped;
   srv.start([&stopped] { stopped.set_value(); });
   announce(srv, "tandem");
@@ -52,10 +84,11 @@ int run_on_lanes(const server::options& o) {
   return 0;
 }
 
-int run_inline(const server::options& o) {
+int run_inline(const server::options& o, stop_signals_held& held) {
   loop_context loop(1);
   server::inline_work work;
   server::http_server srv(loop.get_executor(), o, work);
+  held.release();
   srv.start([&loop] { loop.stop(); });
   announce(srv, "inline, one thread");
   loop.run();
@@ -67,7 +100,10 @@ int run_inline(const server::options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::command_line_main(
-      "server", argc, argv, server::parse_options, server::usage(),
-      [](const server::options& o) { return o.inline_mode ? run_inline(o) : run_on_lanes(o); });
+  stop_signals_held held;  // from the first line: the server takes them once it listens
+  return examples::command_line_main("server", argc, argv, server::parse_options, server::usage(),
+                                     [&held](const server::options& o) {
+                                       return o.inline_mode ? run_inline(o, held)
+                                                            : run_on_lanes(o, held);
+                                     });
 }

@@ -35,7 +35,10 @@
 // spare process kept ready (cpu_spare_workers); a task past its timeout
 // gets task_timeout and its worker is killed and replaced. Workers
 // die with the program; create the runtime on a thread that outlives it
-// (PR_SET_PDEATHSIG follows the creating thread).
+// (PR_SET_PDEATHSIG follows the creating thread). A worker starts with the
+// signal state of a fresh process, not the host's: default dispositions,
+// nothing blocked, but SIGINT ignored (a terminal's Ctrl-C is the host's
+// to handle).
 //
 // Thread-safety: every member may be called from any thread, including
 // from tasks running on the runtime (except shutdown() and the destructor,

@@ -39,6 +39,15 @@ const auto work = tandem::define_task<int(int)>("life.work", tandem::cpu, [](int
   spin_for(ms);
   return ms;
 });
+const auto blocked_signals = tandem::define_task<std::vector<int>()>(
+    "life.blocked_signals", tandem::cpu, [] {
+      sigset_t blocked;
+      pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
+      std::vector<int> found;
+      for (int signal = 1; signal < NSIG; ++signal)
+        if (sigismember(&blocked, signal) == 1) found.push_back(signal);
+      return found;
+    });
 
 }  // namespace
 
@@ -129,6 +138,20 @@ TEST_CASE("a runtime made in a process that already runs threads works" * doctes
   }
   stop = true;
   for (auto& t : busy) t.join();
+}
+
+TEST_CASE("workers start with no signal blocked, whatever the creating thread blocks" *
+          doctest::timeout(60)) {
+  sigset_t host_blocks, before;
+  sigemptyset(&host_blocks);
+  sigaddset(&host_blocks, SIGTERM);
+  sigaddset(&host_blocks, SIGUSR1);
+  REQUIRE(pthread_sigmask(SIG_BLOCK, &host_blocks, &before) == 0);
+  {
+    tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+    CHECK(rt.submit(blocked_signals).get() == std::vector<int>{});
+  }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 TEST_CASE("worker_init runs once in every worker, replacements included" * doctest::timeout(60)) {
