@@ -62,6 +62,8 @@ class chunk_pool {
   // is free: with a pool sized to the pipeline's bounds it rarely waits.
   slot take();
 
+  // whole() is every slot at once, as one view (for a read-only pass).
+  chunk_view whole() const { return {buffer_, 0, buffer_.size()}; }
   std::size_t slots() const { return buffer_.size() / slot_bytes_; }
   std::size_t slot_bytes() const { return slot_bytes_; }
 

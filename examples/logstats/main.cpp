@@ -140,16 +140,17 @@ int analyze(tandem::runtime& rt, const options& opts) {
   const auto files = logstats::list_logs(opts.dir);
   if (files.empty()) usage(("no *.log files in " + opts.dir).c_str());
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
-  // One untimed round of each, the pipeline's over as many chunks as its
-  // pool has slots and the loop's on the first file: both start from
-  // memory every process has touched before, as in a long-running program.
+  // An untimed round just before each timed one, the pipeline's over as
+  // many chunks as its pool has slots and the loop's on the first file:
+  // both start from memory every process has touched just before, as in a
+  // long-running program.
   logstats::chunk_pool pool = logstats::make_chunk_pool(rt);
   logstats::warm_up(rt, pool);
   auto warm_chunks = logstats::plan_chunks(files, logstats::chunk_bytes);
   warm_chunks.resize(std::min(warm_chunks.size(), pool.slots()));
   logstats::analyze_with_pipeline(rt, pool, std::move(warm_chunks), {});
-  logstats::analyze_sequentially({files[0]});
   const timed_report pipeline = by_pipeline(rt, pool, files, opts);
+  logstats::analyze_sequentially({files[0]});
   const timed_report loop = by_loop(files);
   std::printf("logstats: %.1f MiB in %zu files\n%s", mib, files.size(),
               logstats::format_report(pipeline.stats, 10).c_str());
