@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -22,6 +23,8 @@ std::size_t slots_for(unsigned cpu_workers) { return 2 * std::size_t{parsers_for
 struct loaded_chunk {
   chunk_pool::slot slot;
   std::size_t size;
+
+  std::string_view text() const { return {slot.bytes().data(), size}; }
 };
 
 loaded_chunk load(chunk_pool& pool, const chunk_ref& chunk) {
@@ -30,16 +33,13 @@ loaded_chunk load(chunk_pool& pool, const chunk_ref& chunk) {
   return {std::move(slot), size};
 }
 
-// parsed_chunk is a chunk's stats with the slot it was parsed in: the
-// stats name their paths by where they lie in the slot (path_ref).
+// parsed_chunk is a chunk's stats with the chunk they were parsed from:
+// the stats name their paths by where they lie in it (path_ref).
 struct parsed_chunk {
-  chunk_pool::slot slot;
-  std::size_t size;
+  loaded_chunk chunk;
   chunk_stats stats;
 
-  void merge_into(log_stats& total) const {
-    stats.merge_into(total, std::string_view(slot.bytes().data(), size));
-  }
+  void merge_into(log_stats& total) const { stats.merge_into(total, chunk.text()); }
 };
 
 // parse_in_place() hands the worker a view of the slot, and keeps the slot
@@ -49,7 +49,7 @@ tandem::future<parsed_chunk> parse_in_place(tandem::runtime& rt, loaded_chunk ch
   return rt.submit(parse_task, chunk.slot.view(chunk.size))
       .then(tandem::inline_executor{},
             [held = std::move(chunk)](tandem::future<chunk_stats> parsed) mutable {
-              return parsed_chunk{std::move(held.slot), held.size, parsed.get()};
+              return parsed_chunk{std::move(held), parsed.get()};
             });
 }
 
