@@ -9,6 +9,12 @@
 //                 tandem::shared_buffer (io_blocking), parsed in place in
 //                 2 worker processes (cpu), merged (io).
 //     loop        each file read whole and parsed, in this thread.
+//     threads     the loop on 2 threads of this process, each taking the
+//                 next file whole until none is left, their stats merged
+//                 at the end: no chunks, copies or messages. It is what
+//                 these 2 cores give this work at most, so threads/loop is
+//                 the machine's ceiling for any 2-way split (printed in the
+//                 notes; these VMs' two vCPUs are not always equal).
 //     python_ppe  peers/python_logstats.py on the first 64 MiB (16 MiB with
 //                 --quick): chunks read in Python, parsed in a
 //                 ProcessPoolExecutor of 2 workers, merged.
@@ -19,9 +25,11 @@
 // pipeline may get no more CPU than the loop.
 // Targets (issue 5): tandem >= 1.8x the loop on 2 cores, >= 5x python_ppe.
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -30,9 +38,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -88,11 +100,14 @@ class scratch_dir {
   std::string path_;
 };
 
-// cpu_seconds() is the CPU time that the threads of `pids` have used so
-// far (the kernel's per-thread schedstat, in nanoseconds).
-double cpu_seconds(const std::vector<pid_t>& pids) {
-  double total = 0;
-  for (const pid_t pid : pids) {
+// cpu_seconds() is the CPU time used so far by this process (its threads,
+// ended ones included) and by the processes `others`, whose threads are
+// read from the kernel's per-thread schedstat (nanoseconds).
+double cpu_seconds(const std::vector<pid_t>& others) {
+  timespec own{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &own);
+  double total = static_cast<double>(own.tv_sec) + static_cast<double>(own.tv_nsec) / 1e9;
+  for (const pid_t pid : others) {
     std::error_code gone;  // a process or thread that ended meanwhile counts nothing
     for (const auto& task :
          std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", gone)) {
@@ -104,26 +119,76 @@ double cpu_seconds(const std::vector<pid_t>& pids) {
   return total;
 }
 
+// thread_split is the loop on a few threads of this process: each takes
+// the next file until none is left (so a slower core takes fewer), reads
+// it whole into a buffer of its own and parses it, and the stats are
+// merged once all are done. The buffers are made and touched once, as the
+// loop's are kept by malloc (keep_freed_buffers), so that no repetition
+// pays page faults that the loop does not.
+class thread_split {
+ public:
+  thread_split(const std::vector<std::string>& files, unsigned threads) : files_(files) {
+    for (const auto& file : files)
+      buffer_bytes_ = std::max<std::size_t>(buffer_bytes_, std::filesystem::file_size(file));
+    for (unsigned i = 0; i < threads; ++i) {
+      buffers_.push_back(std::make_unique_for_overwrite<char[]>(buffer_bytes_));
+      std::fill_n(buffers_.back().get(), buffer_bytes_, '\0');
+    }
+  }
+
+  logstats::log_stats run() const {
+    std::atomic<std::size_t> next{0};
+    std::vector<logstats::log_stats> parts(buffers_.size());
+    {
+      std::vector<std::jthread> team;
+      for (std::size_t t = 0; t < parts.size(); ++t)
+        team.emplace_back([&, t] {
+          // counted in a local first: parts[t] shares cache lines with parts[t + 1]
+          const std::span<char> buffer(buffers_[t].get(), buffer_bytes_);
+          logstats::log_stats part;
+          for (std::size_t i; (i = next.fetch_add(1)) < files_.size();) {
+            const logstats::chunk_ref whole{files_[i], 0, std::filesystem::file_size(files_[i])};
+            logstats::parse_into(part, {buffer.data(), logstats::read_chunk(whole, buffer)});
+          }
+          parts[t] = std::move(part);
+        });
+    }
+    logstats::log_stats total;
+    for (const auto& part : parts) total.merge(part);
+    return total;
+  }
+
+ private:
+  const std::vector<std::string>& files_;
+  std::size_t buffer_bytes_ = 0;
+  std::vector<std::unique_ptr<char[]>> buffers_;
+};
+
 // analysis is one way to compute the stats, timed and checked by run_once():
-// its speed, and how many cores this process and its workers kept busy
-// meanwhile (kept for the notes: on a shared machine the speed-up of the
-// pipeline is bounded by the cores it gets).
+// its speed, how many cores this process and the runtime's workers kept
+// busy meanwhile, and the CPU time that cost per MiB (kept for the notes:
+// on a shared machine the speed-up of the pipeline is bounded by the cores
+// it gets, and the CPU per MiB shows what its processes add to the work).
 struct analysis {
   const char* impl;
   std::function<logstats::log_stats()> analyze;
+  std::vector<double> rates{};
   std::vector<double> cores{};
+  std::vector<double> cpu_ms_per_mib{};
 
   figures run_once(tandem::runtime& rt, double mib, const logstats::log_stats& expected) {
-    std::vector<pid_t> pids = rt.cpu_worker_pids();
-    pids.push_back(::getpid());
-    const double cpu_before = cpu_seconds(pids);
+    const std::vector<pid_t> workers = rt.cpu_worker_pids();
+    const double cpu_before = cpu_seconds(workers);
     const auto start = clock_type::now();
     const logstats::log_stats got = analyze();
     const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    cores.push_back((cpu_seconds(pids) - cpu_before) / seconds);
+    const double cpu = cpu_seconds(workers) - cpu_before;
     if (!(got == expected))
       throw std::runtime_error(std::string(impl) + ": stats differ from the reference pass");
-    return {{"mib_per_s", mib / seconds}};
+    rates.push_back(mib / seconds);
+    cores.push_back(cpu / seconds);
+    cpu_ms_per_mib.push_back(cpu * 1e3 / mib);
+    return {{"mib_per_s", rates.back()}};
   }
 };
 
@@ -140,14 +205,40 @@ std::vector<std::string> python_args(const std::string& dir, const std::vector<s
           std::to_string(expected.bytes_sent)};
 }
 
+// median_ratio() is the median over repetitions of a's rate over b's.
+double median_ratio(const analysis& a, const analysis& b) {
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < std::min(a.rates.size(), b.rates.size()); ++i)
+    ratios.push_back(a.rates[i] / b.rates[i]);
+  return ratios.empty() ? 0 : tandem::bench::median(ratios);
+}
+
+const analysis& way_named(const std::vector<analysis>& ways, std::string_view impl) {
+  return *std::find_if(ways.begin(), ways.end(), [&](const analysis& way) { return way.impl == impl; });
+}
+
+// print_median() prints " impl value" for each way (median over its
+// repetitions; ways --only left out have none).
+void print_median(const std::vector<analysis>& ways, std::vector<double> analysis::*figure) {
+  for (const auto& way : ways)
+    if (!(way.*figure).empty()) std::printf(" %s %.2f", way.impl, tandem::bench::median(way.*figure));
+  std::printf("\n");
+}
+
 void print_notes(double mib, std::size_t files, std::size_t python_files,
                  const std::vector<analysis>& ways) {
   std::printf(
       "notes:\n  logstats: %.1f MiB in %zu files of 16 MiB; the Python peer reads the first %zu "
-      "(rates compare)\n  cores kept busy (CPU time / wall time, median):",
+      "(rates compare)\n",
       mib, files, python_files);
-  for (const auto& way : ways) std::printf(" %s %.2f", way.impl, tandem::bench::median(way.cores));
-  std::printf("\n");
+  std::printf("  cores kept busy (CPU time / wall time, median):");
+  print_median(ways, &analysis::cores);
+  std::printf("  CPU ms per MiB (this process and the cpu workers, median):");
+  print_median(ways, &analysis::cpu_ms_per_mib);
+  std::printf(
+      "  the ceiling of a %u-way split on this machine now: threads vs loop %.3f (median of "
+      "per-repetition ratios)\n",
+      workers, median_ratio(way_named(ways, "threads"), way_named(ways, "loop")));
 }
 
 int run(int argc, char** argv) {
@@ -162,6 +253,7 @@ int run(int argc, char** argv) {
   logstats::chunk_pool pool = logstats::make_chunk_pool(rt);
   logstats::warm_up(rt, pool);
 
+  const thread_split split(files, workers);
   std::vector<analysis> ways{
       {"tandem",
        [&] {
@@ -169,6 +261,7 @@ int run(int argc, char** argv) {
          return logstats::analyze_with_pipeline(rt, pool, std::move(chunks), {}).stats;
        }},
       {"loop", [&] { return logstats::analyze_sequentially(files); }},
+      {"threads", [&] { return split.run(); }},
   };
   std::vector<implementation> impls;
   for (auto& way : ways)
