@@ -214,14 +214,16 @@ double median_ratio(const analysis& a, const analysis& b) {
 }
 
 const analysis& way_named(const std::vector<analysis>& ways, std::string_view impl) {
-  return *std::find_if(ways.begin(), ways.end(), [&](const analysis& way) { return way.impl == impl; });
+  return *std::find_if(ways.begin(), ways.end(),
+                       [&](const analysis& way) { return way.impl == impl; });
 }
 
 // print_median() prints " impl value" for each way (median over its
 // repetitions; ways --only left out have none).
 void print_median(const std::vector<analysis>& ways, std::vector<double> analysis::*figure) {
   for (const auto& way : ways)
-    if (!(way.*figure).empty()) std::printf(" %s %.2f", way.impl, tandem::bench::median(way.*figure));
+    if (!(way.*figure).empty())
+      std::printf(" %s %.2f", way.impl, tandem::bench::median(way.*figure));
   std::printf("\n");
 }
 
