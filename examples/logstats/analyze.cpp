@@ -71,6 +71,10 @@ piped_stats analyze_with_pipeline(
     tandem::runtime& rt, chunk_pool& pool, std::vector<chunk_ref> chunks,
     std::function<void(const tandem::pipeline_progress&)> on_progress) {
   log_stats total;
+  // The reads are io_blocking, not io: load() waits in pool.take() for a
+  // slot that only the sink gives back, and the sink runs on the io lane,
+  // so reads waiting on io workers could hold every io worker (tried: the
+  // pipeline hung).
   auto summary =
       tandem::pipeline<chunk_ref>(std::move(chunks))
           .then("read", [&pool](const chunk_ref& chunk) { return load(pool, chunk); },
