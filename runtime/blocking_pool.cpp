@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "runtime/thread_role.hpp"
+#include "runtime/thread_slice.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::detail {
@@ -19,14 +20,16 @@ constexpr std::uint64_t first_trace_row = 1'000'000;
 
 blocking_pool::blocking_pool(unsigned max_threads, std::chrono::milliseconds idle_timeout,
                              std::uint32_t runtime_id, task_runner runner, void* context,
-                             bool metrics, trace_recorder& trace)
+                             bool metrics, trace_recorder& trace,
+                             std::chrono::nanoseconds thread_slice)
     : max_threads_(std::max(1u, max_threads)),
       idle_timeout_(idle_timeout),
       runtime_id_(runtime_id),
       runner_(runner),
       runner_context_(context),
       metrics_(metrics),
-      trace_(trace) {}
+      trace_(trace),
+      thread_slice_(thread_slice) {}
 
 blocking_pool::~blocking_pool() { stop(); }
 
@@ -101,6 +104,7 @@ void blocking_pool::forget_unstarted(std::unique_lock<std::mutex>& lock, pool_th
 
 void blocking_pool::thread_main(pool_thread& self) {
   current_thread_role() = thread_role{runtime_id_, nullptr};
+  request_slice(thread_slice_);
   std::unique_lock lock(mutex_);
   --arriving_;  // from here on it takes a queued task or waits in idle_
   while (task_node* task = wait_for_task(lock, self)) {

@@ -32,11 +32,12 @@ class blocking_pool {
  public:
   using task_runner = task_outcome (*)(void* context, task_node* task);
 
-  // blocking_pool() starts no thread yet. With `metrics`, it counts what it
+  // blocking_pool() starts no thread yet; those it starts ask for
+  // `thread_slice` (thread_slice.hpp). With `metrics`, it counts what it
   // runs (metrics.hpp); `trace` records slices while a trace runs.
   blocking_pool(unsigned max_threads, std::chrono::milliseconds idle_timeout,
                 std::uint32_t runtime_id, task_runner runner, void* context, bool metrics,
-                trace_recorder& trace);
+                trace_recorder& trace, std::chrono::nanoseconds thread_slice);
   ~blocking_pool();  // stop()
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
@@ -81,6 +82,7 @@ class blocking_pool {
   void* runner_context_;
   const bool metrics_;
   trace_recorder& trace_;
+  const std::chrono::nanoseconds thread_slice_;
 
   mutable std::mutex mutex_;             // guards everything below
   std::list<pool_thread> threads_;       // stable addresses

@@ -7,6 +7,7 @@
 
 #include "runtime/cpu_relax.hpp"
 #include "runtime/thread_role.hpp"
+#include "runtime/thread_slice.hpp"
 #include "runtime/wait_backoff.hpp"
 #include "tandem/errors.hpp"
 
@@ -44,12 +45,13 @@ io_worker::io_worker(io_lane& lane, unsigned index)
       trace_label_("io worker " + std::to_string(index)) {}
 
 io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
-                 bool metrics, trace_recorder& trace)
+                 bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice)
     : runtime_id_(runtime_id),
       runner_(runner),
       runner_context_(context),
       metrics_(metrics),
       trace_(trace),
+      thread_slice_(thread_slice),
       idle_(threads) {
   workers_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<io_worker>(*this, i));
@@ -86,6 +88,7 @@ std::uint64_t io_lane::finished_count() const noexcept {
 
 void io_lane::worker_main(io_worker& self) {
   current_thread_role() = thread_role{runtime_id_, &self};
+  request_slice(thread_slice_);
   bool searching = false;
   for (;;) {
     task_node* task = next_local(self);

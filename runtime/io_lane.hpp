@@ -66,10 +66,11 @@ class io_lane {
   // decides between run() and abandon()).
   using task_runner = task_outcome (*)(void* context, task_node* task);
 
-  // io_lane() starts `threads` workers. With `metrics`, workers count what
-  // they run (metrics.hpp); `trace` records slices while a trace runs.
+  // io_lane() starts `threads` workers, which ask for `thread_slice`
+  // (thread_slice.hpp). With `metrics`, workers count what they run
+  // (metrics.hpp); `trace` records slices while a trace runs.
   io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
-          bool metrics, trace_recorder& trace);
+          bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice);
   ~io_lane();  // stop() must have been called
   io_lane(const io_lane&) = delete;
   io_lane& operator=(const io_lane&) = delete;
@@ -117,6 +118,7 @@ class io_lane {
   void* runner_context_;
   const bool metrics_;
   trace_recorder& trace_;
+  const std::chrono::nanoseconds thread_slice_;
   inject_queue<> inject_;
   idle_set idle_;
   std::vector<std::unique_ptr<io_worker>> workers_;

@@ -4,6 +4,8 @@
 // this thread only waits for readiness and hands work over.
 #pragma once
 
+#include <chrono>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <optional>
@@ -13,7 +15,9 @@ namespace tandem::detail {
 
 class reactor {
  public:
-  reactor();
+  // reactor() starts the thread, which asks for `thread_slice`
+  // (thread_slice.hpp; zero: the kernel's default).
+  explicit reactor(std::chrono::nanoseconds thread_slice);
   ~reactor();  // stop(); then the context is destroyed
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;

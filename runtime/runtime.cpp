@@ -11,7 +11,16 @@ namespace tandem {
 
 namespace {
 
+// check_thread_slice() refuses a slice the kernel would not take as it is.
+void check_thread_slice(std::chrono::microseconds slice) {
+  using namespace std::chrono_literals;
+  if (slice != 0us && (slice < 100us || slice > 100ms))
+    throw error("runtime_options::thread_slice is " + std::to_string(slice.count()) +
+                " us: give 100 us to 100 ms (100000 us), or 0 for the kernel's default slice");
+}
+
 runtime_options with_defaults(runtime_options options) {
+  check_thread_slice(options.thread_slice);
   if (options.io_threads == 0)
     options.io_threads = std::max(1u, std::thread::hardware_concurrency());
   options.max_blocking_threads = std::max(1u, options.max_blocking_threads);

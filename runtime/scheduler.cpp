@@ -14,9 +14,11 @@ scheduler::scheduler(const runtime_options& options)
       id_(register_runtime(*this)),
       objects_(object_space::create(options.shared_memory_bytes)),
       cpu_(options, *this, id_, *objects_, trace_),
-      io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_),
+      reactor_(options.thread_slice),
+      io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_,
+          options.thread_slice),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
-                &scheduler::run_task, this, options.metrics, trace_) {}
+                &scheduler::run_task, this, options.metrics, trace_, options.thread_slice) {}
 
 scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
 

@@ -125,6 +125,17 @@ struct runtime_options {
   // metrics: count and time tasks for metrics() (metrics.hpp). Cheap
   // enough to leave on; off, metrics() reports only submissions.
   bool metrics = true;
+  // thread_slice is the scheduling slice the runtime's own threads (io
+  // workers, blocking threads, the Asio reactor, the cpu lane's
+  // dispatcher) ask the kernel for: shorter than the default slice that
+  // worker processes keep (about 1.4 ms on 2 cores), so an io thread that
+  // wakes preempts a busy worker at once instead of waiting for its slice
+  // to end. That is what keeps io latency flat while the cpu lane is
+  // saturated. Linux 6.12 and later honour it (EEVDF custom slices);
+  // earlier kernels ignore it. 0.1 to 100 ms, or zero to leave the
+  // kernel's default; a thread whose policy is not SCHED_OTHER (inherited
+  // from the thread that made the runtime) keeps its own.
+  std::chrono::microseconds thread_slice{100};
 };
 
 // submit_options are per-submission settings of a defined task.

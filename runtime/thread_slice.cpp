@@ -1,0 +1,56 @@
+#include "runtime/thread_slice.hpp"
+
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace tandem::detail {
+
+namespace {
+
+// sched_attr as the kernel's uapi defines it (SCHED_ATTR_SIZE_VER0):
+// glibc 2.36 declares neither it nor the system calls.
+struct sched_attr {
+  std::uint32_t size;
+  std::uint32_t sched_policy;
+  std::uint64_t sched_flags;
+  std::int32_t sched_nice;
+  std::uint32_t sched_priority;
+  std::uint64_t sched_runtime;
+  std::uint64_t sched_deadline;
+  std::uint64_t sched_period;
+};
+
+constexpr std::uint64_t reset_on_fork_flag = 0x01;  // SCHED_FLAG_RESET_ON_FORK
+
+bool read_attr(sched_attr& attr) noexcept {
+  attr = sched_attr{};
+  return syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0;
+}
+
+}  // namespace
+
+bool request_slice(std::chrono::nanoseconds slice) noexcept {
+  sched_attr attr;
+  if (slice <= std::chrono::nanoseconds::zero() || !read_attr(attr) ||
+      attr.sched_policy != SCHED_OTHER)
+    return false;
+  attr.size = sizeof attr;
+  // Reset on fork gives what this thread starts the default slice again,
+  // but it would also reset a negative nice there, which stays the host's.
+  attr.sched_flags =
+      attr.sched_nice >= 0 ? reset_on_fork_flag : attr.sched_flags & reset_on_fork_flag;
+  attr.sched_runtime = static_cast<std::uint64_t>(slice.count());
+  if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return false;
+  return current_slice() == slice;
+}
+
+std::chrono::nanoseconds current_slice() noexcept {
+  sched_attr attr;
+  if (!read_attr(attr) || attr.sched_policy != SCHED_OTHER) return std::chrono::nanoseconds::zero();
+  return std::chrono::nanoseconds(attr.sched_runtime);
+}
+
+}  // namespace tandem::detail
