@@ -25,9 +25,9 @@ struct sched_attr {
 
 constexpr std::uint64_t reset_on_fork_flag = 0x01;  // SCHED_FLAG_RESET_ON_FORK
 
-bool read_attr(sched_attr& attr) noexcept {
+bool read_attr(sched_attr& attr, pid_t thread = 0) noexcept {
   attr = sched_attr{};
-  return syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0;
+  return syscall(SYS_sched_getattr, thread, &attr, sizeof attr, 0) == 0;
 }
 
 }  // namespace
@@ -47,9 +47,10 @@ bool request_slice(std::chrono::nanoseconds slice) noexcept {
   return current_slice() == slice;
 }
 
-std::chrono::nanoseconds current_slice() noexcept {
+std::chrono::nanoseconds current_slice(pid_t thread) noexcept {
   sched_attr attr;
-  if (!read_attr(attr) || attr.sched_policy != SCHED_OTHER) return std::chrono::nanoseconds::zero();
+  if (!read_attr(attr, thread) || attr.sched_policy != SCHED_OTHER)
+    return std::chrono::nanoseconds::zero();
   return std::chrono::nanoseconds(attr.sched_runtime);
 }
 

@@ -13,6 +13,8 @@
 // request and ignore it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 
 namespace tandem::detail {
@@ -28,8 +30,9 @@ namespace tandem::detail {
 // fork would reset that nice in them too, so they inherit the slice.
 bool request_slice(std::chrono::nanoseconds slice) noexcept;
 
-// current_slice() is the calling thread's slice as the kernel reports it:
-// zero before Linux 6.12, which reports none.
-std::chrono::nanoseconds current_slice() noexcept;
+// current_slice() is the slice of `thread` (a thread id of this process;
+// 0: the calling thread) as the kernel reports it: zero before Linux 6.12,
+// which reports none, and for a thread that is gone or not SCHED_OTHER.
+std::chrono::nanoseconds current_slice(pid_t thread = 0) noexcept;
 
 }  // namespace tandem::detail

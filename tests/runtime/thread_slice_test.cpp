@@ -2,7 +2,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -42,19 +41,6 @@ std::set<pid_t> thread_ids() {
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
     ids.insert(std::stoi(task.path().filename().string()));
   return ids;
-}
-
-// slice_of() is the slice of thread `tid` of this process (0 if it ended).
-std::chrono::nanoseconds slice_of(pid_t tid) {
-  struct {
-    std::uint32_t size, policy;
-    std::uint64_t flags;
-    std::int32_t nice;
-    std::uint32_t priority;
-    std::uint64_t runtime, deadline, period;
-  } attr{};
-  if (syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0) return {};
-  return std::chrono::nanoseconds(attr.runtime);
 }
 
 const auto worker_slice = tandem::define_task<long long()>(
@@ -114,9 +100,9 @@ TEST_CASE("every thread a runtime starts asks for thread_slice; its workers keep
   for (const pid_t tid : started) {
     CAPTURE(tid);
     if (supported)
-      CHECK(slice_of(tid) == 400us);
+      CHECK(current_slice(tid) == 400us);
     else
-      CHECK(slice_of(tid) != 400us);
+      CHECK(current_slice(tid) != 400us);
   }
   CHECK(rt.submit(tandem::io, [] { return current_slice(); }).get() ==
         (supported ? std::chrono::nanoseconds(400us) : kernel_default()));
