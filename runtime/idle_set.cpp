@@ -1,5 +1,7 @@
 #include "runtime/idle_set.hpp"
 
+#include <algorithm>
+
 #include "runtime/full_fence.hpp"
 
 namespace tandem::detail {
@@ -21,18 +23,34 @@ bool idle_set::end_search() noexcept {
   return (state_.fetch_sub(one_searching, std::memory_order_seq_cst) & 0xffffffffu) == 1;
 }
 
-void idle_set::notify_one() noexcept {
+unsigned idle_set::notify_one(unsigned poller) noexcept {
   full_fence();  // the queued work is visible before we read state_
-  if (!should_wake(state_.load(std::memory_order_seq_cst))) return;
+  if (!should_wake(state_.load(std::memory_order_seq_cst))) return none;
   unsigned woken;
   {
     std::lock_guard lock(sleepers_mutex_);
-    if (sleepers_.empty() || !should_wake(state_.load(std::memory_order_seq_cst))) return;
+    if (sleepers_.empty() || !should_wake(state_.load(std::memory_order_seq_cst))) return none;
     state_.fetch_add(one_searching + one_awake, std::memory_order_seq_cst);
-    woken = sleepers_.back();
-    sleepers_.pop_back();
+    auto chosen = sleepers_.end() - 1;
+    if (*chosen == poller && sleepers_.size() > 1) --chosen;
+    woken = *chosen;
+    sleepers_.erase(chosen);
   }
   parkers_[woken].unpark();
+  return woken;
+}
+
+void idle_set::cancel_park(unsigned index) noexcept {
+  {
+    std::lock_guard lock(sleepers_mutex_);
+    const auto found = std::find(sleepers_.begin(), sleepers_.end(), index);
+    if (found != sleepers_.end()) {
+      sleepers_.erase(found);
+      state_.fetch_add(one_searching + one_awake, std::memory_order_seq_cst);
+      return;
+    }
+  }
+  parkers_[index].park();
 }
 
 bool idle_set::announce_park(unsigned index, bool was_searching) {

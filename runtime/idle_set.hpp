@@ -16,6 +16,10 @@
 //    writes state_ then reads the queues (seq_cst), so at least one of them
 //    sees the other — no lost wake-up.
 //
+// One sleeper may wait in the Asio reactor instead of on its parker (the
+// poller, io_lane.hpp): notify_one() wakes the others first, so the
+// reactor keeps a thread waiting in it while another can do the work.
+//
 // state_ packs the searcher count (low 32 bits) and the awake count (high
 // 32 bits) so both change in one atomic step.
 #pragma once
@@ -41,9 +45,12 @@ class idle_set {
   // the last searcher (the caller then calls notify_one()).
   bool end_search() noexcept;
 
-  // notify_one() wakes one sleeping worker if nobody is searching. The
-  // woken worker starts as a searcher. Call it after queueing work.
-  void notify_one() noexcept;
+  // notify_one() wakes one sleeping worker if nobody is searching, and
+  // returns its index (`none` if it woke nobody). It wakes `poller` only
+  // when no other worker sleeps. The woken worker starts as a searcher.
+  // Call it after queueing work.
+  static constexpr unsigned none = ~0u;
+  unsigned notify_one(unsigned poller = none) noexcept;
 
   // announce_park() records worker `index` as asleep (it must call
   // park(index) next, unless shutting down); true when it was the last
@@ -51,6 +58,14 @@ class idle_set {
   // if it sees work.
   bool announce_park(unsigned index, bool was_searching);
   void park(unsigned index) noexcept { parkers_[index].park(); }
+  // was_woken() consumes a wake-up of parked worker `index` without
+  // sleeping (for the poller, which sleeps in the reactor instead).
+  bool was_woken(unsigned index) noexcept { return parkers_[index].try_take(); }
+  // cancel_park() brings parked worker `index` back by itself, as if woken
+  // (it counts as a searcher): for the poller, when the reactor gave it
+  // work. If a notifier has just taken it out of the sleepers, this waits
+  // for that notifier's wake-up, so none is left pending.
+  void cancel_park(unsigned index) noexcept;
 
   // has_sleeper() is true when some worker is parked (a hint: it may be
   // waking up right now).

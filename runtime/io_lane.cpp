@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "runtime/cpu_relax.hpp"
 #include "runtime/thread_role.hpp"
@@ -28,6 +29,12 @@ constexpr std::uint32_t inject_check_interval = 61;
 // once (take_injected()).
 constexpr std::size_t inject_batch = 16;
 
+// How long a busy worker lets the reactor go unwatched (no poller) before
+// it runs what is ready itself: the bound on an event's delay while every
+// worker is busy, checked every inject_check_interval tasks (a clock read,
+// about 20 ns, per 61 tasks).
+constexpr auto reactor_check_interval = std::chrono::milliseconds(1);
+
 std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
   s ^= s << 13;
   s ^= s >> 7;
@@ -45,14 +52,16 @@ io_worker::io_worker(io_lane& lane, unsigned index)
       trace_label_("io worker " + std::to_string(index)) {}
 
 io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
-                 bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice)
+                 bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice,
+                 reactor& events)
     : runtime_id_(runtime_id),
       runner_(runner),
       runner_context_(context),
       metrics_(metrics),
       trace_(trace),
       thread_slice_(thread_slice),
-      idle_(threads) {
+      idle_(threads),
+      reactor_(events) {
   workers_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<io_worker>(*this, i));
   for (auto& w : workers_) w->thread_ = std::thread([this, &w = *w] { worker_main(w); });
@@ -67,11 +76,23 @@ void io_lane::push(task_node* task) noexcept {
   if (self && &self->lane_ == this) {
     bump(self->queued_);  // counted before it can be taken and finished
     self->deque_.push(task);
+    // The reactor's completions: the first is for this worker, which runs
+    // it next; the rest wake others to steal them while it goes on.
+    if (self->in_reactor_ && self->deque_.size_hint() <= 1) return;
   } else {
     outside_queued_.fetch_add(1, std::memory_order_seq_cst);
     inject_.push(task);
   }
-  idle_.notify_one();
+  wake_one();
+}
+
+// wake_one() reads poller_ again after the wake-up: a worker that became
+// the poller meanwhile either sees the wake-up before it waits in the
+// reactor, or is seen here and interrupted (both sides seq_cst).
+void io_lane::wake_one() noexcept {
+  const unsigned woken = idle_.notify_one(poller_.load(std::memory_order_relaxed));
+  if (woken != idle_set::none && woken == poller_.load(std::memory_order_seq_cst))
+    reactor_.interrupt();
 }
 
 std::uint64_t io_lane::queued_count() const noexcept {
@@ -97,7 +118,7 @@ void io_lane::worker_main(io_worker& self) {
       // The last searcher to find work wakes a replacement only if more work
       // is visible; if a submitter queues more meanwhile, it sees no searcher
       // and wakes one itself (end_search is seq_cst, as is its fence).
-      if (searching && idle_.end_search() && work_visible()) idle_.notify_one();
+      if (searching && idle_.end_search() && work_visible()) wake_one();
       searching = false;
       execute(self, task);
       continue;
@@ -111,6 +132,7 @@ void io_lane::worker_main(io_worker& self) {
 
 task_node* io_lane::next_local(io_worker& self) {
   if (++self.tick_ % inject_check_interval == 0) {
+    check_reactor(self);
     if (task_node* task = take_injected(self)) return task;
   }
   if (task_node* task = self.deque_.pop()) return task;
@@ -128,7 +150,7 @@ task_node* io_lane::take_injected(io_worker& self) {
   const std::size_t taken = inject_.try_pop_many(self.inject_token_, batch);
   if (taken == 0) return nullptr;
   for (std::size_t i = taken - 1; i > 0; --i) self.deque_.push(batch[i]);
-  if (taken > 1) idle_.notify_one();
+  if (taken > 1) wake_one();
   return batch[0];
 }
 
@@ -202,8 +224,62 @@ void io_lane::park(io_worker& self, bool was_searching) {
   bump(self.parks_);
   const bool last_searcher = idle_.announce_park(self.index_, was_searching);
   if (stopping_.load(std::memory_order_seq_cst)) return;
-  if (last_searcher && work_visible()) idle_.notify_one();
-  idle_.park(self.index_);
+  if (last_searcher && work_visible()) wake_one();
+  if (!take_poller(self)) return idle_.park(self.index_);
+  poll_until_woken(self);
+  release_poller();
+}
+
+bool io_lane::take_poller(io_worker& self) noexcept {
+  unsigned vacant = idle_set::none;
+  return poller_.compare_exchange_strong(vacant, self.index_, std::memory_order_seq_cst);
+}
+
+// poll_until_woken() is the poller's sleep. It ends when a notifier wakes
+// it (it interrupts the reactor after the wake-up, so the check before each
+// wait cannot miss it), or when the reactor's completions left work on this
+// worker's deque, which it then runs itself.
+void io_lane::poll_until_woken(io_worker& self) {
+  while (!idle_.was_woken(self.index_)) {
+    if (self.deque_.size_hint() > 0 || stopping_.load(std::memory_order_acquire))
+      return idle_.cancel_park(self.index_);
+    drive_reactor(self, [this] { reactor_.wait_for_one(); });
+  }
+}
+
+// check_reactor() lets a busy worker run what the reactor has ready when
+// no worker has waited in it for reactor_check_interval.
+void io_lane::check_reactor(io_worker& self) {
+  if (poller_.load(std::memory_order_relaxed) != idle_set::none) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - self.reactor_checked_ < reactor_check_interval) return;
+  self.reactor_checked_ = now;
+  run_ready_events(self);
+}
+
+// run_ready_events() runs what the reactor has ready, without waiting,
+// unless another worker is the poller; handlers it queues go onto this
+// worker's deque.
+void io_lane::run_ready_events(io_worker& self) {
+  if (!take_poller(self)) return;
+  drive_reactor(self, [this] { reactor_.run_ready(); });
+  release_poller();
+}
+
+// drive_reactor() runs `drive` as a reactor thread: the completions it
+// queues go onto this worker's deque, the first without waking anyone
+// (push()), and
+// they count as submissions from outside the runtime, so those that arrive
+// once shutdown began are refused — a periodic timer cannot hold up a
+// drain (scheduler.hpp).
+template <class Drive>
+void io_lane::drive_reactor(io_worker& self, Drive&& drive) {
+  thread_role& role = current_thread_role();
+  const std::uint32_t runtime_id = std::exchange(role.runtime_id, 0);
+  self.in_reactor_ = true;
+  drive();
+  self.in_reactor_ = false;
+  role.runtime_id = runtime_id;
 }
 
 bool io_lane::help_until_ready(io_worker& self, state_base& s,
@@ -220,10 +296,13 @@ bool io_lane::help_until_ready(io_worker& self, state_base& s,
       execute(self, task);
       backoff.reset();
     } else if (!contended) {
-      // Nothing to run: sleep on the future, but not for long — new work
-      // may arrive that only this worker can see (its deque is empty, but
+      // Nothing to run: what the future waits for may be an event nobody
+      // else watches for (on a one-thread lane), so look at the reactor now
+      // and then; sleep on the future, but not for long — new work may
+      // arrive that only this worker can see (its deque is empty, but
       // others' may fill).
-      backoff.pause_or_sleep(s, std::chrono::microseconds(200));
+      check_reactor(self);
+      if (self.deque_.size_hint() == 0) backoff.pause_or_sleep(s, std::chrono::microseconds(200));
     }
   }
   return true;
@@ -232,6 +311,7 @@ bool io_lane::help_until_ready(io_worker& self, state_base& s,
 void io_lane::stop() {
   if (stopping_.exchange(true, std::memory_order_seq_cst)) return;
   idle_.wake_all();
+  reactor_.interrupt();
   for (auto& w : workers_)
     if (w->thread_.joinable()) w->thread_.join();
   abandon_leftovers();

@@ -8,6 +8,18 @@
 // the others (FIFO). Idle workers search for a short while, then sleep;
 // see idle_set.hpp for the wake-up protocol.
 //
+// The Asio reactor has no thread of its own: one sleeping worker at a time,
+// the poller, sleeps in it (epoll) instead of on its futex. When a socket or
+// timer is ready, the poller runs the completion, which queues the handler
+// on the poller's own deque, and then runs that handler itself: an event
+// costs no hand-off between threads. Whoever wakes the poller for other
+// work interrupts the reactor; other sleepers are woken first, so the
+// reactor keeps its poller while someone else does the work. A busy worker
+// also runs what the reactor has ready, without waiting, when nobody has
+// looked for a while (reactor_check_interval), and so does a worker that
+// waits for a future in get(): events are not held up while every worker
+// is busy.
+//
 // Draining needs to know when no task is queued or running. Counting every
 // task on one shared atomic would make all workers fight over one cache
 // line, so each worker counts what it queued and what it finished in
@@ -27,6 +39,7 @@
 #include "runtime/idle_set.hpp"
 #include "runtime/inject_queue.hpp"
 #include "runtime/lane_tally.hpp"
+#include "runtime/reactor.hpp"
 #include "runtime/trace_recorder.hpp"
 #include "runtime/work_stealing_deque.hpp"
 #include "tandem/detail/state.hpp"
@@ -51,6 +64,8 @@ class io_worker {
   inject_queue<>::consumer_token inject_token_;
   std::uint64_t random_;
   std::uint32_t tick_ = 0;
+  bool in_reactor_ = false;  // running the reactor's completions (drive_reactor)
+  std::chrono::steady_clock::time_point reactor_checked_;
   const std::string trace_label_;
   alignas(64) std::atomic<std::uint64_t> queued_{0};  // written by this worker only
   std::atomic<std::uint64_t> finished_{0};            // written by this worker only
@@ -67,10 +82,11 @@ class io_lane {
   using task_runner = task_outcome (*)(void* context, task_node* task);
 
   // io_lane() starts `threads` workers, which ask for `thread_slice`
-  // (thread_slice.hpp). With `metrics`, workers count what they run
-  // (metrics.hpp); `trace` records slices while a trace runs.
+  // (thread_slice.hpp) and drive `events`. With `metrics`, workers count
+  // what they run (metrics.hpp); `trace` records slices while a trace runs.
   io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
-          bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice);
+          bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice,
+          reactor& events);
   ~io_lane();  // stop() must have been called
   io_lane(const io_lane&) = delete;
   io_lane& operator=(const io_lane&) = delete;
@@ -96,8 +112,9 @@ class io_lane {
   // add_metrics() adds this lane's counts to `into`.
   void add_metrics(io_lane_metrics& into) const noexcept;
 
-  // stop() wakes and joins every worker. Tasks still queued are abandoned
-  // with runtime_stopped.
+  // stop() wakes and joins every worker (the poller too). Tasks still
+  // queued are abandoned with runtime_stopped; operations pending in the
+  // reactor stay there.
   void stop();
 
   inject_queue<>::consumer_token make_inject_token() { return inject_.make_consumer_token(); }
@@ -111,6 +128,14 @@ class io_lane {
   void execute(io_worker& self, task_node* task);
   bool work_visible() const noexcept;
   void park(io_worker& self, bool was_searching);
+  void wake_one() noexcept;
+  bool take_poller(io_worker& self) noexcept;
+  void release_poller() noexcept { poller_.store(idle_set::none, std::memory_order_seq_cst); }
+  void poll_until_woken(io_worker& self);
+  void check_reactor(io_worker& self);
+  void run_ready_events(io_worker& self);
+  template <class Drive>
+  void drive_reactor(io_worker& self, Drive&& drive);
   void abandon_leftovers();
 
   std::uint32_t runtime_id_;
@@ -123,6 +148,9 @@ class io_lane {
   idle_set idle_;
   std::vector<std::unique_ptr<io_worker>> workers_;
   std::atomic<bool> stopping_{false};
+  reactor& reactor_;
+  // The index of the worker waiting in the reactor, or idle_set::none.
+  std::atomic<unsigned> poller_{idle_set::none};
   alignas(64) std::atomic<std::uint64_t> outside_queued_{0};
 };
 

@@ -10,7 +10,7 @@ void parker::park() noexcept {
 }
 
 void parker::unpark() noexcept {
-  if (token_.exchange(1, std::memory_order_release) == 0)
+  if (token_.exchange(1, std::memory_order_seq_cst) == 0)
     ipc::futex_wake(token_, 1, ipc::futex_scope::process_private);
 }
 

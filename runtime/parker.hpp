@@ -16,6 +16,10 @@ class parker {
   void park() noexcept;
   // unpark() wakes the parked thread, or pre-empts its next park().
   void unpark() noexcept;
+  // try_take() consumes an unpark() that came since the last park() without
+  // sleeping; true if there was one. For a thread that waits elsewhere (in
+  // the reactor) and is woken there by whoever unparks it.
+  bool try_take() noexcept { return token_.exchange(0, std::memory_order_seq_cst) != 0; }
 
  private:
   std::atomic<std::uint32_t> token_{0};

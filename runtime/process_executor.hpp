@@ -3,8 +3,8 @@
 // Like tandem::io_executor it runs Asio completions on the io lane, with
 // two differences that let shutdown keep its promise about children (every
 // one killed or waited for, reaped, and its future resolved):
-//  * what it queues is never refused, also from the reactor thread once
-//    shutdown began (io_executor's completions are, then, so that timers
+//  * what it queues is never refused, also from the reactor once shutdown
+//    began (io_executor's completions are, then, so that timers
 //    cannot hold shutdown up; a process can, until it ends);
 //  * what it queues runs even while the runtime cancels, since it is what
 //    kills and reaps the child and resolves its future.

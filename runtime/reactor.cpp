@@ -1,36 +1,48 @@
 #include "runtime/reactor.hpp"
 
+#include <boost/asio/post.hpp>
+#include <exception>
 #include <utility>
 
-#include "runtime/thread_slice.hpp"
+#include "tandem/io_executor.hpp"
 
 namespace tandem::detail {
 
-// The reactor thread takes no thread_role: for shutdown it is an outside
-// thread, so what it delivers after shutdown began is refused (the handler
-// is destroyed, resolving what it owned) and draining stays bounded even
-// with periodic timers.
-reactor::reactor(std::chrono::nanoseconds thread_slice) : keep_running_(context_.get_executor()) {
-  thread_ = std::thread([this, thread_slice] {
-    request_slice(thread_slice);
-    context_.run();
-  });
+reactor::reactor() : keep_running_(context_.get_executor()) {}
+
+reactor::~reactor() { abandon_pending(); }
+
+// Handlers queued with io_executor never throw out of the context (they
+// run as tasks); only a handler the user posted straight to io_context()
+// can. It has no future to carry the exception, so it is reported like an
+// io_executor handler's, and the io worker goes on.
+void reactor::wait_for_one() noexcept {
+  try {
+    context_.run_one();
+  } catch (...) {
+    report_escaped_exception(std::current_exception());
+  }
+  run_ready();
 }
 
-reactor::~reactor() {
-  stop();
-  abandon_pending();
+void reactor::run_ready() noexcept {
+  for (;;) {
+    try {
+      context_.poll();
+      return;
+    } catch (...) {
+      report_escaped_exception(std::current_exception());
+    }
+  }
 }
 
-void reactor::stop() {
-  if (!thread_.joinable()) return;
-  keep_running_.reset();
-  context_.stop();
-  thread_.join();
+void reactor::interrupt() {
+  boost::asio::post(context_, [] {});
 }
 
 void reactor::abandon_pending() {
   if (std::exchange(abandoned_, true)) return;
+  keep_running_.reset();
   context_.shutdown();
 }
 

@@ -1,34 +1,44 @@
-// reactor.hpp — the runtime's boost::asio::io_context and the one thread
-// that waits in it (epoll). Completion handlers do not run here: I/O
-// objects made with tandem::io_executor dispatch them to the io lane, so
-// this thread only waits for readiness and hands work over.
+// reactor.hpp — the runtime's boost::asio::io_context: the epoll reactor
+// that the io lane's workers wait in.
+//
+// There is no reactor thread. An io worker that runs out of work waits in
+// the reactor instead of on its own futex (one worker at a time: the
+// poller, io_lane.hpp), so a socket or timer event is handled by the thread
+// that saw it, with no hand-off between threads. Completion handlers still
+// run as io-lane tasks: I/O objects made with tandem::io_executor queue them
+// to the lane, which the poller does on its own deque.
 #pragma once
-
-#include <chrono>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <optional>
-#include <thread>
 
 namespace tandem::detail {
 
 class reactor {
  public:
-  // reactor() starts the thread, which asks for `thread_slice`
-  // (thread_slice.hpp; zero: the kernel's default).
-  explicit reactor(std::chrono::nanoseconds thread_slice);
-  ~reactor();  // stop(); then the context is destroyed
+  reactor();
+  ~reactor();  // abandon_pending(); then the context is destroyed
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
 
   boost::asio::io_context& context() noexcept { return context_; }
 
-  // stop() ends the reactor thread; pending operations stay registered.
-  void stop();
+  // wait_for_one() blocks until the reactor has run one operation (an I/O
+  // readiness, a timer, or interrupt()), then runs every other operation
+  // that is ready, without blocking again. Exceptions thrown by a handler
+  // run directly on the context are reported, not thrown.
+  void wait_for_one() noexcept;
+  // run_ready() runs what is ready without blocking.
+  void run_ready() noexcept;
+  // interrupt() makes a thread blocked in wait_for_one() return (or the
+  // next call, if none is blocked yet).
+  void interrupt();
+
   // abandon_pending() destroys every pending operation and its handler
   // without running it (what ~io_context does, without destroying the
   // context, so I/O objects the user still holds stay safe to destroy).
+  // Call it once no thread waits in the reactor any more.
   void abandon_pending();
 
  private:
@@ -40,9 +50,9 @@ class reactor {
   };
 
   owned_context context_;
+  // Keeps run_one() waiting when no operation is pending.
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       keep_running_;
-  std::thread thread_;
   bool abandoned_ = false;
 };
 

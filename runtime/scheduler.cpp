@@ -14,9 +14,8 @@ scheduler::scheduler(const runtime_options& options)
       id_(register_runtime(*this)),
       objects_(object_space::create(options.shared_memory_bytes)),
       cpu_(options, *this, id_, *objects_, trace_),
-      reactor_(options.thread_slice),
       io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_,
-          options.thread_slice),
+          options.thread_slice, reactor_),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
                 &scheduler::run_task, this, options.metrics, trace_, options.thread_slice) {}
 
@@ -104,7 +103,6 @@ void scheduler::shutdown(shutdown_mode mode) {
   wait_until_quiescent();
   phase_.store(phase::stopped, std::memory_order_seq_cst);
   cpu_.stop();
-  reactor_.stop();
   io_.stop();
   blocking_.stop();
   reactor_.abandon_pending();

@@ -1,6 +1,6 @@
 // thread_slice.hpp — the scheduling slice that the runtime asks the kernel
-// for on its own threads (io workers, blocking threads, the reactor and
-// the cpu lane's dispatcher), so that they preempt a busy cpu worker as
+// for on its own threads (io workers, blocking threads and the cpu lane's
+// dispatcher), so that they preempt a busy cpu worker as
 // soon as they wake.
 //
 // Linux's EEVDF scheduler (6.6 and later) lets a waking thread preempt the

@@ -11,9 +11,13 @@
 //     int v = co_await tandem::async_get(rt.submit(tandem::io, work), asio::use_awaitable);
 //   }, asio::detached);
 //
-// The reactor (epoll) of the runtime's io_context runs on a thread of its
-// own that only waits for readiness; every completion handler runs on the io
-// lane's workers. A coroutine waiting on a timer or socket holds no thread.
+// The reactor (epoll) of the runtime's io_context is driven by the io lane's
+// workers: one idle worker waits in it, and the handler of an event it sees
+// runs on that same worker (busy workers look at the reactor at least every
+// millisecond when nobody waits in it). Every completion handler runs as an
+// io-lane task. A coroutine waiting on a timer or socket holds no thread.
+// Handlers posted straight to rt.io_context() run on the worker driving the
+// reactor, as an outsider's: they must not block.
 //
 // An io_executor is valid while its runtime exists; after shutdown() began
 // execute() drops the function without running it (Asio's rule for a

@@ -19,7 +19,8 @@
 // blocks is marked with tandem::io_blocking and runs on extra threads, up to
 // max_blocking_threads, so it never holds up the workers. The runtime also
 // owns a boost::asio::io_context whose completions run on the io lane (see
-// io_executor.hpp).
+// io_executor.hpp); an idle io worker waits in its reactor (epoll), so there
+// is no reactor thread and an event is handled by the thread that saw it.
 //
 // The cpu lane is `cpu_workers` worker processes, forked (from a zygote
 // that the constructor forks before it starts any thread, so making a
@@ -126,8 +127,7 @@ struct runtime_options {
   // enough to leave on; off, metrics() reports only submissions.
   bool metrics = true;
   // thread_slice is the scheduling slice the runtime's own threads (io
-  // workers, blocking threads, the Asio reactor, the cpu lane's
-  // dispatcher) ask the kernel for: shorter than the default slice that
+  // workers, blocking threads, the cpu lane's dispatcher) ask the kernel for: shorter than the default slice that
   // worker processes keep (about 1.4 ms on 2 cores), so an io thread that
   // wakes preempts a busy worker at once instead of waiting for its slice
   // to end (measured: io p99 about 15% lower while the cpu lane is
@@ -207,7 +207,8 @@ void apply_item(Fn&& fn, Item&& item) {
 
 class runtime {
  public:
-  // runtime() starts the io lane (io_threads workers) and its Asio reactor.
+  // runtime() starts the io lane (io_threads workers, which also drive the
+  // Asio reactor).
   runtime();
   explicit runtime(const runtime_options& options);
   // ~runtime() is shutdown(tandem::drain).

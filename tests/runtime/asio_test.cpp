@@ -16,7 +16,10 @@
 #include <boost/asio/write.hpp>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -167,4 +170,51 @@ TEST_CASE("shutdown abandons pending timers and resolves what they owned" * doct
     std::this_thread::sleep_for(10ms);  // the coroutine is now waiting
   }                                     // shutdown must not wait an hour
   CHECK_THROWS_AS(owned.get(), tandem::broken_promise);
+}
+
+// The reactor has no thread of its own (runtime/reactor.hpp): these cases
+// are the situations in which no io worker sleeps in it.
+
+TEST_CASE("an io task on a one-thread lane can get() a future that a timer resolves" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  auto outer = rt.submit(tandem::io, [&rt] {
+    auto fired = std::make_shared<tandem::promise<bool>>();
+    auto f = fired->get_future();
+    auto timer = std::make_shared<asio::steady_timer>(rt.io_executor(), 5ms);
+    timer->async_wait([fired, timer](boost::system::error_code ec) { fired->set_value(!ec); });
+    return f.get();  // the only worker waits here: it must watch the reactor itself
+  });
+  CHECK(outer.get());
+}
+
+TEST_CASE("timers fire while the only io worker runs a stream of tasks" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  std::atomic<bool> fired{false};
+  asio::steady_timer timer(rt.io_executor(), 5ms);
+  timer.async_wait([&](boost::system::error_code) { fired = true; });
+  // Each task queues the next on the same worker, which so never sleeps,
+  // until the timer's handler has run (or 10 s, a failure).
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  std::function<void()> next = [&] {
+    if (!fired && std::chrono::steady_clock::now() < give_up) rt.submit(tandem::io, next);
+  };
+  tandem::promise<void> chain_started;
+  rt.submit(tandem::io, [&] {
+    next();
+    chain_started.set_value();
+  });
+  chain_started.get_future().get();
+  while (!fired && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  CHECK(fired);
+}
+
+TEST_CASE("handlers posted straight to io_context() run, and one that throws is reported" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  tandem::promise<void> ran;
+  asio::post(rt.io_context(), [] { throw std::runtime_error("thrown by a raw handler"); });
+  asio::post(rt.io_context(), [&] { ran.set_value(); });
+  ran.get_future().get();
+  CHECK(rt.submit(tandem::io, [] { return 7; }).get() == 7);  // the lane goes on
 }
