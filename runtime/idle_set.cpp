@@ -1,6 +1,7 @@
 #include "runtime/idle_set.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "runtime/full_fence.hpp"
 
@@ -38,6 +39,17 @@ unsigned idle_set::notify_one(unsigned poller) noexcept {
   }
   parkers_[woken].unpark();
   return woken;
+}
+
+unsigned idle_set::take_sleeper(unsigned poller) noexcept {
+  std::lock_guard lock(sleepers_mutex_);
+  const auto chosen = std::find_if(sleepers_.rbegin(), sleepers_.rend(),
+                                   [poller](unsigned index) { return index != poller; });
+  if (chosen == sleepers_.rend()) return none;
+  state_.fetch_add(one_searching + one_awake, std::memory_order_seq_cst);
+  const unsigned taken = *chosen;
+  sleepers_.erase(std::next(chosen).base());
+  return taken;
 }
 
 void idle_set::cancel_park(unsigned index) noexcept {

@@ -52,6 +52,13 @@ class idle_set {
   static constexpr unsigned none = ~0u;
   unsigned notify_one(unsigned poller = none) noexcept;
 
+  // take_sleeper() takes a sleeping worker other than `poller` out of the
+  // sleepers as if woken (a searcher), whether or not others search, and
+  // returns its index (`none` if no such worker sleeps); the caller then
+  // calls unpark(index).
+  unsigned take_sleeper(unsigned poller) noexcept;
+  void unpark(unsigned index) noexcept { parkers_[index].unpark(); }
+
   // announce_park() records worker `index` as asleep (it must call
   // park(index) next, unless shutting down); true when it was the last
   // searcher, in which case it must re-check the queues and notify_one()

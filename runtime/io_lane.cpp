@@ -30,9 +30,9 @@ constexpr std::uint32_t inject_check_interval = 61;
 constexpr std::size_t inject_batch = 16;
 
 // How long a busy worker lets the reactor go unwatched (no poller) before
-// it runs what is ready itself: the bound on an event's delay while every
-// worker is busy, checked every inject_check_interval tasks (a clock read,
-// about 20 ns, per 61 tasks).
+// it runs what is ready itself, checked every inject_check_interval tasks
+// (a clock read, about 20 ns, per 61 tasks): while every worker is busy,
+// an event waits at most this long plus 61 tasks of a worker.
 constexpr auto reactor_check_interval = std::chrono::milliseconds(1);
 
 std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
@@ -221,13 +221,43 @@ bool io_lane::work_visible() const noexcept {
 }
 
 void io_lane::park(io_worker& self, bool was_searching) {
-  bump(self.parks_);
-  const bool last_searcher = idle_.announce_park(self.index_, was_searching);
-  if (stopping_.load(std::memory_order_seq_cst)) return;
-  if (last_searcher && work_visible()) wake_one();
-  if (!take_poller(self)) return idle_.park(self.index_);
-  poll_until_woken(self);
-  release_poller();
+  for (;;) {
+    bump(self.parks_);
+    const bool last_searcher = idle_.announce_park(self.index_, was_searching);
+    if (stopping_.load(std::memory_order_seq_cst)) return;
+    if (last_searcher && work_visible()) wake_one();
+    if (take_poller(self)) {
+      poll_until_woken(self);
+      // It was the poller anyway: a hand-over that chose it is done.
+      self.take_reactor_.store(false, std::memory_order_relaxed);
+      release_poller();
+      return hand_reactor_over();
+    }
+    idle_.park(self.index_);
+    // Woken only to take the reactor over (hand_reactor_over): skip the
+    // search, unless there is work to see. Counted as a searcher, this
+    // worker re-checks the queues as it parks again, like the last one.
+    if (!self.take_reactor_.exchange(false, std::memory_order_acquire) || work_visible()) return;
+    was_searching = true;
+  }
+}
+
+// hand_reactor_over() is called by a poller that leaves the reactor for
+// work: if another worker sleeps on its futex, it wakes it to wait in the
+// reactor instead, so events are not left unwatched while this one works
+// (for as long as a task may take) and another sits idle.
+//
+// Another worker may have become the poller meanwhile: it is not chosen
+// when another sleeps, and if it is chosen all the same (it took the role
+// after poller_ was read), it is interrupted like in wake_one(); it then
+// drops the request (park()).
+void io_lane::hand_reactor_over() noexcept {
+  if (stopping_.load(std::memory_order_acquire)) return;
+  const unsigned heir = idle_.take_sleeper(poller_.load(std::memory_order_relaxed));
+  if (heir == idle_set::none) return;
+  workers_[heir]->take_reactor_.store(true, std::memory_order_relaxed);
+  idle_.unpark(heir);  // orders the store above before the heir's wake-up
+  if (heir == poller_.load(std::memory_order_seq_cst)) reactor_.interrupt();
 }
 
 bool io_lane::take_poller(io_worker& self) noexcept {
@@ -239,10 +269,15 @@ bool io_lane::take_poller(io_worker& self) noexcept {
 // it (it interrupts the reactor after the wake-up, so the check before each
 // wait cannot miss it), or when the reactor's completions left work on this
 // worker's deque, which it then runs itself.
+// If the user stopped the io_context (rt.io_context().stop()), waiting in
+// it returns at once: the poller then sleeps on its futex instead, still
+// holding the role, and whoever wakes it interrupts a stopped context,
+// which is harmless.
 void io_lane::poll_until_woken(io_worker& self) {
   while (!idle_.was_woken(self.index_)) {
     if (self.deque_.size_hint() > 0 || stopping_.load(std::memory_order_acquire))
       return idle_.cancel_park(self.index_);
+    if (reactor_.stopped()) return idle_.park(self.index_);
     drive_reactor(self, [this] { reactor_.wait_for_one(); });
   }
 }
@@ -258,20 +293,22 @@ void io_lane::check_reactor(io_worker& self) {
 }
 
 // run_ready_events() runs what the reactor has ready, without waiting,
-// unless another worker is the poller; handlers it queues go onto this
-// worker's deque.
+// unless another worker is the poller. Handlers it queues go onto this
+// worker's deque; as it is busy (or waiting in get()), another is woken
+// for the first of them too.
 void io_lane::run_ready_events(io_worker& self) {
   if (!take_poller(self)) return;
+  const auto queued_before = self.queued_.load(std::memory_order_relaxed);
   drive_reactor(self, [this] { reactor_.run_ready(); });
   release_poller();
+  if (self.queued_.load(std::memory_order_relaxed) != queued_before) wake_one();
 }
 
 // drive_reactor() runs `drive` as a reactor thread: the completions it
 // queues go onto this worker's deque, the first without waking anyone
-// (push()), and
-// they count as submissions from outside the runtime, so those that arrive
-// once shutdown began are refused — a periodic timer cannot hold up a
-// drain (scheduler.hpp).
+// (push()), and they count as submissions from outside the runtime, so
+// those that arrive once shutdown began are refused — a periodic timer
+// cannot hold up a drain (scheduler.hpp).
 template <class Drive>
 void io_lane::drive_reactor(io_worker& self, Drive&& drive) {
   thread_role& role = current_thread_role();

@@ -14,7 +14,8 @@
 // on the poller's own deque, and then runs that handler itself: an event
 // costs no hand-off between threads. Whoever wakes the poller for other
 // work interrupts the reactor; other sleepers are woken first, so the
-// reactor keeps its poller while someone else does the work. A busy worker
+// reactor keeps its poller while someone else does the work, and a poller
+// that leaves for work wakes a sleeper to take its place. A busy worker
 // also runs what the reactor has ready, without waiting, when nobody has
 // looked for a while (reactor_check_interval), and so does a worker that
 // waits for a future in get(): events are not held up while every worker
@@ -65,6 +66,7 @@ class io_worker {
   std::uint64_t random_;
   std::uint32_t tick_ = 0;
   bool in_reactor_ = false;  // running the reactor's completions (drive_reactor)
+  std::atomic<bool> take_reactor_{false};  // woken to become the poller
   std::chrono::steady_clock::time_point reactor_checked_;
   const std::string trace_label_;
   alignas(64) std::atomic<std::uint64_t> queued_{0};  // written by this worker only
@@ -131,6 +133,7 @@ class io_lane {
   void wake_one() noexcept;
   bool take_poller(io_worker& self) noexcept;
   void release_poller() noexcept { poller_.store(idle_set::none, std::memory_order_seq_cst); }
+  void hand_reactor_over() noexcept;
   void poll_until_woken(io_worker& self);
   void check_reactor(io_worker& self);
   void run_ready_events(io_worker& self);

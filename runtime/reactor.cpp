@@ -25,11 +25,16 @@ void reactor::wait_for_one() noexcept {
   run_ready();
 }
 
+// At most this many operations per run_ready(): enough that a burst of
+// ready events (a wave of timers) is taken in one go, few enough that the
+// worker soon looks at its wake-ups again.
+constexpr int ready_batch = 1024;
+
 void reactor::run_ready() noexcept {
-  for (;;) {
+  for (int ran = 0; ran < ready_batch;) {
     try {
-      context_.poll();
-      return;
+      if (context_.poll_one() == 0) return;
+      ++ran;
     } catch (...) {
       report_escaped_exception(std::current_exception());
     }

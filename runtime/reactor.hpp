@@ -25,15 +25,19 @@ class reactor {
   boost::asio::io_context& context() noexcept { return context_; }
 
   // wait_for_one() blocks until the reactor has run one operation (an I/O
-  // readiness, a timer, or interrupt()), then runs every other operation
-  // that is ready, without blocking again. Exceptions thrown by a handler
+  // readiness, a timer, or interrupt()), then run_ready(). Exceptions thrown by a handler
   // run directly on the context are reported, not thrown.
   void wait_for_one() noexcept;
-  // run_ready() runs what is ready without blocking.
+  // run_ready() runs what is ready without blocking, up to a bound
+  // (reactor.cpp), so a handler that keeps posting itself cannot hold the
+  // calling worker forever.
   void run_ready() noexcept;
   // interrupt() makes a thread blocked in wait_for_one() return (or the
   // next call, if none is blocked yet).
   void interrupt();
+  // stopped() is true once the user stopped the context: waiting in it
+  // then returns at once.
+  bool stopped() const noexcept { return context_.stopped(); }
 
   // abandon_pending() destroys every pending operation and its handler
   // without running it (what ~io_context does, without destroying the

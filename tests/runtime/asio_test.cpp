@@ -14,6 +14,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -217,4 +219,38 @@ TEST_CASE("handlers posted straight to io_context() run, and one that throws is 
   asio::post(rt.io_context(), [&] { ran.set_value(); });
   ran.get_future().get();
   CHECK(rt.submit(tandem::io, [] { return 7; }).get() == 7);  // the lane goes on
+}
+
+TEST_CASE("a timer fires on time while another worker runs a long handler" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  std::atomic<bool> long_handler_done{false};
+  tandem::promise<bool> second_fired_first;
+  auto verdict = second_fired_first.get_future();
+  // The first timer's handler holds the worker that was waiting in the
+  // reactor for 1 s; the other worker must take its place, so the second
+  // timer fires at about 50 ms, not after that handler.
+  asio::steady_timer first(rt.io_executor(), 5ms), second(rt.io_executor(), 50ms);
+  first.async_wait([&](boost::system::error_code) {
+    std::this_thread::sleep_for(1s);
+    long_handler_done = true;
+  });
+  second.async_wait(
+      [&](boost::system::error_code) { second_fired_first.set_value(!long_handler_done); });
+  CHECK(verdict.get());
+  rt.shutdown(tandem::drain);
+}
+
+TEST_CASE("after the user stops io_context(), tasks still run and idle workers sleep" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  rt.io_context().stop();
+  CHECK(rt.submit(tandem::io, [] { return 1; }).get() == 1);
+  timespec before{}, after{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &before);
+  std::this_thread::sleep_for(500ms);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &after);
+  const double cpu_ms =
+      (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
+  CHECK(cpu_ms < 100);  // a worker spinning on the stopped context would use most of 500 ms
+  CHECK(rt.submit(tandem::io, [] { return 2; }).get() == 2);
 }
