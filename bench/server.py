@@ -7,7 +7,11 @@ it), both servers on 127.0.0.1 and both stopped at the end.
                req_per_s, p50_us, p99_us (interleaved repetitions)
   isolation    /io/sleep?ms=0 p99 over 2 connections, alone and while 8
                connections keep the cpu lane busy with /cpu/fib?n=27;
-               judged (full runs): loaded p99 <= 2x unloaded p99
+               judged (full runs): loaded p99 <= 2x unloaded p99.
+               The floor peer is the machine's own: the --inline server
+               answering the same probe, alone and beside one busy loop per
+               core at the workers' priority (nice 10) — what any server
+               gets on these cores once they are saturated
   faults       30 s of the 90/10 mix with 1% /cpu/crash (tandem only):
                judged: no non-2xx answer but the crash 500s, no socket
                error, and every worker replaced afterwards
@@ -34,6 +38,7 @@ FIB = "/cpu/fib?n=20"
 MIX = [IO + ":90", FIB + ":10"]
 CRASH_MIX = [IO + ":89", FIB + ":10", "/cpu/crash:1"]
 ISOLATION_LOAD = ["/cpu/fib?n=27:100"]
+WORKER_NICE = 10  # examples/server/cpu_tasks.cpp: the workers' priority
 THROUGHPUT = [("req_per_s", "higher"), ("p50_us", "lower"), ("p99_us", "lower")]
 
 
@@ -157,15 +162,36 @@ def throughput(bench, servers, seconds):
             (s.name, lambda s=s: wrk(s.url, seconds, connections, mix)) for s in servers])
 
 
+def wrk_beside_busy_loops(url, seconds, probe_mix):
+    """The probe's result while one busy loop per core runs at WORKER_NICE."""
+    loops = [subprocess.Popen(["nice", "-n", str(WORKER_NICE), sys.executable, "-c",
+                               "while True: pass"]) for _ in range(os.cpu_count())]
+    try:
+        time.sleep(0.5)
+        return wrk(url, seconds, 2, probe_mix)
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
 def isolation(bench, servers, seconds):
-    def once(server):
-        alone = wrk(server.url, seconds, 2, [IO + ":100"])
-        loaded = wrk_under_load(server.url, seconds, [IO + ":100"], ISOLATION_LOAD)
+    def growth(alone, loaded):
         return {"io_p99_alone_us": alone["p99_us"], "io_p99_loaded_us": loaded["p99_us"],
                 "p99_growth": loaded["p99_us"] / alone["p99_us"]}
 
+    def once(server):
+        alone = wrk(server.url, seconds, 2, [IO + ":100"])
+        return growth(alone, wrk_under_load(server.url, seconds, [IO + ":100"], ISOLATION_LOAD))
+
+    def floor(inline):
+        alone = wrk(inline.url, seconds, 2, [IO + ":100"])
+        return growth(alone, wrk_beside_busy_loops(inline.url, seconds, [IO + ":100"]))
+
     metrics = [("io_p99_alone_us", "lower"), ("io_p99_loaded_us", "lower"), ("p99_growth", "lower")]
-    values = bench.run_workload("isolation", metrics, [(s.name, lambda s=s: once(s)) for s in servers])
+    impls = [(s.name, lambda s=s: once(s)) for s in servers]
+    impls.append(("floor", lambda: floor(servers[1])))
+    values = bench.run_workload("isolation", metrics, impls)
     growth = statistics.median(values[("tandem", "p99_growth")])
     verdict = "%.2fx" % growth
     if bench.args.quick:
@@ -173,6 +199,8 @@ def isolation(bench, servers, seconds):
     else:
         verdict += " (<= 2x: %s)" % ("pass" if growth <= 2 else "FAIL")
     bench.checks["isolation: io p99 loaded / alone"] = verdict
+    bench.checks["isolation: floor (inline + busy loops)"] = "%.2fx" % statistics.median(
+        values[("floor", "p99_growth")])
     return bench.args.quick or growth <= 2
 
 
