@@ -1,17 +1,26 @@
 // Stress: volume, random spawn trees, many submitters.
-#include <doctest/doctest.h>
-
-#include <boost/asio/steady_timer.hpp>
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <random>
-#include <thread>
-#include <vector>
-
+// tandem's headers come first: Boost 1.74's asio/awaitable.hpp uses
+// std::exchange without including <utility>.
 #include "tandem/io_executor.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/when_all.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -129,4 +138,63 @@ TEST_CASE("reactor events and outside submissions interleave without a stall" *
   for (int t = 0; t < 4; ++t) threads.emplace_back(rounds);
   for (auto& t : threads) t.join();
   CHECK(stalls == 0);
+}
+
+// The shape of a server's cpu request: each coroutine waits on the reactor
+// (a timer), then on a future resolved by a thread outside the lane (as the
+// cpu lane's dispatcher does), round after round. A wake-up lost when a
+// worker leaves the reactor strands a completion with every worker asleep.
+TEST_CASE("coroutines alternating timers and outside completions all finish" *
+          doctest::timeout(300)) {
+  namespace asio = boost::asio;
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  std::mutex mutex;
+  std::condition_variable queued;
+  std::deque<std::shared_ptr<tandem::promise<int>>> pending;
+  bool closing = false;
+  std::thread resolver([&] {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      queued.wait(lock, [&] { return closing || !pending.empty(); });
+      if (pending.empty()) return;
+      auto next = std::move(pending.front());
+      pending.pop_front();
+      lock.unlock();
+      next->set_value(1);
+      lock.lock();
+    }
+  });
+  constexpr int coroutines = 8, rounds = 5'000;
+  std::atomic<int> finished{0};
+  tandem::promise<void> all_done;
+  for (int c = 0; c < coroutines; ++c)
+    asio::co_spawn(
+        rt.io_executor(),
+        [&]() -> asio::awaitable<void> {
+          int sum = 0;
+          for (int round = 0; round < rounds; ++round) {
+            asio::steady_timer timer(co_await asio::this_coro::executor,
+                                     std::chrono::milliseconds(0));
+            co_await timer.async_wait(asio::use_awaitable);
+            auto reply = std::make_shared<tandem::promise<int>>();
+            auto answer = reply->get_future();
+            {
+              std::lock_guard lock(mutex);
+              pending.push_back(std::move(reply));
+            }
+            queued.notify_one();
+            sum += co_await tandem::async_get(std::move(answer), asio::use_awaitable);
+          }
+          CHECK(sum == rounds);
+          if (++finished == coroutines) all_done.set_value();
+        },
+        asio::detached);
+  const bool done = all_done.get_future().wait_for(std::chrono::seconds(120));
+  CHECK(done);
+  {
+    std::lock_guard lock(mutex);
+    closing = true;
+  }
+  queued.notify_one();
+  resolver.join();
 }
