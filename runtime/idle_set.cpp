@@ -31,11 +31,8 @@ unsigned idle_set::notify_one(unsigned poller) noexcept {
   {
     std::lock_guard lock(sleepers_mutex_);
     if (sleepers_.empty() || !should_wake(state_.load(std::memory_order_seq_cst))) return none;
-    state_.fetch_add(one_searching + one_awake, std::memory_order_seq_cst);
-    auto chosen = sleepers_.end() - 1;
-    if (*chosen == poller && sleepers_.size() > 1) --chosen;
-    woken = *chosen;
-    sleepers_.erase(chosen);
+    woken = take_locked(poller);
+    if (woken == none) woken = take_locked(none);  // the poller was the only sleeper
   }
   parkers_[woken].unpark();
   return woken;
@@ -43,8 +40,14 @@ unsigned idle_set::notify_one(unsigned poller) noexcept {
 
 unsigned idle_set::take_sleeper(unsigned poller) noexcept {
   std::lock_guard lock(sleepers_mutex_);
+  return take_locked(poller);
+}
+
+// take_locked() takes the latest sleeper other than `avoid` out, counted
+// awake and searching; `none` if there is none. sleepers_mutex_ is held.
+unsigned idle_set::take_locked(unsigned avoid) noexcept {
   const auto chosen = std::find_if(sleepers_.rbegin(), sleepers_.rend(),
-                                   [poller](unsigned index) { return index != poller; });
+                                   [avoid](unsigned index) { return index != avoid; });
   if (chosen == sleepers_.rend()) return none;
   state_.fetch_add(one_searching + one_awake, std::memory_order_seq_cst);
   const unsigned taken = *chosen;

@@ -93,6 +93,8 @@ class idle_set {
     return searching == 0 && awake < workers_;
   }
 
+  unsigned take_locked(unsigned avoid) noexcept;
+
   const unsigned workers_;
   alignas(64) std::atomic<std::uint64_t> state_;
   std::unique_ptr<parker[]> parkers_;

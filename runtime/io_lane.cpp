@@ -86,11 +86,15 @@ void io_lane::push(task_node* task) noexcept {
   wake_one();
 }
 
-// wake_one() reads poller_ again after the wake-up: a worker that became
-// the poller meanwhile either sees the wake-up before it waits in the
-// reactor, or is seen here and interrupted (both sides seq_cst).
 void io_lane::wake_one() noexcept {
-  const unsigned woken = idle_.notify_one(poller_.load(std::memory_order_relaxed));
+  interrupt_if_poller(idle_.notify_one(poller_.load(std::memory_order_relaxed)));
+}
+
+// interrupt_if_poller() is called after `woken` was unparked, and reads
+// poller_ again: a worker that became the poller meanwhile either sees the
+// wake-up before it waits in the reactor, or is seen here and interrupted
+// (both sides seq_cst).
+void io_lane::interrupt_if_poller(unsigned woken) noexcept {
   if (woken != idle_set::none && woken == poller_.load(std::memory_order_seq_cst))
     reactor_.interrupt();
 }
@@ -249,15 +253,15 @@ void io_lane::park(io_worker& self, bool was_searching) {
 //
 // Another worker may have become the poller meanwhile: it is not chosen
 // when another sleeps, and if it is chosen all the same (it took the role
-// after poller_ was read), it is interrupted like in wake_one(); it then
-// drops the request (park()).
+// after poller_ was read), it is interrupted; it then drops the request
+// (park()).
 void io_lane::hand_reactor_over() noexcept {
   if (stopping_.load(std::memory_order_acquire)) return;
   const unsigned heir = idle_.take_sleeper(poller_.load(std::memory_order_relaxed));
   if (heir == idle_set::none) return;
   workers_[heir]->take_reactor_.store(true, std::memory_order_relaxed);
   idle_.unpark(heir);  // orders the store above before the heir's wake-up
-  if (heir == poller_.load(std::memory_order_seq_cst)) reactor_.interrupt();
+  interrupt_if_poller(heir);
 }
 
 bool io_lane::take_poller(io_worker& self) noexcept {

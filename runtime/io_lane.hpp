@@ -65,7 +65,7 @@ class io_worker {
   inject_queue<>::consumer_token inject_token_;
   std::uint64_t random_;
   std::uint32_t tick_ = 0;
-  bool in_reactor_ = false;  // running the reactor's completions (drive_reactor)
+  bool in_reactor_ = false;                // running the reactor's completions (drive_reactor)
   std::atomic<bool> take_reactor_{false};  // woken to become the poller
   std::chrono::steady_clock::time_point reactor_checked_;
   const std::string trace_label_;
@@ -131,6 +131,7 @@ class io_lane {
   bool work_visible() const noexcept;
   void park(io_worker& self, bool was_searching);
   void wake_one() noexcept;
+  void interrupt_if_poller(unsigned woken) noexcept;
   bool take_poller(io_worker& self) noexcept;
   void release_poller() noexcept { poller_.store(idle_set::none, std::memory_order_seq_cst); }
   void hand_reactor_over() noexcept;
