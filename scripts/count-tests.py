@@ -6,14 +6,19 @@ Each argument is a meson testlog.json (one JSON object per line),
 "passed:NAME" / "failed:NAME" for one case run outside meson (the fuzzer). A test
 executable that printed a doctest summary adds its passed/failed counts; one
 that printed none (a benchmark, or a binary that crashed before its summary)
-counts as one case, passed or failed by its meson result. Prints
-"N passed, N failed" and exits 1 when anything failed.
+counts as one case, passed or failed by its meson result. Each failed test
+is named, with its failed checks, just above the last line (a CI log is
+often read from its tail). Prints "N passed, N failed" and exits 1 when
+anything failed.
 """
 import json
 import re
 import sys
 
 SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+) \|\s*(\d+) passed \|\s*(\d+) failed")
+# doctest's lines for a failed check, a failed case's timeout, and a crash.
+FAILURE = re.compile(r"ERROR:|FATAL ERROR|Test case exceeded time limit|SIGNAL|crashed")
+MAX_FAILURE_LINES = 10
 
 
 def count(log_path):
@@ -31,12 +36,29 @@ def count(log_path):
             elif match:
                 passed += int(match.group(2))
                 failed += max(1, int(match.group(3)))
+                report_failure(log_path, test)
             elif ok:
                 passed += 1
             else:
                 failed += 1
                 print(f"failed without a doctest summary: {test.get('name')} ({test.get('result')})")
     return passed, failed
+
+
+def report_failure(log_path, test):
+    """Names a failed test binary and its failed cases, so that the tail of
+    a long CI log says what failed (meson printed the details far above)."""
+    print(f"failed: {test.get('name')} ({test.get('result')}) in {log_path}")
+    lines = ((test.get("stdout") or "") + (test.get("stderr") or "")).splitlines()
+    shown = 0
+    for i, line in enumerate(lines):
+        if FAILURE.search(line) and shown < MAX_FAILURE_LINES:
+            case = next((l for l in reversed(lines[:i]) if l.startswith("TEST CASE:")), "")
+            print(f"  {case.strip()} | {line.strip()}")
+            shown += 1
+    if shown == 0:  # every case passed: it failed after them (at exit?)
+        for line in lines[-3:]:
+            print(f"  {line.strip()}")
 
 
 def main(args):
