@@ -26,7 +26,8 @@ namespace {
 long slow_fib(int n) { return n < 2 ? n : slow_fib(n - 1) + slow_fib(n - 2); }
 
 const auto fib = tandem::define_task<long(int)>("lane.fib", tandem::cpu, slow_fib);
-const auto where = tandem::define_task<int()>("lane.where", tandem::cpu, [] { return int(getpid()); });
+const auto where =
+    tandem::define_task<int()>("lane.where", tandem::cpu, [] { return int(getpid()); });
 const auto where_any =
     tandem::define_task<int()>("lane.where_any", tandem::any, [] { return int(getpid()); });
 const auto hold = tandem::define_task<int(int)>("lane.hold", tandem::cpu, [](int ms) {
@@ -84,15 +85,16 @@ TEST_CASE("tandem::io overrides a task's affinity for one call" * doctest::timeo
   CHECK(rt.submit(tandem::cpu, where).get() != getpid());
 }
 
-TEST_CASE("tandem::any starts on an idle worker, else on an idle io thread" * doctest::timeout(60)) {
+TEST_CASE("tandem::any starts on an idle worker, else on an idle io thread" *
+          doctest::timeout(60)) {
   tandem::runtime rt{two_workers()};
   both_workers_up(rt);
   std::this_thread::sleep_for(50ms);  // io threads parked
   CHECK(rt.submit(where_any).get() != getpid());
-  auto busy1 = rt.submit(hold, 600);
-  auto busy2 = rt.submit(hold, 600);
-  for (int i = 0; i < 200 && rt.submit(tandem::io, [] { return 0; }).get() != 0; ++i) {
-  }
+  // Long enough that a slow machine still asks while both are busy.
+  auto busy1 = rt.submit(hold, 1500);
+  auto busy2 = rt.submit(hold, 1500);
+  for (int i = 0; i < 1000 && rt.metrics().cpu.running < 2; ++i) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(100ms);  // both workers busy, io threads parked again
   CHECK(rt.submit(where_any).get() == getpid());
   busy1.get();

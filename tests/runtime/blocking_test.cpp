@@ -69,11 +69,25 @@ TEST_CASE("idle blocking threads retire after blocking_idle_timeout" * doctest::
   tandem::runtime rt{tandem::runtime_options{
       .io_threads = 1, .max_blocking_threads = 8, .blocking_idle_timeout = 50ms}};
   const tandem::test::process_census with_lane;
+  // The threads are counted while all 8 tasks hold theirs: counted after
+  // the tasks, they could already have retired on a slow machine.
+  std::atomic<int> running{0};
+  std::atomic<bool> release{false};
   std::vector<tandem::future<void>> fs;
   for (int i = 0; i < 8; ++i)
-    fs.push_back(rt.submit(tandem::io_blocking, [] { std::this_thread::sleep_for(20ms); }));
+    fs.push_back(rt.submit(tandem::io_blocking, [&] {
+      ++running;
+      const auto give_up = std::chrono::steady_clock::now() + 10s;
+      while (!release && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(1ms);
+    }));
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (running < 8 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(1ms);
+  CHECK(running == 8);
+  CHECK(tandem::test::process_census{}.threads >= with_lane.threads + 8);
+  release = true;
   for (auto& f : fs) f.get();
-  CHECK(tandem::test::process_census{}.threads > with_lane.threads);
   const auto settled = tandem::test::process_census::settled(with_lane);
   CHECK(settled.threads == with_lane.threads);
 }

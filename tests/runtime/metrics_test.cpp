@@ -104,7 +104,9 @@ TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(12
   CHECK(fails(crashed));
   CHECK(fails(late));
   auto killed = rt.submit(spin, 5000);
-  std::this_thread::sleep_for(100ms);
+  // Cancelled while it runs (a restart), not while it waits for a worker
+  // the crash or the timeout left still starting.
+  for (int i = 0; i < 1000 && rt.metrics().cpu.running == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(killed.cancel(tandem::kill_running));
   CHECK(fails(killed));
   wait_for_workers(rt);

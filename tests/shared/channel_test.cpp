@@ -90,6 +90,7 @@ TEST_CASE("a full channel holds its sender back (backpressure)" * doctest::timeo
       sent.fetch_add(1);
     }
   });
+  for (int i = 0; i < 1000 && sent.load() < 4; ++i) std::this_thread::sleep_for(5ms);
   std::this_thread::sleep_for(50ms);
   CHECK(sent.load() == 4);  // the fifth waits for room
   for (int i = 0; i < 100; ++i) CHECK(c.receive() == i);
@@ -116,6 +117,8 @@ TEST_CASE("close wakes blocked receivers and senders on both sides of the proces
     }
   });
   to_worker.send(5);
+  // Both senders fill from_worker and block; a slow machine may take a while.
+  for (int i = 0; i < 1000 && from_worker.size() < 8; ++i) std::this_thread::sleep_for(5ms);
   std::this_thread::sleep_for(100ms);  // everyone is blocked now
   to_worker.close();
   from_worker.close();
