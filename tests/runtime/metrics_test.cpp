@@ -40,6 +40,13 @@ const auto spin = tandem::define_task<int(int)>("metrics.spin", tandem::cpu, [](
   tandem::test::spin_for(ms);
   return ms;
 });
+// spin_started() says it runs (started = 1) before it spins.
+const auto spin_started = tandem::define_task<int(tandem::shared<int>, int)>(
+    "metrics.spin_started", tandem::cpu, [](tandem::shared<int> started, int ms) {
+      started.store(1);
+      tandem::test::spin_for(ms);
+      return ms;
+    });
 
 template <class T>
 bool fails(tandem::future<T>& f) {
@@ -51,12 +58,16 @@ bool fails(tandem::future<T>& f) {
   }
 }
 
-// wait_for_workers() waits until the cpu lane has all its workers: at start
-// and after a crash they are forked in the background, so one task's answer
-// does not mean every worker is up.
+// wait_for_workers() waits until the cpu lane is quiet with all its
+// workers: at start and after a crash they are forked in the background,
+// and a killed task's future can resolve before the lane has counted the
+// worker's death, so one task's answer does not mean the counts are final.
 void wait_for_workers(tandem::runtime& rt) {
-  for (int i = 0; i < 500 && rt.metrics().cpu.workers_alive < rt.options().cpu_workers; ++i)
-    std::this_thread::sleep_for(10ms);
+  auto quiet = [&rt] {
+    const tandem::cpu_lane_metrics m = rt.metrics().cpu;
+    return m.workers_alive == rt.options().cpu_workers && m.running == 0 && m.queued == 0;
+  };
+  for (int i = 0; i < 1000 && !quiet(); ++i) std::this_thread::sleep_for(10ms);
 }
 
 std::string temp_path(const char* name) {
@@ -103,10 +114,11 @@ TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(12
   CHECK(fails(thrown));
   CHECK(fails(crashed));
   CHECK(fails(late));
-  auto killed = rt.submit(spin, 5000);
-  // Cancelled while it runs (a restart), not while it waits for a worker
-  // the crash or the timeout left still starting.
-  for (int i = 0; i < 1000 && rt.metrics().cpu.running == 0; ++i) std::this_thread::sleep_for(10ms);
+  // Cancelled once it runs (a restart), not while it waits for a worker
+  // that the crash or the timeout left still starting.
+  tandem::shared<int> started(rt, 0);
+  auto killed = rt.submit(spin_started, started, 5000);
+  for (int i = 0; i < 1000 && started.load() == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(killed.cancel(tandem::kill_running));
   CHECK(fails(killed));
   wait_for_workers(rt);
