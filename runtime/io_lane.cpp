@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "runtime/asio_handler_memory.hpp"
 #include "runtime/cpu_relax.hpp"
 #include "runtime/thread_role.hpp"
 #include "runtime/thread_slice.hpp"
@@ -112,6 +113,7 @@ std::uint64_t io_lane::finished_count() const noexcept {
 }
 
 void io_lane::worker_main(io_worker& self) {
+  const asio_handler_memory asio_memory;
   current_thread_role() = thread_role{runtime_id_, &self};
   request_slice(thread_slice_);
   bool searching = false;

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detail/thread_context.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -253,4 +254,19 @@ TEST_CASE("after the user stops io_context(), tasks still run and idle workers s
       (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
   CHECK(cpu_ms < 100);  // a worker spinning on the stopped context would use most of 500 ms
   CHECK(rt.submit(tandem::io, [] { return 2; }).get() == 2);
+}
+
+TEST_CASE(
+    "io workers give Asio a place to recycle handler memory, and pose as no io_context thread" *
+    doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  using asio_call_stack = boost::asio::detail::thread_context::thread_call_stack;
+  CHECK(asio_call_stack::top() == nullptr);  // this thread is none of the lane's
+  const auto [has_cache, inside_io_context] =
+      rt.submit(tandem::io, [&rt] {
+          return std::pair{asio_call_stack::top() != nullptr,
+                           rt.io_context().get_executor().running_in_this_thread()};
+        }).get();
+  CHECK(has_cache);
+  CHECK_FALSE(inside_io_context);
 }
