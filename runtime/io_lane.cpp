@@ -113,7 +113,7 @@ std::uint64_t io_lane::finished_count() const noexcept {
 }
 
 void io_lane::worker_main(io_worker& self) {
-  const asio_handler_memory asio_memory;
+  asio_handler_memory asio_memory;  // Asio writes to it through its call stack
   current_thread_role() = thread_role{runtime_id_, &self};
   request_slice(thread_slice_);
   bool searching = false;

@@ -16,8 +16,9 @@ import re
 import sys
 
 SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+) \|\s*(\d+) passed \|\s*(\d+) failed")
-# doctest's lines for a failed check, a failed case's timeout, and a crash.
-FAILURE = re.compile(r"ERROR:|FATAL ERROR|Test case exceeded time limit|SIGNAL|crashed")
+# doctest's lines for a failed check, a case past its timeout and a crash,
+# and the sanitizers' reports (which end a binary before its summary).
+FAILURE = re.compile(r"ERROR:|FATAL ERROR|Test case exceeded time limit|SIGNAL|runtime error:")
 MAX_FAILURE_LINES = 10
 
 
@@ -41,7 +42,8 @@ def count(log_path):
                 passed += 1
             else:
                 failed += 1
-                print(f"failed without a doctest summary: {test.get('name')} ({test.get('result')})")
+                print("without a doctest summary:", end=" ")
+                report_failure(log_path, test)
     return passed, failed
 
 
@@ -56,7 +58,7 @@ def report_failure(log_path, test):
             case = next((l for l in reversed(lines[:i]) if l.startswith("TEST CASE:")), "")
             print(f"  {case.strip()} | {line.strip()}")
             shown += 1
-    if shown == 0:  # every case passed: it failed after them (at exit?)
+    if shown == 0:  # no failed check: it failed after its cases, or crashed
         for line in lines[-3:]:
             print(f"  {line.strip()}")
 

@@ -9,6 +9,7 @@
 #define BOOST_BIND_GLOBAL_PLACEHOLDERS
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,10 +41,10 @@ const auto spin = tandem::define_task<int(int)>("metrics.spin", tandem::cpu, [](
   tandem::test::spin_for(ms);
   return ms;
 });
-// spin_started() says it runs (started = 1) before it spins.
+// spin_started() says it runs (started = its worker's pid) before it spins.
 const auto spin_started = tandem::define_task<int(tandem::shared<int>, int)>(
     "metrics.spin_started", tandem::cpu, [](tandem::shared<int> started, int ms) {
-      started.store(1);
+      started.store(static_cast<int>(getpid()));
       tandem::test::spin_for(ms);
       return ms;
     });
@@ -58,16 +59,25 @@ bool fails(tandem::future<T>& f) {
   }
 }
 
-// wait_for_workers() waits until the cpu lane is quiet with all its
-// workers: at start and after a crash they are forked in the background,
-// and a killed task's future can resolve before the lane has counted the
-// worker's death, so one task's answer does not mean the counts are final.
+// wait_for_workers() waits until the cpu lane has all its workers: at start
+// and after a crash they are forked in the background, so one task's answer
+// does not mean every worker is up.
 void wait_for_workers(tandem::runtime& rt) {
-  auto quiet = [&rt] {
-    const tandem::cpu_lane_metrics m = rt.metrics().cpu;
-    return m.workers_alive == rt.options().cpu_workers && m.running == 0 && m.queued == 0;
+  for (int i = 0; i < 500 && rt.metrics().cpu.workers_alive < rt.options().cpu_workers; ++i)
+    std::this_thread::sleep_for(10ms);
+}
+
+// wait_for_replacement() waits until the worker `pid` is gone from the lane
+// and a replacement is up. A killed task's future resolves before the lane
+// has seen its worker exit, and until then that worker still counts as
+// alive.
+void wait_for_replacement(tandem::runtime& rt, pid_t pid) {
+  auto replaced = [&] {
+    const auto pids = rt.cpu_worker_pids();
+    return std::find(pids.begin(), pids.end(), pid) == pids.end() &&
+           rt.metrics().cpu.workers_alive == rt.options().cpu_workers;
   };
-  for (int i = 0; i < 1000 && !quiet(); ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && !replaced(); ++i) std::this_thread::sleep_for(10ms);
 }
 
 std::string temp_path(const char* name) {
@@ -121,7 +131,7 @@ TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(12
   for (int i = 0; i < 1000 && started.load() == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(killed.cancel(tandem::kill_running));
   CHECK(fails(killed));
-  wait_for_workers(rt);
+  wait_for_replacement(rt, started.load());
 
   const tandem::cpu_lane_metrics m = rt.metrics().cpu;
   CHECK(m.submitted == 14);

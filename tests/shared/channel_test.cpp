@@ -25,8 +25,12 @@ const auto produce = tandem::define_task<void(tandem::channel<reading>, int)>(
       for (int i = 0; i < count; ++i) out.send({i, i * 0.5});
       out.close();
     });
-const auto send_until_closed = tandem::define_task<int(tandem::channel<int>)>(
-    "channel.send_until_closed", tandem::cpu, [](tandem::channel<int> out) {
+// The two tasks below add 1 to `started` before they first block, so a
+// test knows both sides of the process boundary are waiting.
+const auto send_until_closed = tandem::define_task<int(tandem::channel<int>, tandem::shared<int>)>(
+    "channel.send_until_closed", tandem::cpu,
+    [](tandem::channel<int> out, tandem::shared<int> started) {
+      started.fetch_add(1);
       int sent = 0;
       try {
         for (;;) out.send(sent++);
@@ -34,12 +38,15 @@ const auto send_until_closed = tandem::define_task<int(tandem::channel<int>)>(
         return sent - 1;
       }
     });
-const auto receive_until_closed = tandem::define_task<long(tandem::channel<int>)>(
-    "channel.receive_until_closed", tandem::cpu, [](tandem::channel<int> in) {
-      long sum = 0;
-      while (auto v = in.receive()) sum += *v;
-      return sum;
-    });
+const auto receive_until_closed =
+    tandem::define_task<long(tandem::channel<int>, tandem::shared<int>)>(
+        "channel.receive_until_closed", tandem::cpu,
+        [](tandem::channel<int> in, tandem::shared<int> started) {
+          started.fetch_add(1);
+          long sum = 0;
+          while (auto v = in.receive()) sum += *v;
+          return sum;
+        });
 
 }  // namespace
 
@@ -102,8 +109,9 @@ TEST_CASE("close wakes blocked receivers and senders on both sides of the proces
   tandem::runtime rt{tandem::test::lanes(2, 2)};
   tandem::channel<int> to_worker(rt, 8);
   tandem::channel<int> from_worker(rt, 8);
-  auto worker_receiver = rt.submit(receive_until_closed, to_worker);
-  auto worker_sender = rt.submit(send_until_closed, from_worker);
+  tandem::shared<int> started(rt, 0);
+  auto worker_receiver = rt.submit(receive_until_closed, to_worker, started);
+  auto worker_sender = rt.submit(send_until_closed, from_worker, started);
   std::thread thread_receiver([&] {
     while (to_worker.receive()) {
     }
@@ -117,8 +125,11 @@ TEST_CASE("close wakes blocked receivers and senders on both sides of the proces
     }
   });
   to_worker.send(5);
-  // Both senders fill from_worker and block; a slow machine may take a while.
-  for (int i = 0; i < 1000 && from_worker.size() < 8; ++i) std::this_thread::sleep_for(5ms);
+  // Both worker tasks have started and the senders have filled from_worker
+  // (a slow machine may take a while); then everyone blocks.
+  for (int i = 0; i < 2000 && (started.load() < 2 || from_worker.size() < 8); ++i)
+    std::this_thread::sleep_for(5ms);
+  CHECK(started.load() == 2);
   std::this_thread::sleep_for(100ms);  // everyone is blocked now
   to_worker.close();
   from_worker.close();
