@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <numeric>
 #include <span>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -22,15 +24,20 @@ namespace {
 using tandem::test::lanes;
 using tandem::test::spin_for;
 
-// run_counts[i] counts the runs of item i, in memory every worker shares
-// (mapped before any runtime, so the zygote and its workers inherit it).
-constexpr std::size_t max_items = 50'000;
-std::atomic<int>* const run_counts = [] {
-  void* memory = mmap(nullptr, max_items * sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+// shared_atomics() maps n counters that every worker shares (mapped before
+// any runtime, so the zygote and its workers inherit them).
+std::atomic<int>* shared_atomics(std::size_t n) {
+  void* memory = mmap(nullptr, n * sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) std::abort();  // before main: no test to fail yet
   return static_cast<std::atomic<int>*>(memory);
-}();
+}
+
+// run_counts[i] counts the runs of item i.
+constexpr std::size_t max_items = 50'000;
+std::atomic<int>* const run_counts = shared_atomics(max_items);
+// released lets hold_until_released() return.
+std::atomic<int>* const released = shared_atomics(1);
 
 std::span<std::atomic<int>> counts(std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) run_counts[i].store(0);
@@ -64,8 +71,18 @@ const auto hold = tandem::define_task<int(int)>("batch.hold", tandem::cpu, [](in
   spin_for(ms);
   return ms;
 });
+// hold_until_released() keeps its worker busy until the test sets
+// `released` (or 30 s pass: a failure, not a hang).
+const auto hold_until_released =
+    tandem::define_task<int()>("batch.hold_until_released", tandem::cpu, [] {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (released->load() == 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return released->load();
+    });
 const auto length_of = tandem::define_task<std::size_t(std::vector<std::byte>)>(
-    "batch.length_of", tandem::cpu, [](const std::vector<std::byte>& bytes) { return bytes.size(); });
+    "batch.length_of", tandem::cpu,
+    [](const std::vector<std::byte>& bytes) { return bytes.size(); });
 const auto where_io =
     tandem::define_task<int(int)>("batch.where_io", tandem::io, [](int) { return int(getpid()); });
 const auto ping = tandem::define_task<int()>("batch.ping", tandem::cpu, [] { return 7; });
@@ -157,12 +174,14 @@ TEST_CASE("cancel() withdraws a task waiting in a busy worker's window" * doctes
   tandem::runtime rt{lanes(1, 1)};
   CHECK(rt.submit(ping).get() == 7);  // the worker is up
   const auto runs = counts(10);
-  auto busy = rt.submit(hold, 400);
+  released->store(0);
+  auto busy = rt.submit(hold_until_released);
   auto futures = rt.submit_many(count_run, iota(10));
-  // With one worker busy, the batch waits in its window (or the queue).
+  // With the one worker busy, the batch waits in its window (or the queue).
   for (std::size_t i = 3; i < 7; ++i) CHECK(futures[i].cancel());
   futures[7].cancel(tandem::kill_running);  // not started: nothing is killed
-  CHECK(busy.get() == 400);
+  released->store(1);
+  CHECK(busy.get() == 1);
   for (std::size_t i = 0; i < 10; ++i) {
     if (i >= 3 && i <= 7) {
       CHECK_THROWS_AS(futures[i].get(), tandem::task_cancelled);
@@ -179,8 +198,8 @@ TEST_CASE("a timeout kills only the task at the front of a window" * doctest::ti
   tandem::runtime rt{lanes(1, 1)};
   CHECK(rt.submit(ping).get() == 7);
   const auto runs = counts(20);
-  auto slow = rt.submit(tandem::submit_options{.timeout = std::chrono::milliseconds(100)}, hold,
-                        5000);
+  auto slow =
+      rt.submit(tandem::submit_options{.timeout = std::chrono::milliseconds(100)}, hold, 5000);
   auto futures = rt.submit_many(count_run, iota(20));
   CHECK_THROWS_AS(slow.get(), tandem::task_timeout);
   for (int i = 0; i < 20; ++i) CHECK(futures[static_cast<std::size_t>(i)].get() == i);

@@ -33,19 +33,27 @@ const auto pid_after = tandem::define_task<int(int)>("fail.pid_after", tandem::c
   spin_for(ms);
   return int(getpid());
 });
-const auto thrower = tandem::define_task<int()>("fail.thrower", tandem::cpu,
-                                                []() -> int { throw std::out_of_range("no such row"); });
+const auto thrower = tandem::define_task<int()>(
+    "fail.thrower", tandem::cpu, []() -> int { throw std::out_of_range("no such row"); });
 const auto odd_thrower =
     tandem::define_task<int()>("fail.odd_thrower", tandem::cpu, []() -> int { throw 42; });
-const auto crasher = tandem::define_task<int(std::string)>("fail.crasher", tandem::cpu,
-                                                           [](std::string how) -> int {
-                                                             spin_for(50);
-                                                             if (how == "segv") raise(SIGSEGV);
-                                                             if (how == "abort") std::abort();
-                                                             std::exit(3);
-                                                           });
+const auto crasher =
+    tandem::define_task<int(std::string)>("fail.crasher", tandem::cpu, [](std::string how) -> int {
+      spin_for(50);
+      if (how == "segv") raise(SIGSEGV);
+      if (how == "abort") std::abort();
+      std::exit(3);
+    });
 const auto marker = tandem::define_task<void(std::string)>(
     "fail.marker", tandem::cpu, [](std::string path) { mkdir(path.c_str(), 0700); });
+// mark_then_spin() makes the directory `path` when it starts, then spins:
+// a test sees it running (appears_soon()) instead of guessing with a sleep.
+const auto mark_then_spin = tandem::define_task<int(std::string, int)>(
+    "fail.mark_then_spin", tandem::cpu, [](std::string path, int ms) {
+      mkdir(path.c_str(), 0700);
+      spin_for(ms);
+      return int(getpid());
+    });
 const auto bloat = tandem::define_task<int(int)>("fail.bloat", tandem::cpu, [](int mib) {
   static std::vector<char> kept;  // stays resident: the worker grew
   kept.assign(std::size_t(mib) << 20, 'x');
@@ -83,6 +91,16 @@ bool contains(const std::vector<pid_t>& pids, pid_t pid) {
   return std::find(pids.begin(), pids.end(), pid) != pids.end();
 }
 
+// appears_soon() waits (up to 10 s) until `path` exists.
+bool appears_soon(const std::string& path) {
+  struct stat st {};
+  for (int i = 0; i < 1000; ++i) {
+    if (stat(path.c_str(), &st) == 0) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
 // replaced_soon() waits until `pid` is no longer among the workers and the
 // lane has its full count again.
 bool replaced_soon(const tandem::runtime& rt, pid_t pid, std::size_t workers) {
@@ -97,7 +115,8 @@ bool replaced_soon(const tandem::runtime& rt, pid_t pid, std::size_t workers) {
 
 }  // namespace
 
-TEST_CASE("an exception in a task reaches only its future, as remote_error" * doctest::timeout(60)) {
+TEST_CASE("an exception in a task reaches only its future, as remote_error" *
+          doctest::timeout(60)) {
   tandem::runtime rt{two_workers()};
   auto before = rt.submit(square, 3);
   auto failing = rt.submit(thrower);
@@ -218,8 +237,8 @@ TEST_CASE("a task past its timeout gets task_timeout and its worker is replaced"
 }
 
 TEST_CASE("default_timeout applies to submissions that name none" * doctest::timeout(60)) {
-  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
-                                             .default_timeout = 200ms}};
+  tandem::runtime rt{
+      tandem::runtime_options{.io_threads = 1, .cpu_workers = 1, .default_timeout = 200ms}};
   CHECK_THROWS_WITH_AS(rt.submit(pid_after, 10'000).get(), doctest::Contains("timeout of 200 ms"),
                        tandem::task_timeout);
   CHECK(rt.submit(square, 2).get() == 4);
@@ -242,31 +261,35 @@ TEST_CASE("cancel: a queued cpu task never runs; a running one stops only with k
   REQUIRE(mkdtemp(dir_template) != nullptr);
   const std::string mark = std::string(dir_template) + "/ran";
 
-  auto running = rt.submit(pid_after, 800);
-  std::this_thread::sleep_for(100ms);
+  const std::string started = std::string(dir_template) + "/started";
+  auto running = rt.submit(mark_then_spin, started, 1500);
+  REQUIRE(appears_soon(started));
   auto queued = rt.submit(marker, mark);
   CHECK(queued.cancel());
   CHECK_FALSE(running.cancel());  // running: plain cancel() does not stop it
   CHECK(running.get() > 0);
   CHECK_THROWS_AS(queued.get(), tandem::task_cancelled);
   rt.submit(square, 1).get();
-  struct stat st{};
+  struct stat st {};
   CHECK(stat(mark.c_str(), &st) != 0);  // the cancelled task never ran
 
-  auto endless = rt.submit(pid_after, 60'000);
-  std::this_thread::sleep_for(100ms);
+  const std::string endless_started = std::string(dir_template) + "/endless";
+  auto endless = rt.submit(mark_then_spin, endless_started, 60'000);
+  REQUIRE(appears_soon(endless_started));
   const pid_t worker = rt.cpu_worker_pids().at(0);
   CHECK(endless.cancel(tandem::kill_running));
   CHECK_THROWS_WITH_AS(endless.get(), doctest::Contains("kill_running"), tandem::task_cancelled);
   CHECK(replaced_soon(rt, worker, 1));
   CHECK(rt.submit(square, 3).get() == 9);
+  rmdir(started.c_str());
+  rmdir(endless_started.c_str());
   rmdir(dir_template);
 }
 
 TEST_CASE("a worker is replaced after max_tasks_per_worker tasks; no task is lost" *
           doctest::timeout(60)) {
-  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 2,
-                                             .max_tasks_per_worker = 3}};
+  tandem::runtime rt{
+      tandem::runtime_options{.io_threads = 1, .cpu_workers = 2, .max_tasks_per_worker = 3}};
   std::vector<tandem::future<int>> runs;
   for (int i = 0; i < 20; ++i) runs.push_back(rt.submit(pid_after, 1));
   std::map<int, int> per_pid;
@@ -277,16 +300,16 @@ TEST_CASE("a worker is replaced after max_tasks_per_worker tasks; no task is los
 
 TEST_CASE("a worker that grew past max_worker_rss is replaced between tasks" *
           doctest::timeout(60)) {
-  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
-                                             .max_worker_rss = std::size_t{48} << 20}};
+  tandem::runtime rt{tandem::runtime_options{
+      .io_threads = 1, .cpu_workers = 1, .max_worker_rss = std::size_t{48} << 20}};
   const int grown = rt.submit(bloat, 96).get();
   CHECK(rt.submit(pid_after, 1).get() != grown);
 }
 
 TEST_CASE("payloads larger than the shared heap fail with payload_too_large" *
           doctest::timeout(60)) {
-  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1,
-                                             .cpu_payload_bytes = std::size_t{1} << 20}};
+  tandem::runtime rt{tandem::runtime_options{
+      .io_threads = 1, .cpu_workers = 1, .cpu_payload_bytes = std::size_t{1} << 20}};
   try {
     rt.submit(echo, std::vector<std::byte>(std::size_t{2} << 20)).get();
     FAIL("no exception");
