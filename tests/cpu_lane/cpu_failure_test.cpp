@@ -194,10 +194,15 @@ TEST_CASE("a spare worker takes a killed worker's place at once, and a new spare
   const auto forked = forked_by_zygote_soon(worker, 2);  // the worker and the spare
   REQUIRE(forked.size() == 2);
   const pid_t spare = forked[0] == worker ? forked[1] : forked[0];
-  auto victim = rt.submit(pid_after, 5000);
-  std::this_thread::sleep_for(100ms);
+  char dir_template[] = "/tmp/tandem-spare-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string started = std::string(dir_template) + "/started";
+  auto victim = rt.submit(mark_then_spin, started, 5000);
+  REQUIRE(appears_soon(started));  // killed while it runs, not while it waits
   REQUIRE(kill(worker, SIGKILL) == 0);
   CHECK_THROWS_AS(victim.get(), tandem::worker_crashed);
+  rmdir(started.c_str());
+  rmdir(dir_template);
   CHECK(rt.submit(pid_after, 0).get() == spare);  // no fork on the way
   CHECK(rt.cpu_worker_pids() == std::vector<pid_t>{spare});
   const auto after = forked_by_zygote_soon(spare, 2);  // the spare replaced in turn
