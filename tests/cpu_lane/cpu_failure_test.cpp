@@ -19,6 +19,7 @@
 #include "tandem/tandem.hpp"
 
 using namespace std::chrono_literals;
+using tandem::test::replaced_soon;
 using tandem::test::spin_for;
 
 namespace {
@@ -96,18 +97,6 @@ bool appears_soon(const std::string& path) {
   struct stat st {};
   for (int i = 0; i < 1000; ++i) {
     if (stat(path.c_str(), &st) == 0) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
-
-// replaced_soon() waits until `pid` is no longer among the workers and the
-// lane has its full count again.
-bool replaced_soon(const tandem::runtime& rt, pid_t pid, std::size_t workers) {
-  for (int i = 0; i < 500; ++i) {
-    const auto pids = rt.cpu_worker_pids();
-    if (pids.size() == workers && std::find(pids.begin(), pids.end(), pid) == pids.end())
-      return true;
     std::this_thread::sleep_for(10ms);
   }
   return false;

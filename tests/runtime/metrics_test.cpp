@@ -9,7 +9,6 @@
 #define BOOST_BIND_GLOBAL_PLACEHOLDERS
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -67,19 +66,6 @@ void wait_for_workers(tandem::runtime& rt) {
     std::this_thread::sleep_for(10ms);
 }
 
-// wait_for_replacement() waits until the worker `pid` is gone from the lane
-// and a replacement is up. A killed task's future resolves before the lane
-// has seen its worker exit, and until then that worker still counts as
-// alive.
-void wait_for_replacement(tandem::runtime& rt, pid_t pid) {
-  auto replaced = [&] {
-    const auto pids = rt.cpu_worker_pids();
-    return std::find(pids.begin(), pids.end(), pid) == pids.end() &&
-           rt.metrics().cpu.workers_alive == rt.options().cpu_workers;
-  };
-  for (int i = 0; i < 500 && !replaced(); ++i) std::this_thread::sleep_for(10ms);
-}
-
 std::string temp_path(const char* name) {
   return (std::filesystem::temp_directory_path() /
           (std::string(name) + "-" + std::to_string(getpid()) + ".json"))
@@ -131,7 +117,10 @@ TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(12
   for (int i = 0; i < 1000 && started.load() == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(killed.cancel(tandem::kill_running));
   CHECK(fails(killed));
-  wait_for_replacement(rt, started.load());
+  // A killed task's future resolves before the lane has seen its worker
+  // exit, and until then that worker still counts as alive.
+  tandem::test::replaced_soon(rt, started.load(), 2);
+  wait_for_workers(rt);
 
   const tandem::cpu_lane_metrics m = rt.metrics().cpu;
   CHECK(m.submitted == 14);

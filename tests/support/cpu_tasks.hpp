@@ -5,11 +5,13 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tandem/runtime.hpp"
@@ -84,6 +86,18 @@ inline std::vector<pid_t> living_children_of(pid_t parent) {
   }
   closedir(proc);
   return children;
+}
+
+// replaced_soon() waits (up to 5 s) until `pid` is no longer among the
+// workers and the lane has `workers` again.
+inline bool replaced_soon(const runtime& rt, pid_t pid, std::size_t workers) {
+  for (int i = 0; i < 500; ++i) {
+    const auto pids = rt.cpu_worker_pids();
+    if (pids.size() == workers && std::find(pids.begin(), pids.end(), pid) == pids.end())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 }  // namespace tandem::test
