@@ -28,7 +28,7 @@ thread_local const cpu_lane* passing_lane = nullptr;
 // enough that a worker runs a stream of short tasks without waiting on the
 // dispatcher, and few enough to fit its ring with small arguments.
 const ipc::ring_options ring_shape{std::size_t{64} << 10,
-                                  static_cast<std::uint32_t>(cpu_inline_argument_bytes), 256};
+                                   static_cast<std::uint32_t>(cpu_inline_argument_bytes), 256};
 constexpr std::size_t window_depth = run_gate::depth;
 // How long the dispatcher spins before it parks (a few microseconds: on a
 // machine with few cores a spinning dispatcher holds the core a worker
@@ -113,8 +113,8 @@ void cpu_lane::run_worker(void* self, unsigned slot) {
   auto& lane = *static_cast<cpu_lane*>(self);
   worker_slot& place = *lane.slots_.at(slot);
   lane.objects_.enter_as_worker();
-  serve_as_worker({place.submissions(), place.gate(), place.completions(),
-                   lane.arguments_.bytes(), *lane.signal_, lane.options_, getppid()});
+  serve_as_worker({place.submissions(), place.gate(), place.completions(), lane.arguments_.bytes(),
+                   *lane.signal_, lane.options_, getppid()});
 }
 
 void cpu_lane::notify_from_zygote(void* self) {
@@ -283,8 +283,7 @@ void cpu_lane::dispatch_loop(scheduler& owner) {
 
 bool cpu_lane::run_pass() {
   passing_lane = this;
-  events_passed_.store(signal_->events.load(std::memory_order_seq_cst),
-                       std::memory_order_release);
+  events_passed_.store(signal_->events.load(std::memory_order_seq_cst), std::memory_order_release);
   pass_ns_ = steady_now_ns();
   bool progress = false;
   if (const auto reports = signal_->reports.load(std::memory_order_seq_cst);
@@ -423,9 +422,8 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
     default:  // to_parent::unknown
       fail(job,
            std::make_exception_ptr(unknown_task(
-               "task '" + job.task().name() + "' (number " +
-               std::to_string(frame_task(frame.id)) + ") is unknown to worker pid " +
-               std::to_string(slot.pid))),
+               "task '" + job.task().name() + "' (number " + std::to_string(frame_task(frame.id)) +
+               ") is unknown to worker pid " + std::to_string(slot.pid))),
            ending::failed, slot.pid);
   }
   update_idle(slot);
@@ -490,7 +488,9 @@ cpu_lane::stop_cause cpu_lane::why_stop(const worker_slot& slot, std::int64_t no
   // The dispatcher asks this for every busy worker on every pass, so it
   // builds no message: stop_reason() does, for a job actually stopped.
   if (cancelling_.load(std::memory_order_acquire)) return stop_cause::shutdown;
-  if (!slot.front_started()) return stop_cause::none;
+  // A first job that has ended (its reply not yet taken) is not stopped:
+  // the kill would fail the job the worker runs now in its place.
+  if (!slot.front_running()) return stop_cause::none;
   if (slot.window.front().job->kill_requested.load(std::memory_order_acquire))
     return stop_cause::kill_running;
   return front_deadline_ns(slot) <= now_ns ? stop_cause::timeout : stop_cause::none;
@@ -560,8 +560,8 @@ bool cpu_lane::assign_jobs() {
   // Level by level: every idle worker gets a job before any window grows.
   for (std::size_t depth = 1; depth <= window_depth; ++depth) {
     for (auto& slot : slots_) {
-      if (!slot->takes_work() || slot->window.size() >= depth ||
-          !slot->has_room() || slot->ring_full)
+      if (!slot->takes_work() || slot->window.size() >= depth || !slot->has_room() ||
+          slot->ring_full)
         continue;
       cpu_job* job = next_job();
       if (job == nullptr && !rebalanced && slot->window.empty()) {
@@ -817,8 +817,7 @@ void cpu_lane::publish_pids() {
     if (slot->spare) continue;  // not a worker until it takes one's place
     if (slot->pid != 0) pids.push_back(slot->pid);
     // A broken lane's zygote may never report the forks it was asked for.
-    if (slot->pid == 0 && slot->state == worker_slot::phase::starting && broken_.empty())
-      ++pending;
+    if (slot->pid == 0 && slot->state == worker_slot::phase::starting && broken_.empty()) ++pending;
   }
   workers_alive_.store(static_cast<unsigned>(pids.size()), std::memory_order_release);
   {

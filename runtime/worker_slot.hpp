@@ -68,6 +68,16 @@ class worker_slot {
   bool front_started() const noexcept {
     return !window.empty() && gate_->fate_of(window.front().number) == run_gate::fate::started;
   }
+  // front_running() is whether the window's first job is the one the worker
+  // runs now: started, and no later job started (the worker runs them in
+  // order, so a later one started means the first has ended and its reply
+  // waits in the ring).
+  bool front_running() const noexcept {
+    if (!front_started()) return false;
+    for (std::size_t i = 1; i < window.size(); ++i)
+      if (gate_->fate_of(window[i].number) == run_gate::fate::started) return false;
+    return true;
+  }
   // take_back() removes from the window, newest first, the jobs the worker
   // has not started: those it takes back go to the front of `unstarted`
   // (oldest first; they will not run here), those cancelled by their
