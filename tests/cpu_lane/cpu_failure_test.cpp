@@ -95,11 +95,7 @@ bool contains(const std::vector<pid_t>& pids, pid_t pid) {
 // appears_soon() waits (up to 10 s) until `path` exists.
 bool appears_soon(const std::string& path) {
   struct stat st {};
-  for (int i = 0; i < 1000; ++i) {
-    if (stat(path.c_str(), &st) == 0) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
+  return tandem::test::eventually([&] { return stat(path.c_str(), &st) == 0; });
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ TEST_CASE("tandem::any starts on an idle worker, else on an idle io thread" *
   // Long enough that a slow machine still asks while both are busy.
   auto busy1 = rt.submit(hold, 1500);
   auto busy2 = rt.submit(hold, 1500);
-  for (int i = 0; i < 1000 && rt.metrics().cpu.running < 2; ++i) std::this_thread::sleep_for(1ms);
+  tandem::test::eventually([&] { return rt.metrics().cpu.running == 2; });
   std::this_thread::sleep_for(100ms);  // both workers busy, io threads parked again
   CHECK(rt.submit(where_any).get() == getpid());
   busy1.get();

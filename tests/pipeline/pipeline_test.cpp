@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/eventually.hpp"
 #include "tandem/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -282,7 +283,7 @@ TEST_CASE("a stop_token stops a pipeline; nothing of it runs afterwards" * docte
                  .sink([&](int) { ++consumed; })
                  .run(rt, {.stop_token = stopper.get_token()});
   CHECK_FALSE(run.cancel());  // running: cancel() cannot end it, the token does
-  while (consumed.load() < 50) std::this_thread::sleep_for(1ms);
+  CHECK(tandem::test::eventually([&] { return consumed.load() >= 50; }));
   stopper.request_stop();
   CHECK_THROWS_AS(run.get(), tandem::task_cancelled);
   const int after = calls.load();

@@ -48,10 +48,7 @@ void expect_nothing_left(const tandem::test::process_census& before) {
 
 // gone_within() waits up to `limit` for `pid` to stop existing.
 bool gone_within(pid_t pid, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (process_exists(pid) && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
-  return !process_exists(pid);
+  return tandem::test::eventually([&] { return !process_exists(pid); }, limit);
 }
 
 std::string numbers_up_to(int last) {

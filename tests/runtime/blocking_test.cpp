@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.hpp"
 #include "support/process_census.hpp"
 #include "tandem/runtime.hpp"
 
@@ -41,7 +42,7 @@ TEST_CASE("1000 blocking tasks all block at once while io tasks still run" *
     }));
   // A non-blocking task submitted meanwhile completes: the workers are free.
   CHECK(rt.submit(tandem::io, [] { return 5; }).get() == 5);
-  while (counter.peak.load() < 1000) std::this_thread::sleep_for(1ms);
+  CHECK(tandem::test::eventually([&] { return counter.peak.load() >= 1000; }));
   release = true;
   release.notify_all();
   for (auto& f : blocking) f.get();
@@ -81,10 +82,7 @@ TEST_CASE("idle blocking threads retire after blocking_idle_timeout" * doctest::
       while (!release && std::chrono::steady_clock::now() < give_up)
         std::this_thread::sleep_for(1ms);
     }));
-  const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while (running < 8 && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(1ms);
-  CHECK(running == 8);
+  CHECK(tandem::test::eventually([&] { return running == 8; }));
   CHECK(tandem::test::process_census{}.threads >= with_lane.threads + 8);
   release = true;
   for (auto& f : fs) f.get();

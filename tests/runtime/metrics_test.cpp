@@ -62,8 +62,8 @@ bool fails(tandem::future<T>& f) {
 // and after a crash they are forked in the background, so one task's answer
 // does not mean every worker is up.
 void wait_for_workers(tandem::runtime& rt) {
-  for (int i = 0; i < 500 && rt.metrics().cpu.workers_alive < rt.options().cpu_workers; ++i)
-    std::this_thread::sleep_for(10ms);
+  tandem::test::eventually(
+      [&] { return rt.metrics().cpu.workers_alive >= rt.options().cpu_workers; });
 }
 
 std::string temp_path(const char* name) {
@@ -114,7 +114,7 @@ TEST_CASE("cpu lane counts outcomes and restarts by cause" * doctest::timeout(12
   // that the crash or the timeout left still starting.
   tandem::shared<int> started(rt, 0);
   auto killed = rt.submit(spin_started, started, 5000);
-  for (int i = 0; i < 1000 && started.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  tandem::test::eventually([&] { return started.load() != 0; });
   CHECK(killed.cancel(tandem::kill_running));
   CHECK(fails(killed));
   // A killed task's future resolves before the lane has seen its worker

@@ -97,7 +97,7 @@ TEST_CASE("a full channel holds its sender back (backpressure)" * doctest::timeo
       sent.fetch_add(1);
     }
   });
-  for (int i = 0; i < 1000 && sent.load() < 4; ++i) std::this_thread::sleep_for(5ms);
+  tandem::test::eventually([&] { return sent.load() >= 4; });
   std::this_thread::sleep_for(50ms);
   CHECK(sent.load() == 4);  // the fifth waits for room
   for (int i = 0; i < 100; ++i) CHECK(c.receive() == i);
@@ -127,8 +127,7 @@ TEST_CASE("close wakes blocked receivers and senders on both sides of the proces
   to_worker.send(5);
   // Both worker tasks have started and the senders have filled from_worker
   // (a slow machine may take a while); then everyone blocks.
-  for (int i = 0; i < 2000 && (started.load() < 2 || from_worker.size() < 8); ++i)
-    std::this_thread::sleep_for(5ms);
+  tandem::test::eventually([&] { return started.load() == 2 && from_worker.size() == 8; });
   CHECK(started.load() == 2);
   std::this_thread::sleep_for(100ms);  // everyone is blocked now
   to_worker.close();

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.hpp"
 #include "tandem/runtime.hpp"
 
 namespace tandem::test {
@@ -91,13 +92,12 @@ inline std::vector<pid_t> living_children_of(pid_t parent) {
 // replaced_soon() waits (up to 5 s) until `pid` is no longer among the
 // workers and the lane has `workers` again.
 inline bool replaced_soon(const runtime& rt, pid_t pid, std::size_t workers) {
-  for (int i = 0; i < 500; ++i) {
-    const auto pids = rt.cpu_worker_pids();
-    if (pids.size() == workers && std::find(pids.begin(), pids.end(), pid) == pids.end())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return eventually(
+      [&] {
+        const auto pids = rt.cpu_worker_pids();
+        return pids.size() == workers && std::find(pids.begin(), pids.end(), pid) == pids.end();
+      },
+      std::chrono::seconds(5));
 }
 
 }  // namespace tandem::test
