@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <numeric>
 #include <span>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -75,9 +74,8 @@ const auto hold = tandem::define_task<int(int)>("batch.hold", tandem::cpu, [](in
 // `released` (or 30 s pass: a failure, not a hang).
 const auto hold_until_released =
     tandem::define_task<int()>("batch.hold_until_released", tandem::cpu, [] {
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (released->load() == 0 && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      tandem::test::eventually([] { return released->load() != 0; }, std::chrono::seconds(30),
+                               std::chrono::milliseconds(1));
       return released->load();
     });
 const auto length_of = tandem::define_task<std::size_t(std::vector<std::byte>)>(

@@ -78,9 +78,7 @@ TEST_CASE("idle blocking threads retire after blocking_idle_timeout" * doctest::
   for (int i = 0; i < 8; ++i)
     fs.push_back(rt.submit(tandem::io_blocking, [&] {
       ++running;
-      const auto give_up = std::chrono::steady_clock::now() + 10s;
-      while (!release && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(1ms);
+      tandem::test::eventually([&] { return release.load(); }, 10s, 1ms);
     }));
   CHECK(tandem::test::eventually([&] { return running == 8; }));
   CHECK(tandem::test::process_census{}.threads >= with_lane.threads + 8);
