@@ -473,7 +473,11 @@ bool cpu_lane::enforce_limits() {
   for (auto& slot : slots_) {
     if (slot->window.empty() || !slot->takes_work()) continue;
     if (search) any |= remove_withdrawn(*slot);
-    if (slot->window.empty()) continue;
+    if (slot->window.empty() || why_stop(*slot, now) == stop_cause::none) continue;
+    // The worker may end the job and start its next one at any moment, and
+    // the kill would fail that one: take back what it has not started, so
+    // it can start nothing more, and decide again on what it still runs.
+    return_unstarted(*slot);
     const stop_cause cause = why_stop(*slot, now);
     if (cause == stop_cause::none) continue;
     kill_worker(

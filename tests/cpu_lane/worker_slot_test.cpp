@@ -114,7 +114,36 @@ TEST_CASE("taking back stops at the job the worker has started" * doctest::timeo
   REQUIRE(withdrawn.size() == 1);
   CHECK(withdrawn.front() == f.jobs[3]->call);
   CHECK(f.slot.window.size() == 2);
+  // The worker started the second job before the take-back: the first has
+  // ended, and no stop for its sake may kill the worker.
+  CHECK_FALSE(f.slot.front_running());
   // A job taken back can no longer be started by the worker.
   CHECK_FALSE(f.slot.gate().try_start(2, 1));
   CHECK(f.slot.gate().fate_of(2) == run_gate::fate::taken_back);
+}
+
+TEST_CASE("after the take-back the first job is the only one the worker can be running" *
+          doctest::timeout(10)) {
+  // The dispatcher's order before a kill (cpu_lane::enforce_limits): take
+  // back what the worker has not started, then look again. Whatever the
+  // worker does after that, a kill for the first job hits no other job.
+  slot_fixture f;
+  f.offer(3);
+  REQUIRE(f.worker_starts(0));
+  const std::uint32_t second = f.slot.window[1].number;
+  const std::uint32_t third = f.slot.window[2].number;
+
+  std::deque<cpu_job*> unstarted;
+  std::vector<cpu_job*> withdrawn;
+  f.slot.take_back(unstarted, withdrawn);
+  CHECK(unstarted.size() == 2);
+  CHECK(withdrawn.empty());
+  REQUIRE(f.slot.window.size() == 1);
+  CHECK(f.slot.front_running());
+
+  // The worker ends the first job and reaches for the next ones: it gets
+  // none, so the first stays the only job it can be running.
+  CHECK_FALSE(f.slot.gate().try_start(second, 1));
+  CHECK_FALSE(f.slot.gate().try_start(third, 1));
+  CHECK(f.slot.front_running());
 }

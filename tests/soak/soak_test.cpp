@@ -142,6 +142,7 @@ struct pending {
   plan task;
   tandem::future<std::uint64_t> result;
   cancel_result cancel = cancel_result::not_asked;
+  std::string error;  // what the future threw: a mismatch's report names it
 };
 
 enum class seen { value, thrown, crashed, killed, timed_out, cancelled, lost, wrong, count };
@@ -189,7 +190,7 @@ cancel_result cancel(pending& p) {
 // other half are cancelled in settle(), when they are the oldest in the
 // window and most likely running or just done: the racy cases.
 pending launch(tandem::runtime& rt, const plan& p) {
-  pending launched{p, submit(rt, p)};
+  pending launched{p, submit(rt, p), cancel_result::not_asked, {}};
   if (p.intent == fate::cancelled && !p.cancel_late) launched.cancel = cancel(launched);
   return launched;
 }
@@ -203,13 +204,11 @@ seen crash_seen(const pending& p, const tandem::worker_crashed& e) {
   return as_asked ? seen::crashed : seen::wrong;
 }
 
-// observe() waits for the future and names its outcome; a value or an
-// error that belongs to another task is `wrong`.
-seen observe(pending& p) {
-  if (!p.result.wait_for(lost_after)) return seen::lost;
+// observe_error() names the outcome of a future that threw `error`.
+seen observe_error(const pending& p, std::exception_ptr error) {
   const bool on_cpu = p.task.where == lane::cpu;
   try {
-    return p.result.get() == value_of(p.task.id) ? seen::value : seen::wrong;
+    std::rethrow_exception(error);
   } catch (const tandem::remote_error& e) {
     return on_cpu && e.message() == failure_of(p.task.id) ? seen::thrown : seen::wrong;
   } catch (const tandem::worker_crashed& e) {
@@ -222,6 +221,20 @@ seen observe(pending& p) {
     return seen::wrong;
   } catch (const std::runtime_error& e) {
     return !on_cpu && e.what() == failure_of(p.task.id) ? seen::thrown : seen::wrong;
+  } catch (...) {
+    return seen::wrong;
+  }
+}
+
+// observe() waits for the future and names its outcome; a value or an
+// error that belongs to another task is `wrong`.
+seen observe(pending& p) {
+  if (!p.result.wait_for(lost_after)) return seen::lost;
+  try {
+    return p.result.get() == value_of(p.task.id) ? seen::value : seen::wrong;
+  } catch (const std::exception& e) {
+    p.error = e.what();
+    return observe_error(p, std::current_exception());
   }
 }
 
@@ -292,7 +305,8 @@ void tally::add(const tally& other) {
 std::string describe(const pending& p, seen s) {
   return "task " + std::to_string(p.task.id) + " (" + (p.task.where == lane::cpu ? "cpu" : "io") +
          ", asked to " + fate_names[static_cast<int>(p.task.intent)] + ", cancel " +
-         cancel_names[static_cast<int>(p.cancel)] + "): " + seen_names[static_cast<int>(s)];
+         cancel_names[static_cast<int>(p.cancel)] + "): " + seen_names[static_cast<int>(s)] +
+         (p.error.empty() ? "" : " (" + p.error + ")");
 }
 
 void settle(pending& p, tally& into) {
