@@ -36,6 +36,9 @@ constexpr std::size_t window_depth = run_gate::depth;
 // zygote's health at least this often.
 constexpr std::uint32_t dispatcher_spins = 300;
 constexpr auto busy_check = std::chrono::milliseconds(50);
+// How soon the dispatcher looks at deadlines again after it found another
+// thread in a pass (that thread's pass handled those due by then).
+constexpr auto recheck_after_busy = std::chrono::milliseconds(1);
 constexpr auto idle_check = std::chrono::milliseconds(250);
 constexpr auto respawn_backoff = std::chrono::milliseconds(100);
 
@@ -162,9 +165,9 @@ void cpu_lane::push(cpu_job& job) noexcept {
   job.queued_ns = steady_now_ns();
   queued_.fetch_add(1, std::memory_order_seq_cst);
   queue_.push(&job);
-  // Hand it to a worker from here when no pass runs: the dispatcher thread
-  // need not wake for it (it learns of timeouts through help()).
-  if (!try_pass().ran) signal_->notify();
+  // Hand it to a worker from here: the dispatcher thread need not wake for
+  // it. If another thread is in a pass, that thread runs one more for it.
+  try_pass(if_busy::ask);
 }
 
 void cpu_lane::push_many(std::span<cpu_job* const> jobs) noexcept {
@@ -216,24 +219,58 @@ bool cpu_lane::help(help_step step) noexcept {
       // now, or have the dispatcher thread see it.
       if (signal_->events.load(std::memory_order_seq_cst) !=
               events_passed_.load(std::memory_order_acquire) &&
-          !try_pass().ran)
+          !try_pass(if_busy::skip).ran)
         signal_->bell.ring();
       return true;
     case help_step::pass:
       break;
   }
-  return try_pass().progress;
+  // A helper's pass only hastens what the dispatcher would do anyway: it
+  // never asks a busy holder for more passes, which would keep the holder
+  // passing for as long as the helper spins.
+  return try_pass(if_busy::skip).progress;
 }
 
-cpu_lane::pass_result cpu_lane::try_pass() noexcept {
-  if (passing_lane == this || !pass_mutex_.try_lock()) return {};
-  std::unique_lock lock(pass_mutex_, std::adopt_lock);
-  if (stopping_.load(std::memory_order_acquire)) return {};
-  const bool progress = run_pass();
-  // The dispatcher thread sleeps until the deadlines it last saw: wake it
-  // for a job given a timeout here.
-  if (std::exchange(new_deadline_, false)) signal_->notify();
-  return {true, progress};
+cpu_lane::pass_result cpu_lane::try_pass(if_busy when_busy) noexcept {
+  const bool ask = when_busy == if_busy::ask;
+  if (passing_lane == this) {  // called from inside a pass: run another after it
+    if (ask) pass_wanted_.store(true, std::memory_order_relaxed);
+    return {};
+  }
+  pass_result result;
+  bool claimed = pass_mutex_.try_lock() || (ask && ask_for_pass());
+  while (claimed) {
+    std::unique_lock lock(pass_mutex_, std::adopt_lock);
+    if (stopping_.load(std::memory_order_acquire)) return result;
+    result.ran = true;
+    result.progress |= run_pass();
+    // The dispatcher thread sleeps until the deadlines it last saw: wake it
+    // for a job given a timeout here.
+    if (std::exchange(new_deadline_, false)) signal_->notify();
+    lock.unlock();
+    // Asked for while it ran: one more pass, by this thread or the holder.
+    claimed = pass_again() && (pass_mutex_.try_lock() || ask_for_pass());
+  }
+  return result;
+}
+
+// ask_for_pass() is called when the pass mutex was busy. It has the thread in a pass run one more
+// after it (see pass_again()), which sees everything this thread did before asking; true if the
+// pass was free after all, and is now this thread's. So a submitter or the dispatcher never waits
+// for a pass, and no request is lost: the asker's (store, fence, failed try_lock) and the holder's
+// check (unlock, fence, load) cannot both miss each other.
+bool cpu_lane::ask_for_pass() noexcept {
+  pass_wanted_.store(true, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return pass_mutex_.try_lock();
+}
+
+// pass_again() is called after a pass released the mutex: true if another
+// thread asked for a pass meanwhile.
+bool cpu_lane::pass_again() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return pass_wanted_.load(std::memory_order_relaxed) &&
+         pass_wanted_.exchange(false, std::memory_order_acq_rel);
 }
 
 void cpu_lane::close_helping() noexcept {
@@ -262,18 +299,31 @@ void cpu_lane::stop() noexcept {
 void cpu_lane::dispatch_loop(scheduler& owner) {
   current_thread_role() = thread_role{runtime_id_, nullptr, &owner};
   request_slice(options_.thread_slice);
+  auto wake_at = clock::now();
   while (!stopping_.load(std::memory_order_acquire)) {
-    std::unique_lock lock(pass_mutex_);
-    const std::uint64_t seen = signal_->events.load(std::memory_order_seq_cst);
-    new_deadline_ = false;
-    if (run_pass()) continue;
-    const auto wake_at = next_deadline();
-    lock.unlock();
+    std::uint64_t seen = signal_->events.load(std::memory_order_seq_cst);
+    bool claimed = pass_mutex_.try_lock();
+    if (!claimed) {
+      // Whoever is in the pass runs another, which sees every event so far.
+      seen = signal_->events.load(std::memory_order_seq_cst);
+      claimed = ask_for_pass();
+    }
+    if (claimed) {
+      std::unique_lock lock(pass_mutex_, std::adopt_lock);
+      new_deadline_ = false;
+      const bool progress = run_pass();
+      wake_at = next_deadline();
+      lock.unlock();
+      if (pass_again() || progress) continue;
+    } else {
+      // That pass also enforces the deadlines due by then; look again soon.
+      wake_at = clock::now() + recheck_after_busy;
+    }
     const bool woken = signal_->bell.wait(
         [&] { return signal_->events.load(std::memory_order_seq_cst) != seen; },
         {dispatcher_spins, std::max(wake_at - clock::now(), clock::duration::zero())});
     if (woken || zygote_->alive()) continue;
-    lock.lock();
+    std::lock_guard lock(pass_mutex_);
     if (broken_.empty())
       break_lane(
           "the cpu lane's zygote process died (was it killed?), so no worker can be started; "

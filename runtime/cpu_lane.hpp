@@ -28,7 +28,10 @@
 // can take the mutex at once: a submitter hands its job to an idle worker
 // itself, and a thread waiting for a cpu future runs passes while it spins
 // (help()), so a short task's reply reaches its waiter with no thread
-// woken in between.
+// woken in between. Nobody waits for the mutex: a thread that finds a pass
+// running asks its holder for one more (ask_for_pass()), so during a storm
+// of submissions the submitting thread does the passes and the dispatcher
+// thread, woken by replies, does not fight it for them from another core.
 #pragma once
 
 #include <sys/types.h>
@@ -123,7 +126,13 @@ class cpu_lane {
     bool ran = false;
     bool progress = false;
   };
-  pass_result try_pass() noexcept;
+  // if_busy says what try_pass() does when another thread is in a pass:
+  // nothing, or ask that thread for one more (a submitter's new job must
+  // be seen by some pass).
+  enum class if_busy { skip, ask };
+  pass_result try_pass(if_busy when_busy) noexcept;
+  bool ask_for_pass() noexcept;
+  bool pass_again() noexcept;
   bool take_reports();
   void apply(zygote_report report);
   bool take_replies();
@@ -191,7 +200,7 @@ class cpu_lane {
   std::atomic<int> idle_workers_{0};
   std::atomic<bool> cancelling_{false};
   std::atomic<std::uint64_t> withdrawals_{0};  // jobs withdraw() took out of a window
-  std::uint64_t withdrawals_seen_ = 0;          // dispatcher: as of its last search
+  std::uint64_t withdrawals_seen_ = 0;         // dispatcher: as of its last search
   // When the dispatcher's current pass began (steady clock, ns): the time
   // its metrics and traces give to what happens in the pass.
   std::int64_t pass_ns_ = 0;
@@ -199,10 +208,11 @@ class cpu_lane {
   // Everything below that the dispatcher "only" touches is guarded by
   // pass_mutex_, held by whichever thread runs a pass.
   std::mutex pass_mutex_;
+  std::atomic<bool> pass_wanted_{false};         // see ask_for_pass()
   std::atomic<std::uint64_t> events_passed_{0};  // `events` when the last pass began
   std::uint64_t reports_seen_ = 0;
   bool new_deadline_ = false;  // a pass gave a job with a timeout to a worker
-  std::string broken_;  // dispatcher only: why no task can run any more
+  std::string broken_;         // dispatcher only: why no task can run any more
   mutable std::mutex pids_mutex_;
   mutable std::condition_variable pids_known_;
   std::vector<pid_t> pids_;
