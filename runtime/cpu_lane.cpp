@@ -39,6 +39,9 @@ constexpr auto busy_check = std::chrono::milliseconds(50);
 // How soon the dispatcher looks at deadlines again after it found another
 // thread in a pass (that thread's pass handled those due by then).
 constexpr auto recheck_after_busy = std::chrono::milliseconds(1);
+// The most passes a submitter runs in one go (try_pass) when other
+// threads keep asking for more.
+constexpr int passes_per_call = 4;
 constexpr auto idle_check = std::chrono::milliseconds(250);
 constexpr auto respawn_backoff = std::chrono::milliseconds(100);
 
@@ -226,8 +229,8 @@ bool cpu_lane::help(help_step step) noexcept {
       break;
   }
   // A helper's pass only hastens what the dispatcher would do anyway: it
-  // never asks a busy holder for more passes, which would keep the holder
-  // passing for as long as the helper spins.
+  // does not ask a busy holder for more passes, which would keep the
+  // holder passing for as long as the helper spins.
   return try_pass(if_busy::skip).progress;
 }
 
@@ -239,30 +242,46 @@ cpu_lane::pass_result cpu_lane::try_pass(if_busy when_busy) noexcept {
   }
   pass_result result;
   bool claimed = pass_mutex_.try_lock() || (ask && ask_for_pass());
-  while (claimed) {
+  for (int passes = 1; claimed; ++passes) {
     std::unique_lock lock(pass_mutex_, std::adopt_lock);
     if (stopping_.load(std::memory_order_acquire)) return result;
     result.ran = true;
     result.progress |= run_pass();
+    const bool deadline_given = std::exchange(new_deadline_, false);
+    lock.unlock();
     // The dispatcher thread sleeps until the deadlines it last saw: wake it
     // for a job given a timeout here.
-    if (std::exchange(new_deadline_, false)) signal_->notify();
-    lock.unlock();
+    if (deadline_given) signal_->notify();
     // Asked for while it ran: one more pass, by this thread or the holder.
-    claimed = pass_again() && (pass_mutex_.try_lock() || ask_for_pass());
+    // A submitter is not kept passing for others for long: past a few
+    // passes it hands what was asked for to the dispatcher thread.
+    if (!pass_again()) break;
+    if (passes == passes_per_call) {
+      signal_->notify();
+      break;
+    }
+    claimed = pass_mutex_.try_lock() || ask_for_pass();
   }
   return result;
 }
 
-// ask_for_pass() is called when the pass mutex was busy. It has the thread in a pass run one more
-// after it (see pass_again()), which sees everything this thread did before asking; true if the
-// pass was free after all, and is now this thread's. So a submitter or the dispatcher never waits
-// for a pass, and no request is lost: the asker's (store, fence, failed try_lock) and the holder's
-// check (unlock, fence, load) cannot both miss each other.
+// ask_for_pass() is called when the pass mutex was busy. It has the thread
+// in a pass run one more after it (see pass_again()), which sees
+// everything this thread did before asking; true if the pass was free
+// after all, and is now this thread's. So a submitter or the dispatcher
+// never waits for a pass, and no request is lost: the asker's (exchange,
+// fence, failed try_lock) and the holder's check (unlock, fence, load)
+// cannot both miss each other. That takes a try_lock that fails only when
+// the mutex is held, as glibc's does (the standard allows spurious
+// failures; a lost request would then wait for the dispatcher's next wake).
 bool cpu_lane::ask_for_pass() noexcept {
-  pass_wanted_.store(true, std::memory_order_seq_cst);
+  pass_wanted_.exchange(true, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  return pass_mutex_.try_lock();
+  if (!pass_mutex_.try_lock()) return false;
+  // Free after all: the pass this thread runs now serves every request so
+  // far, its own included.
+  pass_wanted_.exchange(false, std::memory_order_acq_rel);
+  return true;
 }
 
 // pass_again() is called after a pass released the mutex: true if another

@@ -19,19 +19,21 @@
 //    the worker was running with worker_crashed, and has a replacement
 //    forked; it also replaces workers that retire (max_tasks_per_worker,
 //    max_worker_rss) between tasks.
-// The dispatcher sleeps on one doorbell in shared memory that submitters,
-// workers and the zygote all ring after they publish an event (events is
-// bumped first, so the doorbell's Dekker pair loses no wake-up).
+// The dispatcher sleeps on one doorbell in shared memory that workers, the
+// zygote and threads of the host ring after they publish an event that no
+// pass of theirs will see (events is bumped first, so the doorbell's
+// Dekker pair loses no wake-up).
 //
 // "The dispatcher" is a role more than a thread: its work is done in
 // passes, under one mutex, by the dispatcher thread or by any thread that
 // can take the mutex at once: a submitter hands its job to an idle worker
 // itself, and a thread waiting for a cpu future runs passes while it spins
 // (help()), so a short task's reply reaches its waiter with no thread
-// woken in between. Nobody waits for the mutex: a thread that finds a pass
-// running asks its holder for one more (ask_for_pass()), so during a storm
-// of submissions the submitting thread does the passes and the dispatcher
-// thread, woken by replies, does not fight it for them from another core.
+// woken in between. No pass waits for the mutex: a thread that finds a
+// pass running asks its holder for one more (ask_for_pass()), so during a
+// storm of submissions the submitting thread does the passes and the
+// dispatcher thread, woken by replies, does not fight it for them from
+// another core. (stop() and a dying zygote's handling lock it outright.)
 #pragma once
 
 #include <sys/types.h>
@@ -121,7 +123,9 @@ class cpu_lane {
   // The dispatcher thread.
   void dispatch_loop(scheduler& owner);
   bool run_pass();
-  // try_pass() runs a pass if no other runs (and the lane is not stopping).
+  // try_pass() runs a pass if no other runs (and the lane is not
+  // stopping), and more if other threads ask for them meanwhile (a few at
+  // most: then the dispatcher thread is woken for the rest).
   struct pass_result {
     bool ran = false;
     bool progress = false;

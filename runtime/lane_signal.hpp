@@ -3,10 +3,10 @@
 // It sits in the lane's shared segment, so submitting threads, worker
 // processes and the zygote all reach it. Whoever publishes an event that
 // no pass of theirs will see (a batch of queued jobs, a reply frame, a
-// zygote report) calls notify(): `events` is
-// bumped (seq_cst) before the doorbell rings, and the dispatcher re-checks
-// `events` after arming the doorbell: the Dekker pair of doorbell.hpp, so
-// no wake-up is lost.
+// zygote report, a withdrawal, a deadline, ...) calls notify(): `events`
+// is bumped (seq_cst) before the doorbell rings, and the dispatcher
+// re-checks `events` after arming the doorbell: the Dekker pair of
+// doorbell.hpp, so no wake-up is lost.
 #pragma once
 
 #include <atomic>
