@@ -9,6 +9,7 @@
 
 #include "ipc/error.hpp"
 #include "runtime/cpu_worker.hpp"
+#include "runtime/full_fence.hpp"
 #include "runtime/object_space.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/thread_role.hpp"
@@ -276,7 +277,7 @@ cpu_lane::pass_result cpu_lane::try_pass(if_busy when_busy) noexcept {
 // failures; a lost request would then wait for the dispatcher's next wake).
 bool cpu_lane::ask_for_pass() noexcept {
   pass_wanted_.exchange(true, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   if (!pass_mutex_.try_lock()) return false;
   // Free after all: the pass this thread runs now serves every request so
   // far, its own included.
@@ -287,7 +288,7 @@ bool cpu_lane::ask_for_pass() noexcept {
 // pass_again() is called after a pass released the mutex: true if another
 // thread asked for a pass meanwhile.
 bool cpu_lane::pass_again() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   return pass_wanted_.load(std::memory_order_relaxed) &&
          pass_wanted_.exchange(false, std::memory_order_acq_rel);
 }
