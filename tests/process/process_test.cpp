@@ -345,6 +345,24 @@ TEST_CASE("shutdown(cancel) kills running processes at once; every future resolv
   expect_nothing_left(before);
 }
 
+// shutdown(cancel) once held the table's lock while it let go of a runner
+// whose child was already killed and reaped: the runner's destructor then
+// waited for that lock, on the shutting-down thread itself. The window is
+// short, so this takes many runners through it, on a busy machine.
+TEST_CASE("shutdown(cancel) of many running processes, again and again, never deadlocks" *
+          doctest::timeout(120)) {
+  const tandem::test::process_census before = census();
+  for (int round = 0; round < 20; ++round) {
+    std::vector<tandem::future<tandem::process_result>> runs;
+    tandem::runtime rt{two_threads};
+    for (int i = 0; i < 8; ++i) runs.push_back(rt.run_process({"sleep", "30"}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 4 * 5));
+    rt.shutdown(tandem::cancel);
+    for (auto& f : runs) CHECK_THROWS_AS(f.get(), tandem::task_cancelled);
+  }
+  expect_nothing_left(before);
+}
+
 TEST_CASE("shutdown(drain) waits for running processes and their continuations" *
           doctest::timeout(60)) {
   tandem::future<std::string> out;
