@@ -11,11 +11,21 @@ doorbell::clock::time_point doorbell::deadline_after(std::chrono::nanoseconds ti
   return clock::now() + timeout;
 }
 
+bool doorbell::make_ringers_fence() noexcept {
+  if (word.load(std::memory_order_relaxed) & fence_bit) return true;
+  word.fetch_or(fence_bit, std::memory_order_seq_cst);
+  if (heavy_fence()) return true;
+  word.fetch_and(~fence_bit, std::memory_order_seq_cst);
+  return false;
+}
+
 void doorbell::wake(std::uint32_t seen) noexcept {
-  // Clear the bit and bump the count in one step, so exactly one ringer
-  // pays for the system call and a waiter about to sleep sees the change.
+  // Clear the parked bit and bump the count in one step, so exactly one
+  // ringer pays for the system call and a waiter about to sleep sees the
+  // change. fence_bit is kept.
+  constexpr std::uint32_t count_step = 4;
   while (seen & parked_bit) {
-    const std::uint32_t next = (seen & ~parked_bit) + 2;
+    const std::uint32_t next = (seen & ~parked_bit) + count_step;
     if (word.compare_exchange_weak(seen, next, std::memory_order_seq_cst)) {
       futex_wake(word, INT_MAX, futex_scope::shared);
       return;

@@ -18,10 +18,26 @@
 // which changes the futex word, so a waiter that has not reached
 // futex_wait yet gets -EAGAIN instead of sleeping through the wake.
 //
-// Word layout: bit 0 = a waiter is parked; bits 1..31 = ring count (wraps).
-// One waiter per doorbell; any number of ringers.
+// Light ringers (ringers::light, asymmetric_fence.hpp): ringers that ring
+// often may publish with a release store and light_fence() instead, as
+// long as the waiter's `fence_bit` is clear. A waiter that waits with
+// ringers::light sets fence_bit before it parks and, when it was clear,
+// runs heavy_fence(): every ringer has then either published where the
+// re-check will see it, or will see fence_bit in ring(), which then
+// completes the Dekker pair with a seq_cst RMW of `word` before it looks at
+// the parked bit. The waiter clears fence_bit again when a wait ends while
+// it spins, so ringers are light while the waiter is awake, and a waiter
+// that parks on every wait pays heavy_fence() only once. If heavy_fence()
+// fails, the waiter cannot trust its re-check: it parks for at most
+// unfenced_park at a time and looks again.
+//
+// Word layout: bit 0 = a waiter is parked; bit 1 = fence_bit; bits 2..31 =
+// ring count (wraps). One waiter per doorbell; any number of ringers.
 #pragma once
 
+#include "ipc/asymmetric_fence.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -37,6 +53,11 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// ringers says how the ringers of a doorbell order their publication
+// before ring(): with a seq_cst store or RMW, or (light) with a release
+// store and light_fence(). See the contract above.
+enum class ringers : std::uint8_t { fenced, light };
+
 // wait_policy says how long a waiter spins before parking, and how long it
 // waits in all (negative: no limit).
 struct wait_policy {
@@ -47,37 +68,56 @@ struct wait_policy {
 // doorbell lives in shared memory; all its state is the one futex word.
 struct doorbell {
   static constexpr std::uint32_t parked_bit = 1;
+  static constexpr std::uint32_t fence_bit = 2;
 
   std::atomic<std::uint32_t> word{0};
 
   // ring() wakes the parked waiter, if any. Call it after publishing the
-  // condition with a seq_cst store or RMW (see the contract above).
+  // condition with a seq_cst store or RMW, or, for a waiter that waits with
+  // ringers::light, with a release store and light_fence() (see above).
   void ring() noexcept {
-    const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+    std::uint32_t seen = word.load(std::memory_order_seq_cst);
+    if (seen & fence_bit) seen = word.fetch_or(0, std::memory_order_seq_cst);
     if (seen & parked_bit) wake(seen);
   }
 
   // wait() returns true as soon as ready() holds, false if the policy's
   // timeout passed first. ready() must read the condition with seq_cst
-  // loads. Only one thread (in any process) may wait on a doorbell at once.
+  // loads; `by` says how the ringers publish it. Only one thread (in any
+  // process) may wait on a doorbell at once.
   template <class Ready>
-  bool wait(Ready&& ready, const wait_policy& policy) {
+  bool wait(Ready&& ready, const wait_policy& policy, ringers by = ringers::fenced) {
     for (std::uint32_t i = 0; i < policy.spins; ++i) {
-      if (ready()) return true;
+      if (ready()) return by == ringers::light ? let_ringers_go_light() : void(), true;
       cpu_relax();
     }
+    const bool ordered = by == ringers::fenced || make_ringers_fence();
     const auto deadline = deadline_after(policy.timeout);
     for (;;) {
       std::uint32_t armed = word.fetch_or(parked_bit, std::memory_order_seq_cst) | parked_bit;
       if (ready()) return disarm(armed), true;
-      if (!park(armed, deadline)) return disarm(armed), ready();
+      if (!park(armed, ordered ? deadline : std::min(deadline, clock::now() + unfenced_park)))
+        return disarm(armed), ready();
     }
   }
 
  private:
   using clock = std::chrono::steady_clock;
 
+  // How long a waiter whose heavy_fence() failed sleeps before it looks
+  // again: a wake-up it may have missed costs at most this.
+  static constexpr std::chrono::milliseconds unfenced_park{1};
+
   static clock::time_point deadline_after(std::chrono::nanoseconds timeout) noexcept;
+  // make_ringers_fence() sets fence_bit before the waiter parks; false if
+  // the ringers could not be ordered (heavy_fence() failed: the bit is then
+  // left clear). Only the waiter changes fence_bit, so its own relaxed
+  // load of it is current.
+  bool make_ringers_fence() noexcept;
+  void let_ringers_go_light() noexcept {
+    if (word.load(std::memory_order_relaxed) & fence_bit)
+      word.fetch_and(~fence_bit, std::memory_order_seq_cst);
+  }
   void wake(std::uint32_t seen) noexcept;
   // disarm() clears our parked bit unless a ringer already did: a stale bit
   // would cost the next ring() a system call.

@@ -3,15 +3,20 @@
 //
 // Memory-ordering contract:
 //  * `head` counts bytes ever published; only the producer writes it. The
-//    producer writes frames below it, then stores it (seq_cst, which
-//    includes release): every byte below a head the consumer has loaded
-//    (seq_cst, which includes acquire) is complete.
+//    producer writes frames below it, then stores it (release at least):
+//    every byte below a head the consumer has loaded (seq_cst, which
+//    includes acquire) is complete.
 //  * `tail` counts bytes ever consumed; only the consumer writes it, after
 //    it has finished reading (release), and the producer loads it (acquire)
 //    before reusing that space.
-//  * Both are stored and loaded seq_cst rather than release/acquire because
-//    each also forms the Dekker pair with a doorbell (doorbell.hpp): the
-//    consumer parks on `readable`, the producer on `writable`.
+//  * Each also forms the Dekker pair with a doorbell (doorbell.hpp): the
+//    consumer parks on `readable`, the producer on `writable`. Where the
+//    kernel has asymmetric fences (asymmetric_fence.hpp, the default) a
+//    side publishes its index with a release store and light_fence(), and
+//    a side about to park pays heavy_fence() instead: publishing then costs
+//    no locked instruction, which would wait for the frame's lines to come
+//    back from the consumer's core. Otherwise both are stored seq_cst.
+//    Loads are seq_cst (on x86 a plain load) in both cases.
 //  * head, tail and each doorbell sit on their own cache line, so the two
 //    sides never write to the same line; each side keeps a private copy of
 //    the other side's index and reloads it only when its copy says "full"
@@ -55,8 +60,11 @@ static_assert(std::is_standard_layout_v<ring_state>);
 
 struct ring_options {
   std::size_t capacity = std::size_t{64} << 10;  // power of two, >= 4 KiB
-  std::uint32_t max_inline = 1024;  // multiple of 16, 16 .. capacity/4
-  std::uint16_t kind_limit = 256;   // user kinds are 1 .. kind_limit-1
+  std::uint32_t max_inline = 1024;               // multiple of 16, 16 .. capacity/4
+  std::uint16_t kind_limit = 256;                // user kinds are 1 .. kind_limit-1
+  // Publish with asymmetric fences when the kernel has them. Decided once,
+  // by the process that builds the ring, before it forks.
+  bool asymmetric_fences = true;
 };
 
 // spsc_ring carves a ring out of a segment before fork; both processes then
@@ -75,11 +83,14 @@ class spsc_ring {
   const ring_options& options() const noexcept { return options_; }
   ring_state& state() const noexcept { return *state_; }
   std::span<std::byte> bytes() const noexcept { return {data_, options_.capacity}; }
+  // publishers() is how both sides publish their index (see the contract).
+  ringers publishers() const noexcept { return publishers_; }
 
  private:
   ring_options options_;
   ring_state* state_;
   std::byte* data_;
+  ringers publishers_;
 };
 
 // ring_writer is the producer's end. One thread uses it.

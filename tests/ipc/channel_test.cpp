@@ -27,6 +27,14 @@ struct fixture {
   channel link{memory, stream_options};
 };
 
+// fenced_options publish with seq_cst stores, as on a kernel without
+// asymmetric fences.
+channel_options fenced_options() {
+  channel_options options = stream_options;
+  options.ring.asymmetric_fences = false;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("channel sends inline, copied-heap and in-place heap payloads" * doctest::timeout(10)) {
@@ -104,6 +112,21 @@ TEST_CASE("10 million checksummed frames stream from a forked producer" * doctes
     return test::produce(out, 0, frames, true) ? 0 : 1;
   }, 270);
   channel_reader in(f.link);
+  CHECK(test::consume(in, stream_options.ring.max_inline, 0, frames, true) == "");
+  CHECK(test::exited_zero(test::reap(child)));
+}
+
+TEST_CASE("frames stream from a forked producer that publishes with seq_cst stores" *
+          doctest::timeout(280)) {
+  const auto frames = test::frames_to_run(1'000'000, 10);
+  segment memory{{std::size_t{24} << 20, segment_backing::memfd}};
+  channel link{memory, fenced_options()};
+  REQUIRE(link.ring().publishers() == ringers::fenced);
+  const pid_t child = test::fork_child([&] {
+    channel_writer out(link);
+    return test::produce(out, 0, frames, true) ? 0 : 1;
+  }, 270);
+  channel_reader in(link);
   CHECK(test::consume(in, stream_options.ring.max_inline, 0, frames, true) == "");
   CHECK(test::exited_zero(test::reap(child)));
 }

@@ -46,10 +46,45 @@ TEST_CASE("ring() wakes a parked waiter in another thread" * doctest::timeout(10
   CHECK((bell.word.load() & doorbell::parked_bit) == 0);
 }
 
+TEST_CASE("a waiter on light ringers has them fence while it parks, not while it spins" *
+          doctest::timeout(10)) {
+  doorbell bell;
+  std::atomic<bool> flag{false};
+  std::thread waiter([&] {
+    CHECK(bell.wait([&] { return flag.load(); }, wait_policy{0, 5s}, ringers::light));
+  });
+  while ((bell.word.load() & doorbell::parked_bit) == 0) std::this_thread::yield();
+  CHECK(((bell.word.load() & doorbell::fence_bit) != 0) == asymmetric_fences_available());
+  flag.store(true, std::memory_order_release);
+  light_fence();
+  bell.ring();
+  waiter.join();
+  CHECK((bell.word.load() & doorbell::parked_bit) == 0);
+  // Woken from a park: the ringers still fence. A wait that ends while it
+  // spins lets them go light again.
+  CHECK(((bell.word.load() & doorbell::fence_bit) != 0) == asymmetric_fences_available());
+  CHECK(bell.wait([&] { return flag.load(); }, wait_policy{100, 5s}, ringers::light));
+  CHECK((bell.word.load() & doorbell::fence_bit) == 0);
+}
+
+namespace {
+
+// publish() stores the next turn the way a ringer of kind `by` must.
+void publish(std::atomic<std::uint64_t>& turn, std::uint64_t value, ringers by) {
+  if (by == ringers::light) {
+    turn.store(value, std::memory_order_release);
+    light_fence();
+  } else {
+    turn.store(value);
+  }
+}
+
 // A ping-pong of a million turns over two doorbells with random pauses and
 // almost no spinning: each side parks hundreds of thousands of times. A
 // lost wake-up would leave one side asleep until the policy's timeout.
-TEST_CASE("doorbells lose no wake-up across processes under stress" * doctest::timeout(120)) {
+// With light ringers the waiters also switch them between light and
+// fenced, whenever a wait ends while spinning and the next one parks.
+void stress_across_processes(ringers by) {
   const auto turns = test::frames_to_run(1'000'000, 10);
   void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   REQUIRE(page != MAP_FAILED);
@@ -58,21 +93,32 @@ TEST_CASE("doorbells lose no wake-up across processes under stress" * doctest::t
   const wait_policy policy{8, 10s};
   const pid_t child = test::fork_child([&] {
     for (std::uint64_t t = 1; t <= turns; t += 2) {
-      if (!s->ping.wait([&] { return s->turn.load() == t; }, policy)) return 1;
+      if (!s->ping.wait([&] { return s->turn.load() == t; }, policy, by)) return 1;
       test::maybe_pause(t, 3);
-      s->turn.store(t + 1);
+      publish(s->turn, t + 1, by);
       s->pong.ring();
     }
     return 0;
   });
   bool on_time = true;
   for (std::uint64_t t = 0; t < turns && on_time; t += 2) {
-    s->turn.store(t + 1);
+    publish(s->turn, t + 1, by);
     s->ping.ring();
-    on_time = s->pong.wait([&] { return s->turn.load() == t + 2; }, policy);
+    on_time = s->pong.wait([&] { return s->turn.load() == t + 2; }, policy, by);
     test::maybe_pause(t, 4);
   }
   CHECK(on_time);
   CHECK(test::exited_zero(test::reap(child)));
   munmap(page, 4096);
+}
+
+}  // namespace
+
+TEST_CASE("doorbells lose no wake-up across processes under stress" * doctest::timeout(120)) {
+  stress_across_processes(ringers::fenced);
+}
+
+TEST_CASE("doorbells with light ringers lose no wake-up across processes under stress" *
+          doctest::timeout(120)) {
+  stress_across_processes(ringers::light);
 }

@@ -40,6 +40,16 @@ TEST_CASE("spsc_ring rejects bad options with a clear error" * doctest::timeout(
   CHECK_THROWS_AS(spsc_ring(memory, ring_options{4096, 256, 1}), ipc_error);
 }
 
+TEST_CASE("a ring publishes with light fences where the kernel has them, unless told not to" *
+          doctest::timeout(10)) {
+  segment memory({std::size_t{1} << 20, segment_backing::anonymous});
+  const spsc_ring ring(memory, ring_options{});
+  CHECK((ring.publishers() == ringers::light) == asymmetric_fences_available());
+  ring_options fenced;
+  fenced.asymmetric_fences = false;
+  CHECK(spsc_ring(memory, fenced).publishers() == ringers::fenced);
+}
+
 TEST_CASE("spsc_ring over caller memory takes exactly a ring's worth of bytes" *
           doctest::timeout(10)) {
   ring_state state;
