@@ -13,6 +13,13 @@ constexpr std::uint32_t block_in_use = 1;
 constexpr std::uint32_t block_returned = 2;
 constexpr std::uint32_t block_magic = 0x7a6d6862;  // "bhmz"
 
+// block_size() is what a payload of `length` bytes asks of the allocator:
+// its prefix included, rounded up to a cache line, so that payloads of
+// nearly the same size share spare blocks.
+std::size_t block_size(std::size_t length) noexcept {
+  return (length + heap_block_prefix + cache_line - 1) / cache_line * cache_line;
+}
+
 }  // namespace
 
 shared_heap::shared_heap(segment& memory, std::size_t bytes)
@@ -24,6 +31,8 @@ shared_heap::shared_heap(segment& memory, std::size_t bytes)
 
 void shared_heap::format() {
   outstanding_.clear();
+  spares_.clear();
+  spare_bytes_ = 0;
   state_->returned.word.store(0, std::memory_order_seq_cst);
   allocator_ = new (arena_) allocator(size_, 0);
 }
@@ -32,16 +41,19 @@ shm_buffer shared_heap::try_allocate(std::size_t length) {
   if (length > size_) throw ipc_error("shared_heap: a payload of " + size_text(length) +
                                       " can never fit a heap of " + size_text(size_));
   reclaim_front();
-  void* block = allocator_->allocate(length + heap_block_prefix);
+  const std::size_t size = block_size(length);
+  void* block = take_spare(size);
+  if (block == nullptr) block = allocator_->allocate(size);
   if (block == nullptr) {
     reclaim_all();
-    block = allocator_->allocate(length + heap_block_prefix);
+    free_spares();
+    block = allocator_->allocate(size);
     if (block == nullptr) return {};
   }
   new (block) block_prefix{{block_in_use}, block_magic, length};
   const auto offset = static_cast<std::uint64_t>(static_cast<std::byte*>(block) - arena_) +
                       heap_block_prefix;
-  outstanding_.push_back({offset, holder::owner});
+  outstanding_.push_back({offset, size, holder::owner});
   return shm_buffer(*this, arena_ + offset, heap_ref{offset, length});
 }
 
@@ -85,7 +97,7 @@ block_prefix* shared_heap::prefix_at(std::uint64_t offset) const noexcept {
 
 void shared_heap::reclaim_front() noexcept {
   while (!outstanding_.empty() && reclaimable(outstanding_.front())) {
-    free_block(outstanding_.front().offset);
+    free_block(outstanding_.front());
     outstanding_.pop_front();
   }
 }
@@ -94,15 +106,42 @@ void shared_heap::reclaim_all() noexcept {
   const auto kept =
       std::remove_if(outstanding_.begin(), outstanding_.end(), [&](const block_record& block) {
         if (!reclaimable(block)) return false;
-        free_block(block.offset);
+        free_block(block);
         return true;
       });
   outstanding_.erase(kept, outstanding_.end());
 }
 
-void shared_heap::free_block(std::uint64_t offset) noexcept {
-  prefix_at(offset)->magic = 0;  // a stale second give_back then fails the magic check
-  allocator_->deallocate(prefix_at(offset));
+void shared_heap::free_block(const block_record& block) noexcept {
+  block_prefix* prefix = prefix_at(block.offset);
+  prefix->magic = 0;  // a stale second give_back then fails the magic check
+  if (spare_bytes_ + block.size <= size_ / 8) {
+    try {
+      spares_[block.size].push_back(block.offset);
+      spare_bytes_ += block.size;
+      return;
+    } catch (const std::bad_alloc&) {
+      // No memory to remember it by: it goes back to the allocator.
+    }
+  }
+  allocator_->deallocate(prefix);
+}
+
+std::byte* shared_heap::take_spare(std::size_t size) noexcept {
+  const auto found = spares_.find(size);
+  if (found == spares_.end()) return nullptr;
+  const std::uint64_t offset = found->second.back();
+  found->second.pop_back();
+  if (found->second.empty()) spares_.erase(found);  // sizes come and go: keep no empty lists
+  spare_bytes_ -= size;
+  return reinterpret_cast<std::byte*>(prefix_at(offset));
+}
+
+void shared_heap::free_spares() noexcept {
+  for (auto& [size, offsets] : spares_)
+    for (const std::uint64_t offset : offsets) allocator_->deallocate(prefix_at(offset));
+  spares_.clear();
+  spare_bytes_ = 0;
 }
 
 }  // namespace tandem::ipc

@@ -67,6 +67,28 @@ TEST_CASE("a full heap says so; returned and dropped blocks are reused" * doctes
   CHECK(again == sent.size());
 }
 
+TEST_CASE("a returned block serves the next payload of its size" * doctest::timeout(10)) {
+  fixture f;
+  shm_buffer first = f.heap.try_allocate(4000);
+  const heap_ref ref = first.hand_over();
+  f.heap.give_back(ref);
+  shm_buffer next = f.heap.try_allocate(4000 - 30);  // the same size, to a cache line
+  REQUIRE(next);
+  CHECK(f.ref_of(next).offset == ref.offset);
+  CHECK(next.bytes().size() == 4000 - 30);
+  CHECK(f.heap.blocks_out() == 1);
+}
+
+TEST_CASE("blocks kept for reuse never keep a bigger payload out" * doctest::timeout(10)) {
+  fixture f;
+  std::vector<heap_ref> sent;
+  while (shm_buffer block = f.heap.try_allocate(16 << 10)) sent.push_back(block.hand_over());
+  for (const heap_ref& ref : sent) f.heap.give_back(ref);
+  // Some of those blocks are kept for 16 KiB payloads, scattered over the
+  // arena; the big one needs them back.
+  CHECK(bool(f.heap.try_allocate(sent.size() * (15 << 10))));
+}
+
 TEST_CASE("a stale or forged give_back does not free a live block" * doctest::timeout(10)) {
   fixture f;
   shm_buffer block = f.heap.try_allocate(64);
