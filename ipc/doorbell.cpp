@@ -12,11 +12,20 @@ doorbell::clock::time_point doorbell::deadline_after(std::chrono::nanoseconds ti
 }
 
 bool doorbell::make_ringers_fence() noexcept {
+  awake_waits.store(0, std::memory_order_relaxed);
   if (word.load(std::memory_order_relaxed) & fence_bit) return true;
   word.fetch_or(fence_bit, std::memory_order_seq_cst);
   if (heavy_fence()) return true;
   word.fetch_and(~fence_bit, std::memory_order_seq_cst);
   return false;
+}
+
+void doorbell::count_awake_wait() noexcept {
+  if ((word.load(std::memory_order_relaxed) & fence_bit) == 0) return;
+  const std::uint32_t awake = awake_waits.load(std::memory_order_relaxed) + 1;
+  if (awake < light_after) return awake_waits.store(awake, std::memory_order_relaxed);
+  awake_waits.store(0, std::memory_order_relaxed);
+  word.fetch_and(~fence_bit, std::memory_order_seq_cst);
 }
 
 void doorbell::wake(std::uint32_t seen) noexcept {

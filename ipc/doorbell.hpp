@@ -5,7 +5,8 @@
 // little first, because a peer that is awake answers in well under a
 // microsecond, then parks on a shared futex (futex_scope::shared, no
 // FUTEX_PRIVATE_FLAG, so it works across fork). The ringer makes a system
-// call only when the waiter is parked: on the hot path ring() is one load.
+// call only when the waiter is parked: on the hot path ring() is one load
+// (plus one RMW while the waiter asks light ringers to fence, below).
 //
 // Memory-ordering contract (the Dekker pair that rules out a lost wake-up):
 //  * The waiter sets the parked bit with a seq_cst RMW on `word`, then
@@ -25,9 +26,12 @@
 // runs heavy_fence(): every ringer has then either published where the
 // re-check will see it, or will see fence_bit in ring(), which then
 // completes the Dekker pair with a seq_cst RMW of `word` before it looks at
-// the parked bit. The waiter clears fence_bit again when a wait ends while
-// it spins, so ringers are light while the waiter is awake, and a waiter
-// that parks on every wait pays heavy_fence() only once. If heavy_fence()
+// the parked bit. The waiter clears fence_bit again once light_after waits
+// in a row have ended while it spun, so ringers are light while the waiter
+// is busy, a waiter that parks on every wait pays heavy_fence() only once,
+// and one whose waits alternate (a heavy fence interrupts every core that
+// runs a registered process) pays it at most once every light_after waits.
+// Every ringer's process must be registered (asymmetric_fence.hpp). If heavy_fence()
 // fails, the waiter cannot trust its re-check: it parks for at most
 // unfenced_park at a time and looks again.
 //
@@ -65,12 +69,15 @@ struct wait_policy {
   std::chrono::nanoseconds timeout{-1};
 };
 
-// doorbell lives in shared memory; all its state is the one futex word.
+// doorbell lives in shared memory: the futex word, and the waiter's count
+// of waits that ended while it spun.
 struct doorbell {
   static constexpr std::uint32_t parked_bit = 1;
   static constexpr std::uint32_t fence_bit = 2;
+  static constexpr std::uint32_t light_after = 16;
 
   std::atomic<std::uint32_t> word{0};
+  std::atomic<std::uint32_t> awake_waits{0};  // only the waiter uses it
 
   // ring() wakes the parked waiter, if any. Call it after publishing the
   // condition with a seq_cst store or RMW, or, for a waiter that waits with
@@ -81,6 +88,13 @@ struct doorbell {
     if (seen & parked_bit) wake(seen);
   }
 
+  // reset() forgets everything, for a fresh start while nobody waits or
+  // rings (a peer died, or none was started).
+  void reset() noexcept {
+    word.store(0, std::memory_order_seq_cst);
+    awake_waits.store(0, std::memory_order_relaxed);
+  }
+
   // wait() returns true as soon as ready() holds, false if the policy's
   // timeout passed first. ready() must read the condition with seq_cst
   // loads; `by` says how the ringers publish it. Only one thread (in any
@@ -88,8 +102,12 @@ struct doorbell {
   template <class Ready>
   bool wait(Ready&& ready, const wait_policy& policy, ringers by = ringers::fenced) {
     for (std::uint32_t i = 0; i < policy.spins; ++i) {
-      if (ready()) return by == ringers::light ? let_ringers_go_light() : void(), true;
-      cpu_relax();
+      if (!ready()) {
+        cpu_relax();
+        continue;
+      }
+      if (by == ringers::light) count_awake_wait();
+      return true;
     }
     const bool ordered = by == ringers::fenced || make_ringers_fence();
     const auto deadline = deadline_after(policy.timeout);
@@ -111,13 +129,13 @@ struct doorbell {
   static clock::time_point deadline_after(std::chrono::nanoseconds timeout) noexcept;
   // make_ringers_fence() sets fence_bit before the waiter parks; false if
   // the ringers could not be ordered (heavy_fence() failed: the bit is then
-  // left clear). Only the waiter changes fence_bit, so its own relaxed
-  // load of it is current.
+  // left clear). Only the waiter changes fence_bit (and reset() of a ring
+  // or heap, while no peer runs), so its own relaxed loads of it and of
+  // awake_waits are current.
   bool make_ringers_fence() noexcept;
-  void let_ringers_go_light() noexcept {
-    if (word.load(std::memory_order_relaxed) & fence_bit)
-      word.fetch_and(~fence_bit, std::memory_order_seq_cst);
-  }
+  // count_awake_wait() clears fence_bit after light_after waits in a row
+  // ended while the waiter spun.
+  void count_awake_wait() noexcept;
   void wake(std::uint32_t seen) noexcept;
   // disarm() clears our parked bit unless a ringer already did: a stale bit
   // would cost the next ring() a system call.
@@ -131,6 +149,5 @@ struct doorbell {
 
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<doorbell>);
-static_assert(sizeof(doorbell) == sizeof(std::uint32_t));
 
 }  // namespace tandem::ipc

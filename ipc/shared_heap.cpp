@@ -33,7 +33,7 @@ void shared_heap::format() {
   outstanding_.clear();
   spares_.clear();
   spare_bytes_ = 0;
-  state_->returned.word.store(0, std::memory_order_seq_cst);
+  state_->returned.reset();
   allocator_ = new (arena_) allocator(size_, 0);
 }
 
@@ -115,21 +115,28 @@ void shared_heap::reclaim_all() noexcept {
 void shared_heap::free_block(const block_record& block) noexcept {
   block_prefix* prefix = prefix_at(block.offset);
   prefix->magic = 0;  // a stale second give_back then fails the magic check
-  if (spare_bytes_ + block.size <= size_ / 8) {
-    try {
-      spares_[block.size].push_back(block.offset);
-      spare_bytes_ += block.size;
-      return;
-    } catch (const std::bad_alloc&) {
-      // No memory to remember it by: it goes back to the allocator.
-    }
-  }
+  if (spare_bytes_ + block.size <= size_ / 8 && keep_spare(block)) return;
   allocator_->deallocate(prefix);
+}
+
+// keep_spare() files a freed block under its size; false when there is no
+// memory to remember it by (it then goes back to the allocator), leaving
+// no empty list behind.
+bool shared_heap::keep_spare(const block_record& block) noexcept {
+  try {
+    spares_[block.size].push_back(block.offset);
+    spare_bytes_ += block.size;
+    return true;
+  } catch (const std::bad_alloc&) {
+    const auto found = spares_.find(block.size);
+    if (found != spares_.end() && found->second.empty()) spares_.erase(found);
+    return false;
+  }
 }
 
 std::byte* shared_heap::take_spare(std::size_t size) noexcept {
   const auto found = spares_.find(size);
-  if (found == spares_.end()) return nullptr;
+  if (found == spares_.end() || found->second.empty()) return nullptr;
   const std::uint64_t offset = found->second.back();
   found->second.pop_back();
   if (found->second.empty()) spares_.erase(found);  // sizes come and go: keep no empty lists

@@ -3,10 +3,10 @@
 // Each heap has one owner, the producer of the channel it serves: only the
 // owner allocates and frees, so its allocator (Boost.Interprocess
 // rbtree_best_fit, placed at the start of the heap's arena) needs no lock, and a
-// process that dies can never leave a lock held. Blocks it frees are kept
-// a while for the next payload of the same size (spares_, below). The consumer returns a
+// process that dies can never leave a lock held. The consumer returns a
 // block by setting the `returned` state in the block's prefix; the owner
-// frees returned blocks the next time it allocates. When the owner or the
+// frees returned blocks the next time it allocates, and keeps some for the
+// next payload of the same size (spares_, below). When the owner or the
 // consumer dies, the survivor calls format(), which frees everything.
 //
 // Distrust: the owner decides what to free from its own records, never from
@@ -123,6 +123,7 @@ class shared_heap {
   void reclaim_front() noexcept;
   void reclaim_all() noexcept;
   void free_block(const block_record& block) noexcept;
+  bool keep_spare(const block_record& block) noexcept;
   std::byte* take_spare(std::size_t size) noexcept;
   void free_spares() noexcept;
 

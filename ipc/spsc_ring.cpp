@@ -25,9 +25,10 @@ const ring_options& checked(const ring_options& options) {
 }
 
 // How far ahead of the frame being written the producer claims cache
-// lines. The consumer left those lines a lap ago, so claiming them costs it
-// nothing; a KiB is a dozen 64-byte frames, about the time a claim takes to
-// come back from the consumer's core. At most capacity / 4 (capacity >= 4 KiB).
+// lines. The consumer left those lines a lap ago, unless the ring is nearly
+// full (claim_ahead()); a KiB is a dozen 64-byte frames, about the time a
+// claim takes to come back from the consumer's core. At most capacity / 4
+// (capacity >= 4 KiB).
 constexpr std::uint64_t claim_distance = 1024;
 
 // claim_for_write() asks for a cache line in the exclusive state before the
@@ -45,7 +46,11 @@ inline void claim_for_write(const std::byte* line) noexcept {
 }
 
 // claim_ahead() claims the lines that a frame of `size` bytes at `position`
-// would cover claim_distance bytes further on.
+// would cover claim_distance bytes further on. When the ring is that close
+// to full, those lines hold frames the consumer has not read yet: lines the
+// producer wrote and still holds, so the claim costs the consumer nothing
+// (bounding it by the consumer's tail would need a fresh load of it, which
+// the producer makes only when the ring looks full).
 void claim_ahead(std::byte* ring, std::uint64_t capacity, std::uint64_t position,
                  std::uint64_t size) noexcept {
   const std::uint64_t first = (position + claim_distance) & ~std::uint64_t{cache_line - 1};
@@ -74,8 +79,8 @@ void publish_index(std::atomic<std::uint64_t>& index, std::uint64_t value, doorb
 void clear(ring_state& state) noexcept {
   state.head.store(0, sc);
   state.tail.store(0, sc);
-  state.readable.word.store(0, sc);
-  state.writable.word.store(0, sc);
+  state.readable.reset();
+  state.writable.reset();
 }
 
 }  // namespace

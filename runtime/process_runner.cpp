@@ -85,8 +85,9 @@ void process_runner::start(std::shared_ptr<process_runner> runner) {
   asio::post(self.strand_, [runner = std::move(runner)] { runner->begin(); });
 }
 
-void process_runner::stop(stop_reason why) {
-  asio::post(strand_, [self = shared_from_this(), why] { self->halt(self->stop_error(why)); });
+void process_runner::stop(std::shared_ptr<process_runner> runner, stop_reason why) {
+  const strand on = runner->strand_;
+  asio::post(on, [self = std::move(runner), why] { self->halt(self->stop_error(why)); });
 }
 
 void process_runner::begin() {

@@ -72,7 +72,11 @@ class process_runner : public std::enable_shared_from_this<process_runner> {
   static void start(std::shared_ptr<process_runner> runner);
   // stop() kills the child (and its process group) unless it has ended;
   // the future then holds task_cancelled or task_timeout. Any thread.
-  void stop(stop_reason why);
+  void stop(stop_reason why) { stop(shared_from_this(), why); }
+  // This stop() hands the caller's reference to the strand, so that the
+  // runner's last reference (and destructor, which resolves the future) is
+  // never the caller's.
+  static void stop(std::shared_ptr<process_runner> runner, stop_reason why);
 
  private:
   using descriptor = boost::asio::posix::stream_descriptor;

@@ -22,16 +22,18 @@ void process_table::stop_all() {
   std::vector<std::shared_ptr<process_runner>> listed;
   {
     std::lock_guard lock(runners_mutex_);
+    listed.reserve(runners_.size());  // may throw: before anything changed
     stopping_ = true;
     // A runner nobody owns any more is in its destructor, waiting for this
     // lock to delist itself; its child is being reaped already.
     for (process_runner* runner : runners_)
       if (auto owned = runner->weak_from_this().lock()) listed.push_back(std::move(owned));
   }
-  // Stopped and let go with the lock released: once its child is killed and
-  // reaped, the last owner of a runner may be `listed`, and the runner's
-  // destructor takes the lock to delist itself.
-  for (auto& runner : listed) runner->stop(stop_reason::shutdown);
+  // Stopped with the lock released, each reference handed to the runner's
+  // strand: holding one here could make this thread the runner's last
+  // owner, whose destructor takes the lock to delist it (and resolves the
+  // future on the caller's thread).
+  for (auto& runner : listed) process_runner::stop(std::move(runner), stop_reason::shutdown);
 }
 
 }  // namespace tandem::detail
