@@ -31,9 +31,10 @@
 // is busy, a waiter that parks on every wait pays heavy_fence() only once,
 // and one whose waits alternate (a heavy fence interrupts every core that
 // runs a registered process) pays it at most once every light_after waits.
-// Every ringer's process must be registered (asymmetric_fence.hpp). If heavy_fence()
-// fails, the waiter cannot trust its re-check: it parks for at most
-// unfenced_park at a time and looks again.
+// Every ringer's process must be registered (asymmetric_fence.hpp). If
+// heavy_fence() fails, the waiter cannot trust its re-check: it parks for
+// at most unfenced_park at a time and looks again. publish() is the
+// ringer's side of either kind.
 //
 // Word layout: bit 0 = a waiter is parked; bit 1 = fence_bit; bits 2..31 =
 // ring count (wraps). One waiter per doorbell; any number of ringers.
@@ -78,6 +79,19 @@ struct doorbell {
 
   std::atomic<std::uint32_t> word{0};
   std::atomic<std::uint32_t> awake_waits{0};  // only the waiter uses it
+
+  // publish() stores `value` into `cell` (the condition the waiter checks)
+  // the way ringers of kind `by` must, then rings.
+  template <class T>
+  void publish(std::atomic<T>& cell, T value, ringers by) noexcept {
+    if (by == ringers::light) {
+      cell.store(value, std::memory_order_release);
+      light_fence();
+    } else {
+      cell.store(value, std::memory_order_seq_cst);
+    }
+    ring();
+  }
 
   // ring() wakes the parked waiter, if any. Call it after publishing the
   // condition with a seq_cst store or RMW, or, for a waiter that waits with

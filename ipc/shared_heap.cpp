@@ -72,8 +72,7 @@ void shared_heap::give_back(const heap_ref& ref) noexcept {
   // A ref that does not name a live block of this length is a peer's bug:
   // ignore it rather than mark some other block returned.
   if (prefix->magic != block_magic || prefix->length != ref.length) return;
-  prefix->state.store(block_returned, std::memory_order_seq_cst);
-  state_->returned.ring();
+  state_->returned.publish(prefix->state, block_returned, ringers::fenced);
 }
 
 void shared_heap::mark(std::uint64_t offset, holder now) noexcept {
@@ -136,7 +135,7 @@ bool shared_heap::keep_spare(const block_record& block) noexcept {
 
 std::byte* shared_heap::take_spare(std::size_t size) noexcept {
   const auto found = spares_.find(size);
-  if (found == spares_.end() || found->second.empty()) return nullptr;
+  if (found == spares_.end()) return nullptr;  // no list is ever left empty
   const std::uint64_t offset = found->second.back();
   found->second.pop_back();
   if (found->second.empty()) spares_.erase(found);  // sizes come and go: keep no empty lists

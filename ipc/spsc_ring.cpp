@@ -63,19 +63,6 @@ ringers publishers_for(const ring_options& options) noexcept {
                                                                     : ringers::fenced;
 }
 
-// publish_index() stores one side's index, then rings the other side's
-// doorbell in case it parked: the Dekker pair of doorbell.hpp.
-void publish_index(std::atomic<std::uint64_t>& index, std::uint64_t value, doorbell& bell,
-                   ringers by) noexcept {
-  if (by == ringers::light) {
-    index.store(value, std::memory_order_release);
-    light_fence();
-  } else {
-    index.store(value, sc);
-  }
-  bell.ring();
-}
-
 void clear(ring_state& state) noexcept {
   state.head.store(0, sc);
   state.tail.store(0, sc);
@@ -139,7 +126,7 @@ void ring_writer::commit(std::uint16_t kind, std::uint16_t flags, std::uint64_t 
 void ring_writer::publish() noexcept {
   if (published_ == head_) return;
   published_ = head_;
-  publish_index(ring_.state().head, head_, ring_.state().readable, ring_.publishers());
+  ring_.state().readable.publish(ring_.state().head, head_, ring_.publishers());
 }
 
 void ring_writer::reset() noexcept {
@@ -192,7 +179,7 @@ void ring_reader::reset() noexcept {
 void ring_reader::publish_tail() noexcept {
   if (published_ == tail_) return;
   published_ = tail_;
-  publish_index(ring_.state().tail, tail_, ring_.state().writable, ring_.publishers());
+  ring_.state().writable.publish(ring_.state().tail, tail_, ring_.publishers());
 }
 
 }  // namespace tandem::ipc

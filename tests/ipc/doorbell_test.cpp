@@ -55,9 +55,7 @@ TEST_CASE("a waiter on light ringers has them fence while it parks, not while it
   });
   while ((bell.word.load() & doorbell::parked_bit) == 0) std::this_thread::yield();
   CHECK(((bell.word.load() & doorbell::fence_bit) != 0) == asymmetric_fences_available());
-  flag.store(true, std::memory_order_release);
-  light_fence();
-  bell.ring();
+  bell.publish(flag, true, ringers::light);
   waiter.join();
   CHECK((bell.word.load() & doorbell::parked_bit) == 0);
   // Woken from a park: the ringers still fence, until light_after waits in
@@ -72,16 +70,6 @@ TEST_CASE("a waiter on light ringers has them fence while it parks, not while it
 }
 
 namespace {
-
-// publish() stores the next turn the way a ringer of kind `by` must.
-void publish(std::atomic<std::uint64_t>& turn, std::uint64_t value, ringers by) {
-  if (by == ringers::light) {
-    turn.store(value, std::memory_order_release);
-    light_fence();
-  } else {
-    turn.store(value);
-  }
-}
 
 // A ping-pong of a million turns over two doorbells with random pauses and
 // almost no spinning: each side parks hundreds of thousands of times. A
@@ -102,15 +90,13 @@ void stress_across_processes(ringers by) {
     for (std::uint64_t t = 1; t <= turns; t += 2) {
       if (!s->ping.wait([&] { return s->turn.load() == t; }, policy, by)) return 1;
       test::maybe_pause(t, 3);
-      publish(s->turn, t + 1, by);
-      s->pong.ring();
+      s->pong.publish(s->turn, t + 1, by);
     }
     return 0;
   });
   bool on_time = true;
   for (std::uint64_t t = 0; t < turns && on_time; t += 2) {
-    publish(s->turn, t + 1, by);
-    s->ping.ring();
+    s->ping.publish(s->turn, t + 1, by);
     on_time = s->pong.wait([&] { return s->turn.load() == t + 2; }, policy, by);
     test::maybe_pause(t, 4);
   }
