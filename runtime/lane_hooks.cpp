@@ -74,6 +74,23 @@ void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept {
   sched.submit(lane, task);
 }
 
+// Deep enough for a handler that dispatches a few times over; shallow
+// enough that the frames of a resumed coroutine at each level stay far
+// from the end of a worker's stack.
+constexpr unsigned max_inline_depth = 32;
+
+bool enter_inline(scheduler& sched) noexcept {
+  thread_role& role = current_thread_role();
+  // drive_reactor() clears runtime_id while the worker runs completions.
+  if (!role.worker || role.runtime_id == 0 || &role.worker->lane() != &sched.io() ||
+      role.inline_depth == max_inline_depth)
+    return false;
+  ++role.inline_depth;
+  return true;
+}
+
+void leave_inline() noexcept { --current_thread_role().inline_depth; }
+
 boost::asio::execution_context& executor_context(scheduler& sched) noexcept {
   return sched.io_context();
 }

@@ -14,8 +14,10 @@
 // The reactor (epoll) of the runtime's io_context is driven by the io lane's
 // workers: one idle worker waits in it, and the handler of an event it sees
 // runs on that same worker (busy workers look at the reactor at least every
-// millisecond when nobody waits in it). Every completion handler runs as an
-// io-lane task. A coroutine waiting on a timer or socket holds no thread.
+// millisecond when nobody waits in it). Every completion that the reactor
+// delivers runs as an io-lane task, which idle workers may steal; what a
+// task dispatches to its own io executor then runs inline (see below). A
+// coroutine waiting on a timer or socket holds no thread.
 // Handlers posted straight to rt.io_context() run on the worker driving the
 // reactor, as an outsider's: they must not block.
 //
@@ -68,31 +70,55 @@ class handler_task final : public task_node, public pooled {
 // posted to the io executor (no future exists to carry it).
 void report_escaped_exception(std::exception_ptr escaped) noexcept;
 
-template <class F, bool runs_when_abandoned>
-task_outcome handler_task<F, runs_when_abandoned>::run() noexcept {
-  auto outcome = task_outcome::completed;
+// invoke_reporting() calls `fn`, reporting what escapes it; false if
+// something did.
+template <class F>
+bool invoke_reporting(F& fn) noexcept {
   try {
-    fn_();
+    fn();
+    return true;
   } catch (...) {
     report_escaped_exception(std::current_exception());
-    outcome = task_outcome::failed;
+    return false;
   }
+}
+
+template <class F, bool runs_when_abandoned>
+task_outcome handler_task<F, runs_when_abandoned>::run() noexcept {
+  const bool completed = invoke_reporting(fn_);
   delete this;
-  return outcome;
+  return completed ? task_outcome::completed : task_outcome::failed;
 }
 
 }  // namespace detail
 
 // io_executor satisfies Asio's executor requirements (Boost 1.74 / Asio
 // 1.18 standard executors): it converts to boost::asio::any_io_executor.
-// Copies compare equal when they name the same runtime.
+//
+// It is blocking.never, as rt.io_executor() returns it: execute() queues
+// the function on the io lane and never runs it inline. Required (or
+// preferred) blocking.possibly, as asio::dispatch() and the completion of
+// an I/O operation ask, it runs the function at once when called by a task
+// on one of the io lane's workers — what an io_context's executor does on a
+// thread inside run() — and queues it from anywhere else, or when 32 such
+// calls are already nested on this worker (so a coroutine that dispatches
+// to its own executor in a loop cannot overflow the stack, as it does on an
+// io_context). So a coroutine that posts, or a handler that dispatches to
+// its own executor, costs one hop through the lane instead of two. Copies
+// compare equal when they name the same runtime and the same blocking
+// property.
 class io_executor {
  public:
   explicit io_executor(detail::scheduler& sched) noexcept : sched_(&sched) {}
 
-  // execute() queues `fn` on the io lane (never runs it inline).
   template <class F>
   void execute(F&& fn) const {
+    if (may_block_ && detail::enter_inline(*sched_)) {
+      std::decay_t<F> inline_fn(std::forward<F>(fn));
+      detail::invoke_reporting(inline_fn);
+      detail::leave_inline();
+      return;
+    }
     using task = detail::handler_task<std::decay_t<F>>;
     detail::submit_task(*sched_, detail::lane_kind::io,
                         new task(std::decay_t<F>(std::forward<F>(fn))));
@@ -101,19 +127,28 @@ class io_executor {
   boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
     return detail::executor_context(*sched_);
   }
-  static constexpr boost::asio::execution::blocking_t query(
-      boost::asio::execution::blocking_t) noexcept {
+  boost::asio::execution::blocking_t query(boost::asio::execution::blocking_t) const noexcept {
+    if (may_block_) return boost::asio::execution::blocking.possibly;
     return boost::asio::execution::blocking.never;
   }
-  io_executor require(boost::asio::execution::blocking_t::never_t) const noexcept { return *this; }
+  io_executor require(boost::asio::execution::blocking_t::never_t) const noexcept {
+    return io_executor(*sched_, false);
+  }
+  io_executor require(boost::asio::execution::blocking_t::possibly_t) const noexcept {
+    return io_executor(*sched_, true);
+  }
 
   friend bool operator==(const io_executor& a, const io_executor& b) noexcept {
-    return a.sched_ == b.sched_;
+    return a.sched_ == b.sched_ && a.may_block_ == b.may_block_;
   }
   friend bool operator!=(const io_executor& a, const io_executor& b) noexcept { return !(a == b); }
 
  private:
+  io_executor(detail::scheduler& sched, bool may_block) noexcept
+      : sched_(&sched), may_block_(may_block) {}
+
   detail::scheduler* sched_;
+  bool may_block_ = false;  // blocking.possibly: runs inline on an io worker
 };
 
 namespace detail {

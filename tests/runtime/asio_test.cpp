@@ -9,9 +9,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detail/thread_context.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -24,6 +27,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -269,4 +273,141 @@ TEST_CASE(
         }).get();
   CHECK(has_cache);
   CHECK_FALSE(inside_io_context);
+}
+
+TEST_CASE("io_executor is blocking.never; required blocking.possibly it runs inline on io workers" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  const auto never = rt.io_executor();
+  const auto possibly = asio::require(never, asio::execution::blocking.possibly);
+  CHECK(asio::query(never, asio::execution::blocking) == asio::execution::blocking.never);
+  CHECK(asio::query(possibly, asio::execution::blocking) == asio::execution::blocking.possibly);
+  CHECK(asio::require(possibly, asio::execution::blocking.never) == never);
+  CHECK(possibly != never);
+
+  SUBCASE("dispatch() from an io task runs the handler before it returns, on that worker") {
+    const bool ran_before_return =
+        rt.submit(tandem::io, [&] {
+            const auto worker = std::this_thread::get_id();
+            bool ran_here = false;
+            asio::dispatch(never, [&] { ran_here = std::this_thread::get_id() == worker; });
+            return ran_here;
+          }).get();
+    CHECK(ran_before_return);
+  }
+  SUBCASE("post() from an io task is queued, never run inline") {
+    // Another worker may run the handler before post() returns; only this
+    // thread, inside post(), must not.
+    static thread_local bool posting = false;
+    std::atomic<bool> ran_inline{false};
+    tandem::promise<void> ran;
+    auto handled = ran.get_future();
+    rt.submit(tandem::io, [&] {
+        posting = true;
+        asio::post(never, [&] {
+          ran_inline = posting;
+          ran.set_value();
+        });
+        posting = false;
+      }).get();
+    handled.get();
+    CHECK_FALSE(ran_inline);
+  }
+  SUBCASE("dispatch() from a thread outside the lane is queued to the lane") {
+    tandem::promise<std::thread::id> ran_on;
+    auto where = ran_on.get_future();
+    asio::dispatch(never, [&] { ran_on.set_value(std::this_thread::get_id()); });
+    CHECK(where.get() != std::this_thread::get_id());
+  }
+  SUBCASE("a handler dispatched inline that throws is reported; the task goes on") {
+    const int after = rt.submit(tandem::io, [&] {
+                          bool reached = false;
+                          asio::dispatch(never, [&] {
+                            reached = true;
+                            throw std::runtime_error("inline handler");
+                          });
+                          return reached ? 7 : 0;
+                        }).get();
+    CHECK(after == 7);
+  }
+}
+
+TEST_CASE("a coroutine that posts to its own executor costs one io task per post" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  constexpr int posts = 1000;
+  tandem::promise<void> done;
+  auto finished = done.get_future();
+  const auto before = rt.metrics().io.submitted;
+  asio::co_spawn(
+      rt.io_executor(),
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        for (int i = 0; i < posts; ++i) co_await asio::post(ex, asio::use_awaitable);
+        done.set_value();
+      },
+      asio::detached);
+  finished.get();
+  // Each post is one task; without the inline dispatch that resumes the
+  // coroutine, it was two. A few more for co_spawn's start and end.
+  const auto tasks = rt.metrics().io.submitted - before;
+  CHECK(tasks >= posts);
+  CHECK(tasks <= posts + 5);
+}
+
+TEST_CASE("a strand over io_executor runs its handlers one at a time, all of them" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  auto strand = asio::make_strand(rt.io_executor());
+  constexpr int submitters = 4;
+  constexpr int per_submitter = 2000;
+  int counter = 0;  // guarded by the strand alone
+  std::atomic<int> inside{0};
+  std::atomic<bool> overlapped{false};
+  std::vector<tandem::future<void>> done;
+  for (int s = 0; s < submitters; ++s)
+    done.push_back(rt.submit(tandem::io, [&] {
+      for (int i = 0; i < per_submitter; ++i) {
+        auto handler = [&] {
+          if (inside.fetch_add(1) != 0) overlapped = true;
+          ++counter;
+          inside.fetch_sub(1);
+        };
+        // Alternate: dispatch may run inline when the strand is free here.
+        if (i % 2)
+          asio::dispatch(strand, handler);
+        else
+          asio::post(strand, handler);
+      }
+    }));
+  for (auto& f : done) f.get();
+  tandem::promise<int> total;
+  auto seen = total.get_future();
+  asio::post(strand, [&] { total.set_value(counter); });
+  CHECK(seen.get() == submitters * per_submitter);
+  CHECK_FALSE(overlapped);
+}
+
+TEST_CASE("a coroutine that dispatches to its own executor 100,000 times in a row completes" *
+          doctest::timeout(60)) {
+  // Each inline dispatch resumes the coroutine one level deeper; past a
+  // bound the lane queues instead (on an io_context this loop overflows the
+  // stack).
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  constexpr int turns = 100'000;
+  tandem::promise<int> done;
+  auto counted = done.get_future();
+  asio::co_spawn(
+      rt.io_executor(),
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        int count = 0;
+        for (int i = 0; i < turns; ++i) {
+          co_await asio::dispatch(ex, asio::use_awaitable);
+          ++count;
+        }
+        done.set_value(count);
+      },
+      asio::detached);
+  CHECK(counted.get() == turns);
 }
