@@ -6,7 +6,8 @@
 //   W3             ping-pong: submit one task, wait for it; p50/p99 latency
 //   W4             sum of squares of 2^24 floats in 1024 tasks
 //   blocking_1000  1000 blocking 500 ms sleeps at once
-//   timers_100k    100,000 Asio coroutines each awaiting a 500 ms timer
+//   timers_100k    100,000 Asio coroutines each awaiting a 500 ms timer (tandem
+//                  also in a child process on tcmalloc: tcmalloc_peer.hpp)
 //
 // Every implementation gets the machine's core count of threads. The peers
 // (tbb, tbb_group, asio, mutex_pool) live in io_lane_peers.hpp, the Python
@@ -33,6 +34,7 @@
 #include "harness.hpp"
 #include "io_lane_peers.hpp"
 #include "python_peer.hpp"
+#include "tcmalloc_peer.hpp"
 #include "tandem/io_executor.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/when_all.hpp"
@@ -495,23 +497,62 @@ boost::asio::awaitable<void> sleep_then_count(std::chrono::milliseconds delay, w
   done.count_down();
 }
 
-figures timers_tandem(tandem::runtime& rt, wait_latch& done, const sizes& sz) {
-  done.arm(sz.timers);
-  const auto delay = std::chrono::milliseconds(sz.timer_ms);
-  return {{"ms", timed_ms([&] {
-             for (int i = 0; i < sz.timers; ++i)
-               boost::asio::co_spawn(rt.io_executor(), sleep_then_count(delay, done),
-                                     boost::asio::detached);
-             done.wait();
-           })}};
+// timer_wave_ms() is one repetition: `timers` coroutines co_spawned from
+// this thread, each awaiting a timer of `delay`, timed until all are done.
+double timer_wave_ms(tandem::runtime& rt, wait_latch& done, int timers,
+                     std::chrono::milliseconds delay) {
+  done.arm(timers);
+  return timed_ms([&] {
+    for (int i = 0; i < timers; ++i)
+      boost::asio::co_spawn(rt.io_executor(), sleep_then_count(delay, done), boost::asio::detached);
+    done.wait();
+  });
 }
 
-void bench_timers(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
+// tandem_tcmalloc runs the same wave in a child of this binary whose malloc
+// is tcmalloc (tcmalloc_peer.hpp): run_tcmalloc_child() below.
+void bench_timers(tandem::bench::harness& h, tandem::runtime& rt, unsigned threads,
+                  const sizes& sz) {
   wait_latch done;
-  std::vector<implementation> impls{{"tandem", [&] { return timers_tandem(rt, done, sz); }}};
+  const auto delay = std::chrono::milliseconds(sz.timer_ms);
+  std::vector<implementation> impls{
+      {"tandem", [&] {
+         return figures{{"ms", timer_wave_ms(rt, done, sz.timers, delay)}};
+       }}};
+  tandem::bench::add_tcmalloc_peer(
+      h, impls, "tandem_tcmalloc",
+      {"timers", std::to_string(threads), std::to_string(sz.timers), std::to_string(sz.timer_ms)});
   tandem::bench::add_python(h, impls, "python_asyncio", "python_asyncio_timers.py",
                             python_args(sz.python_timers, sz.timer_ms));
   h.run_workload("timers_100k", {{"ms", better::lower}}, impls);
+}
+
+// run_tcmalloc_child() is this binary as tandem_tcmalloc's child: `check`
+// only answers that tcmalloc is its malloc; `timers THREADS TIMERS MS` runs
+// one wave to warm up (the in-process runtime is warm too) and prints the
+// next one's figure.
+int run_tcmalloc_child(int argc, char** argv) {
+  if (!tandem::bench::running_on_tcmalloc()) {
+    std::fprintf(stderr, "io_lane: the child's malloc is not tcmalloc\n");
+    return 3;
+  }
+  const std::string what = argc > 2 ? argv[2] : "";
+  if (what == "check") {
+    std::puts("{\"tcmalloc\": 1}");
+    return 0;
+  }
+  if (what != "timers" || argc != 6) {
+    std::fprintf(stderr, "io_lane: a tcmalloc child takes: check | timers THREADS TIMERS MS\n");
+    return 2;
+  }
+  const auto threads = static_cast<unsigned>(std::stoul(argv[3]));
+  const int timers = std::stoi(argv[4]);
+  const auto delay = std::chrono::milliseconds(std::stoi(argv[5]));
+  tandem::runtime rt{tandem::runtime_options{.io_threads = threads}};
+  wait_latch done;
+  timer_wave_ms(rt, done, timers, delay);
+  std::printf("{\"ms\": %.3f}\n", timer_wave_ms(rt, done, timers, delay));
+  return 0;
 }
 
 int run(int argc, char** argv) {
@@ -527,7 +568,7 @@ int run(int argc, char** argv) {
   bench_w3(h, rt, p, sz);
   bench_w4(h, rt, p, sz);
   bench_blocking(h, threads, sz);
-  bench_timers(h, rt, sz);
+  bench_timers(h, rt, threads, sz);
 
   const int rc = h.finish();
   std::printf(
@@ -540,5 +581,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == tandem::bench::tcmalloc_child_flag)
+    return tandem::bench::guarded_main("io_lane", [&] { return run_tcmalloc_child(argc, argv); });
   return tandem::bench::guarded_main("io_lane", [&] { return run(argc, argv); });
 }
