@@ -114,7 +114,10 @@ std::uint64_t io_lane::finished_count() const noexcept {
 
 void io_lane::worker_main(io_worker& self) {
   asio_handler_memory asio_memory;  // Asio writes to it through its call stack
-  current_thread_role() = thread_role{runtime_id_, &self};
+  current_thread_role() =
+      thread_role{.runtime_id = runtime_id_,
+                  .worker = &self,
+                  .stack_top = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))};
   request_slice(thread_slice_);
   bool searching = false;
   for (;;) {

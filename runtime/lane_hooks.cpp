@@ -1,6 +1,7 @@
 // lane_hooks.cpp — the entry points that header templates call into.
 #include "tandem/detail/lane_hooks.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 
@@ -74,22 +75,21 @@ void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept {
   sched.submit(lane, task);
 }
 
-// Deep enough for a handler that dispatches a few times over; shallow
-// enough that the frames of a resumed coroutine at each level stay far
-// from the end of a worker's stack.
-constexpr unsigned max_inline_depth = 32;
+// How much of an io worker's stack (8 MiB by default) may be in use when a
+// function runs inline: room for a hundred or more nested dispatches, far
+// from the end of even a small stack.
+constexpr std::uintptr_t inline_stack_budget = 256 * 1024;
 
-bool enter_inline(scheduler& sched) noexcept {
-  thread_role& role = current_thread_role();
+bool may_run_inline(scheduler& sched) noexcept {
+  const thread_role& role = current_thread_role();
   // drive_reactor() clears runtime_id while the worker runs completions.
   if (!role.worker || role.runtime_id == 0 || &role.worker->lane() != &sched.io() ||
-      role.inline_depth == max_inline_depth)
+      sched.cancelling())
     return false;
-  ++role.inline_depth;
-  return true;
+  // Stacks grow down; on another stack the difference is out of range.
+  const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  return here <= role.stack_top && role.stack_top - here < inline_stack_budget;
 }
-
-void leave_inline() noexcept { --current_thread_role().inline_depth; }
 
 boost::asio::execution_context& executor_context(scheduler& sched) noexcept {
   return sched.io_context();

@@ -74,6 +74,11 @@ class scheduler {
   object_space& objects() noexcept { return *objects_; }
   process_table& processes() noexcept { return processes_; }
   io_lane& io() noexcept { return io_; }
+  // cancelling() is true once shutdown(cancel) began: what is queued from
+  // then on is dropped, not run.
+  bool cancelling() const noexcept {
+    return phase_.load(std::memory_order_acquire) == phase::cancelling;
+  }
 
   // shutdown() drains or cancels, stops every thread, resolves everything.
   void shutdown(shutdown_mode mode);
@@ -106,7 +111,7 @@ class scheduler {
   const std::uint32_t id_;
   std::atomic<phase> phase_{phase::running};
   alignas(64) std::atomic<std::int64_t> entering_{0};
-  std::atomic<int> pins_{0};  // see pin()
+  std::atomic<int> pins_{0};   // see pin()
   std::mutex shutdown_mutex_;  // serializes shutdown() callers
   bool shut_down_ = false;
   trace_recorder trace_;  // before the lanes, which record into it

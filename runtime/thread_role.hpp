@@ -17,9 +17,9 @@ struct thread_role {
   io_worker* worker = nullptr;
   // owner is the scheduler of runtime_id, on every thread of a runtime.
   scheduler* owner = nullptr;
-  // inline_depth counts the io_executor functions running inline, one
-  // inside another, on this io worker (lane_hooks.hpp).
-  unsigned inline_depth = 0;
+  // stack_top is where an io worker's stack begins (the frame of its
+  // thread's function), for may_run_inline() (lane_hooks.hpp).
+  std::uintptr_t stack_top = 0;
 };
 
 // current_thread_role() is this thread's role (thread-local).

@@ -100,23 +100,32 @@ task_outcome handler_task<F, runs_when_abandoned>::run() noexcept {
 // preferred) blocking.possibly, as asio::dispatch() and the completion of
 // an I/O operation ask, it runs the function at once when called by a task
 // on one of the io lane's workers — what an io_context's executor does on a
-// thread inside run() — and queues it from anywhere else, or when 32 such
-// calls are already nested on this worker (so a coroutine that dispatches
-// to its own executor in a loop cannot overflow the stack, as it does on an
-// io_context). So a coroutine that posts, or a handler that dispatches to
-// its own executor, costs one hop through the lane instead of two. Copies
-// compare equal when they name the same runtime and the same blocking
-// property.
+// thread inside run() — and queues it from anywhere else, once a
+// shutdown(cancel) began, or when the worker's stack is 256 KiB deep
+// already (so a coroutine that dispatches to its own executor in a loop
+// cannot overflow the stack, as it does on an io_context). So a coroutine
+// that posts, or a handler that dispatches to its own executor, costs one
+// hop through the lane instead of two.
+//
+// query(blocking) answers blocking.never all the same. Asio's strand reads
+// it: over an executor that answers otherwise, a strand runs a function at
+// once whenever this thread is inside that strand, with no bound and no
+// look at the lane; and a strand handler that waits in get() runs other
+// tasks on its thread meanwhile, one of which would then enter the strand
+// in the middle of that handler. Answering never, a strand always queues,
+// and its first handler starts through execute() above.
+//
+// Copies compare equal when they name the same runtime and the same
+// blocking property.
 class io_executor {
  public:
   explicit io_executor(detail::scheduler& sched) noexcept : sched_(&sched) {}
 
   template <class F>
   void execute(F&& fn) const {
-    if (may_block_ && detail::enter_inline(*sched_)) {
+    if (may_block_ && detail::may_run_inline(*sched_)) {
       std::decay_t<F> inline_fn(std::forward<F>(fn));
       detail::invoke_reporting(inline_fn);
-      detail::leave_inline();
       return;
     }
     using task = detail::handler_task<std::decay_t<F>>;
@@ -127,9 +136,11 @@ class io_executor {
   boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
     return detail::executor_context(*sched_);
   }
+  // Not static: Asio would then take every io_executor for statically
+  // never-blocking, and require(blocking.never) (post()'s) would keep a
+  // possibly-blocking one as it is.
   boost::asio::execution::blocking_t query(boost::asio::execution::blocking_t) const noexcept {
-    if (may_block_) return boost::asio::execution::blocking.possibly;
-    return boost::asio::execution::blocking.never;
+    return boost::asio::execution::blocking.never;  // for strands: see above
   }
   io_executor require(boost::asio::execution::blocking_t::never_t) const noexcept {
     return io_executor(*sched_, false);

@@ -280,10 +280,12 @@ TEST_CASE("io_executor is blocking.never; required blocking.possibly it runs inl
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
   const auto never = rt.io_executor();
   const auto possibly = asio::require(never, asio::execution::blocking.possibly);
-  CHECK(asio::query(never, asio::execution::blocking) == asio::execution::blocking.never);
-  CHECK(asio::query(possibly, asio::execution::blocking) == asio::execution::blocking.possibly);
   CHECK(asio::require(possibly, asio::execution::blocking.never) == never);
   CHECK(possibly != never);
+  // Both answer never, so that strands never run a function inline on their
+  // own (io_executor.hpp).
+  CHECK(asio::query(never, asio::execution::blocking) == asio::execution::blocking.never);
+  CHECK(asio::query(possibly, asio::execution::blocking) == asio::execution::blocking.never);
 
   SUBCASE("dispatch() from an io task runs the handler before it returns, on that worker") {
     const bool ran_before_return =
@@ -295,16 +297,17 @@ TEST_CASE("io_executor is blocking.never; required blocking.possibly it runs inl
           }).get();
     CHECK(ran_before_return);
   }
-  SUBCASE("post() from an io task is queued, never run inline") {
+  SUBCASE("post() from an io task is queued, never run inline, whatever the executor") {
     // Another worker may run the handler before post() returns; only this
-    // thread, inside post(), must not.
+    // thread, inside post(), must not. post() requires blocking.never of
+    // the possibly-blocking executor too.
     static thread_local bool posting = false;
     std::atomic<bool> ran_inline{false};
     tandem::promise<void> ran;
     auto handled = ran.get_future();
     rt.submit(tandem::io, [&] {
         posting = true;
-        asio::post(never, [&] {
+        asio::post(possibly, [&] {
           ran_inline = posting;
           ran.set_value();
         });
@@ -410,4 +413,80 @@ TEST_CASE("a coroutine that dispatches to its own executor 100,000 times in a ro
       },
       asio::detached);
   CHECK(counted.get() == turns);
+}
+
+TEST_CASE("a coroutine on a strand that dispatches to the strand 100,000 times in a row completes" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  constexpr int turns = 100'000;
+  tandem::promise<int> done;
+  auto counted = done.get_future();
+  asio::co_spawn(
+      asio::make_strand(rt.io_executor()),
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        int count = 0;
+        for (int i = 0; i < turns; ++i) {
+          co_await asio::dispatch(ex, asio::use_awaitable);
+          ++count;
+        }
+        done.set_value(count);
+      },
+      asio::detached);
+  CHECK(counted.get() == turns);
+}
+
+TEST_CASE("a strand handler that waits in get() is not entered by the tasks it runs meanwhile" *
+          doctest::timeout(30)) {
+  // On one thread, get() inside the handler runs the waited-for task itself;
+  // that task dispatches to the same strand, whose handler must wait its turn.
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  auto strand = asio::make_strand(rt.io_executor());
+  std::atomic<bool> first_running{false};
+  std::atomic<bool> entered_inside{false};
+  tandem::promise<void> second_ran;
+  auto second_done = second_ran.get_future();
+  asio::post(strand, [&] {
+    first_running = true;
+    rt.submit(tandem::io, [&] {
+        asio::dispatch(strand, [&] {
+          entered_inside = first_running.load();
+          second_ran.set_value();
+        });
+      }).get();
+    first_running = false;
+  });
+  second_done.get();
+  CHECK_FALSE(entered_inside);
+}
+
+TEST_CASE("after shutdown(cancel) began, a dispatch from a running task is dropped, not run" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  std::atomic<bool> task_started{false};
+  std::atomic<bool> release{false};
+  std::atomic<bool> handler_ran{false};
+  auto task = rt.submit(tandem::io, [&] {
+    task_started = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+    asio::dispatch(rt.io_executor(), [&] { handler_ran = true; });
+  });
+  while (!task_started) std::this_thread::sleep_for(1ms);
+  std::thread releaser([&] {
+    // Once a submission from outside is refused, shutdown(cancel) has begun.
+    for (;;) {
+      try {
+        rt.submit(tandem::io, [] {}).get();
+      } catch (const tandem::runtime_stopped&) {
+        break;
+      } catch (const tandem::task_cancelled&) {
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    release = true;
+  });
+  rt.shutdown(tandem::cancel);
+  releaser.join();
+  CHECK_NOTHROW(task.get());
+  CHECK_FALSE(handler_ran);
 }

@@ -75,14 +75,13 @@ bool help_cpu_lane(std::uint32_t runtime_id, help_step step) noexcept;
 // abandons the task with runtime_stopped instead (never throws).
 void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept;
 
-// enter_inline() is true when a function given to `sched`'s io executor
+// may_run_inline() is true when a function given to `sched`'s io executor
 // may run inline here: on a worker of its io lane while it runs a task
 // (not while it drives the reactor, whose completions are queued for
-// others to steal), and not too deep in functions already run that way (a
-// coroutine that dispatches to its own executor in a loop would otherwise
-// grow the stack with every turn, as it does on an io_context). When true,
-// leave_inline() must follow the call.
-bool enter_inline(scheduler& sched) noexcept;
-void leave_inline() noexcept;
+// others to steal), before any shutdown(cancel), on the worker's own stack
+// (not a stackful coroutine's or a fiber's), and while that stack has room
+// to spare: a coroutine that dispatches to its own executor in a loop would
+// otherwise grow the stack with every turn, as it does on an io_context.
+bool may_run_inline(scheduler& sched) noexcept;
 
 }  // namespace tandem::detail
