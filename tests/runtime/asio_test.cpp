@@ -391,49 +391,44 @@ TEST_CASE("a strand over io_executor runs its handlers one at a time, all of the
   CHECK_FALSE(overlapped);
 }
 
+namespace {
+
+// dispatches_in_a_row() co_spawns on `ex` a coroutine that dispatches to its
+// own executor `turns` times in a row, and returns how many turns it made.
+template <class Executor>
+int dispatches_in_a_row(const Executor& ex, int turns) {
+  tandem::promise<int> done;
+  auto counted = done.get_future();
+  asio::co_spawn(
+      ex,
+      [&]() -> asio::awaitable<void> {
+        auto own = co_await asio::this_coro::executor;
+        int count = 0;
+        for (int i = 0; i < turns; ++i) {
+          co_await asio::dispatch(own, asio::use_awaitable);
+          ++count;
+        }
+        done.set_value(count);
+      },
+      asio::detached);
+  return counted.get();
+}
+
+}  // namespace
+
 TEST_CASE("a coroutine that dispatches to its own executor 100,000 times in a row completes" *
           doctest::timeout(60)) {
   // Each inline dispatch resumes the coroutine one level deeper; past a
   // bound the lane queues instead (on an io_context this loop overflows the
   // stack).
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
-  constexpr int turns = 100'000;
-  tandem::promise<int> done;
-  auto counted = done.get_future();
-  asio::co_spawn(
-      rt.io_executor(),
-      [&]() -> asio::awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        int count = 0;
-        for (int i = 0; i < turns; ++i) {
-          co_await asio::dispatch(ex, asio::use_awaitable);
-          ++count;
-        }
-        done.set_value(count);
-      },
-      asio::detached);
-  CHECK(counted.get() == turns);
+  CHECK(dispatches_in_a_row(rt.io_executor(), 100'000) == 100'000);
 }
 
 TEST_CASE("a coroutine on a strand that dispatches to the strand 100,000 times in a row completes" *
           doctest::timeout(60)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
-  constexpr int turns = 100'000;
-  tandem::promise<int> done;
-  auto counted = done.get_future();
-  asio::co_spawn(
-      asio::make_strand(rt.io_executor()),
-      [&]() -> asio::awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        int count = 0;
-        for (int i = 0; i < turns; ++i) {
-          co_await asio::dispatch(ex, asio::use_awaitable);
-          ++count;
-        }
-        done.set_value(count);
-      },
-      asio::detached);
-  CHECK(counted.get() == turns);
+  CHECK(dispatches_in_a_row(asio::make_strand(rt.io_executor()), 100'000) == 100'000);
 }
 
 TEST_CASE("a strand handler that waits in get() is not entered by the tasks it runs meanwhile" *
