@@ -1,6 +1,7 @@
 #include "ipc/asymmetric_fence.hpp"
 
 #include "child.hpp"
+#include "refuse_fences.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/mman.h>
@@ -17,6 +18,18 @@ TEST_CASE("heavy_fence() works exactly when asymmetric fences are available" *
   CHECK(asymmetric_fences_available() == available);  // asked once, answered the same
   CHECK(heavy_fence() == available);
   if (!available) MESSAGE("this kernel has no MEMBARRIER_CMD_GLOBAL_EXPEDITED: rings use seq_cst");
+}
+
+// A waiter trusts its re-check only when heavy_fence() says the barrier
+// ran (doorbell.hpp); a refusal after registration must read as failure.
+TEST_CASE("heavy_fence() is false when the kernel refuses the barrier" * doctest::timeout(10)) {
+  const bool available = asymmetric_fences_available();
+  const pid_t child = test::fork_child([&] {
+    if (!test::refuse_heavy_fences()) return 2;
+    if (heavy_fence()) return 1;
+    return asymmetric_fences_available() == available ? 0 : 5;  // still answered once
+  });
+  CHECK(test::exited_zero(test::reap(child)));
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "ipc/doorbell.hpp"
 
 #include "child.hpp"
+#include "refuse_fences.hpp"
 #include "stream.hpp"
 
 #include <doctest/doctest.h>
@@ -13,6 +14,17 @@
 
 using namespace tandem::ipc;
 using namespace std::chrono_literals;
+
+namespace {
+
+// shared_page() maps one zeroed page both sides of a fork see.
+void* shared_page() {
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(page != MAP_FAILED);
+  return page;
+}
+
+}  // namespace
 
 TEST_CASE("doorbell wait returns at once when the condition holds" * doctest::timeout(10)) {
   doorbell bell;
@@ -69,6 +81,41 @@ TEST_CASE("a waiter on light ringers has them fence while it parks, not while it
   CHECK((bell.word.load() & doorbell::fence_bit) == 0);
 }
 
+// Without the heavy fence a light ringer's store may pass its look at the
+// parked bit, so a ring can be lost: the waiter then sleeps at most
+// unfenced_park at a time. Here the parent never rings at all.
+TEST_CASE(
+    "a waiter whose heavy fence is refused sleeps in short slices and sees an unrung "
+    "publication" *
+    doctest::timeout(30)) {
+  asymmetric_fences_available();  // registered before the fork, as a ring does
+  struct shared {
+    doorbell bell;
+    std::atomic<bool> flag{false};
+  };
+  void* page = shared_page();
+  auto* s = new (page) shared;
+  const pid_t child = test::fork_child([&] {
+    if (!test::refuse_heavy_fences()) return 2;
+    if (!s->bell.wait([&] { return s->flag.load(); }, wait_policy{0, 10s}, ringers::light))
+      return 1;  // never saw the flag
+    return (s->bell.word.load() & doorbell::fence_bit) == 0 ? 0 : 5;
+  });
+  // Bounded: a child that could not install the filter exits instead.
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while ((s->bell.word.load() & doorbell::parked_bit) == 0 &&
+         std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  std::this_thread::sleep_for(20ms);  // asleep in the kernel by now
+  const auto published = std::chrono::steady_clock::now();
+  s->flag.store(true);  // and no ring()
+  CHECK(test::exited_zero(test::reap(child)));
+  // Generous for a loaded machine; a waiter that trusted its re-check would
+  // have slept the whole 10 s.
+  CHECK(std::chrono::steady_clock::now() - published < 5s);
+  munmap(page, 4096);
+}
+
 namespace {
 
 // A ping-pong of a million turns over two doorbells with random pauses and
@@ -76,17 +123,22 @@ namespace {
 // lost wake-up would leave one side asleep until the policy's timeout.
 // With light ringers the waiters also switch them between light and
 // fenced, whenever a wait ends while spinning and the next one parks.
-void stress_across_processes(ringers by) {
+// A child that refuses heavy fences parks in bounded slices instead, while
+// the parent's waits stay fenced.
+void stress_across_processes(ringers by, bool child_refuses_fences = false) {
   // Light ringers are covered only in registered processes; registering
   // before the fork covers the child too (as a ring's constructor does).
   if (by == ringers::light) asymmetric_fences_available();
   const auto turns = test::frames_to_run(1'000'000, 10);
-  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(page != MAP_FAILED);
-  struct shared { doorbell ping, pong; std::atomic<std::uint64_t> turn{0}; };
+  void* page = shared_page();
+  struct shared {
+    doorbell ping, pong;
+    std::atomic<std::uint64_t> turn{0};
+  };
   auto* s = new (page) shared;
   const wait_policy policy{8, 10s};
   const pid_t child = test::fork_child([&] {
+    if (child_refuses_fences && !test::refuse_heavy_fences()) return 2;
     for (std::uint64_t t = 1; t <= turns; t += 2) {
       if (!s->ping.wait([&] { return s->turn.load() == t; }, policy, by)) return 1;
       test::maybe_pause(t, 3);
@@ -114,4 +166,9 @@ TEST_CASE("doorbells lose no wake-up across processes under stress" * doctest::t
 TEST_CASE("doorbells with light ringers lose no wake-up across processes under stress" *
           doctest::timeout(120)) {
   stress_across_processes(ringers::light);
+}
+
+TEST_CASE("light ringers lose no wake-up under stress when one side's heavy fences are refused" *
+          doctest::timeout(120)) {
+  stress_across_processes(ringers::light, true);
 }
