@@ -631,27 +631,39 @@ bool cpu_lane::assign_jobs() {
   bool any = false;
   bool rebalanced = false;
   for (auto& slot : slots_) slot->ring_full = false;
-  // Level by level: every idle worker gets a job before any window grows.
-  for (std::size_t depth = 1; depth <= window_depth; ++depth) {
-    for (auto& slot : slots_) {
-      if (!slot->takes_work() || slot->window.size() >= depth || !slot->has_room() ||
-          slot->ring_full)
-        continue;
-      cpu_job* job = next_job();
-      if (job == nullptr && !rebalanced && slot->window.empty()) {
-        rebalanced = true;
-        if (rebalance()) job = next_job();
-      }
-      if (job == nullptr) return any;
-      if (offer(*slot, *job)) {
-        any = true;
-      } else {  // its ring is full: the worker's next reply wakes us to try again
-        returned_.push_front(job);
-        slot->ring_full = true;
-      }
+  // Each job goes to the open window with the fewest jobs (the first such
+  // slot on a tie), so every idle worker gets one before any window grows.
+  while (worker_slot* slot = shortest_open_window()) {
+    cpu_job* job = next_job();
+    if (job == nullptr && !rebalanced && slot->window.empty()) {
+      rebalanced = true;
+      if (rebalance()) job = next_job();
+    }
+    if (job == nullptr) return any;
+    if (offer(*slot, *job)) {
+      any = true;
+    } else {  // its ring is full: the worker's next reply wakes us to try again
+      returned_.push_front(job);
+      slot->ring_full = true;
     }
   }
   return any;
+}
+
+// shortest_open_window() is the slot that may take a job now whose window
+// is the shortest, or null when none may: one look at each slot per job
+// offered. (Walking the windows level by level, 1 to window_depth, cost a
+// pass 256 looks at each slot whenever the windows were full, as they are
+// during a storm of submissions.)
+worker_slot* cpu_lane::shortest_open_window() noexcept {
+  worker_slot* best = nullptr;
+  for (auto& slot : slots_) {
+    if (!slot->takes_work() || slot->ring_full || !slot->has_room() ||
+        slot->window.size() >= window_depth)
+      continue;
+    if (best == nullptr || slot->window.size() < best->window.size()) best = slot.get();
+  }
+  return best;
 }
 
 cpu_job* cpu_lane::next_job() {

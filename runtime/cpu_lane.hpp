@@ -151,6 +151,7 @@ class cpu_lane {
   bool fail_all_queued();
   bool fail_queued(const std::exception_ptr& reason, ending how);
   bool assign_jobs();
+  worker_slot* shortest_open_window() noexcept;
   cpu_job* next_job();
   cpu_job* pop_queued();
   bool offer(worker_slot& slot, cpu_job& job);
