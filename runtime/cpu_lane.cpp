@@ -562,12 +562,16 @@ cpu_lane::stop_cause cpu_lane::why_stop(const worker_slot& slot, std::int64_t no
   // The dispatcher asks this for every busy worker on every pass, so it
   // builds no message: stop_reason() does, for a job actually stopped.
   if (cancelling_.load(std::memory_order_acquire)) return stop_cause::shutdown;
-  // A first job that has ended (its reply not yet taken) is not stopped:
-  // the kill would fail the job the worker runs now in its place.
-  if (!slot.front_running()) return stop_cause::none;
+  if (slot.window.empty()) return stop_cause::none;
+  stop_cause cause = stop_cause::none;
   if (slot.window.front().job->kill_requested.load(std::memory_order_acquire))
-    return stop_cause::kill_running;
-  return front_deadline_ns(slot) <= now_ns ? stop_cause::timeout : stop_cause::none;
+    cause = stop_cause::kill_running;
+  else if (front_deadline_ns(slot) <= now_ns)
+    cause = stop_cause::timeout;
+  // A first job that has ended (its reply not yet taken) is not stopped:
+  // the kill would fail the job the worker runs now in its place. Asked
+  // last: it reads the gate entry of every job in the window.
+  return cause != stop_cause::none && slot.front_running() ? cause : stop_cause::none;
 }
 
 std::int64_t cpu_lane::front_deadline_ns(const worker_slot& slot) const noexcept {
