@@ -330,8 +330,18 @@ void bench_c2_batch(tandem::bench::harness& h, tandem::runtime& rt, const sizes&
 // The copies are kept past the timing, so freeing them is never counted.
 using bytes = std::vector<std::byte>;
 
+// release_freed_memory() hands the heap's free pages back to the kernel
+// before each timed copy. C2 leaves hundreds of MiB free in this process's
+// heap, and each repetition frees 64 MiB blocks carved from it: paged in,
+// so the in-process copies would reuse them and fault no page, while the
+// worker's fresh vector faults all 16,384 of its pages (most of C3's time
+// on these VMs). The ratio would compare unlike work (measured: 20 ms
+// against 400). After this, both sides fault as in a fresh process.
+void release_freed_memory() { malloc_trim(0); }
+
 figures c3_tandem(tandem::runtime& rt, const bytes& data, std::optional<bytes>& result) {
   result.reset();
+  release_freed_memory();
   const double ms = timed_ms([&] { result = rt.submit(echo_task, data).get(); });
   check(*result == data, "C3_copy", "tandem");
   return {{"ms", ms}};
@@ -341,6 +351,7 @@ figures c3_inprocess(const bytes& data, std::optional<bytes>& argument,
                      std::optional<bytes>& result) {
   argument.reset();
   result.reset();
+  release_freed_memory();
   const double ms = timed_ms([&] {
     argument.emplace(data);
     result.emplace(*argument);
@@ -350,13 +361,6 @@ figures c3_inprocess(const bytes& data, std::optional<bytes>& argument,
 }
 
 void bench_c3(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
-  // C2 leaves hundreds of MiB free in this process's heap, already paged
-  // in: the in-process copies would reuse them and fault no page, while the
-  // worker's fresh vector faults all 16,384 of its pages (most of C3's time
-  // on these VMs), so the ratio would compare unlike work (measured: 20 ms
-  // against 400). Hand them back first, so both sides start as in a fresh
-  // process, as a run with --only C3_copy does.
-  malloc_trim(0);
   bytes data(sz.copy_bytes);
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 131);
   std::optional<bytes> argument, result;
@@ -591,7 +595,8 @@ void print_notes(const sizes& sz) {
       "      pipe_pool %d requests of %zu ints, python_ppe map(chunksize=%zu) over %d items;\n"
       "      tasks_per_s counts ITEMS (tasks for submit_many), not submissions\n"
       "  C3_copy: %zu MiB; inprocess_copy = the argument copied into a fresh vector, then that\n"
-      "      into a fresh result vector\n"
+      "      into a fresh result vector; before each repetition the heap's free pages go back\n"
+      "      to the kernel (malloc_trim), so both sides fault their pages as a fresh process does\n"
       "  C3_zerocopy: the native rows are a round trip to workers idle for 20 ms (median of 5);\n"
       "      tandem vs tandem_trivial_task near 1 means the buffer costs nothing over any task\n"
       "  C4, C5: tandem runs in a fresh process (this binary, --probe), as a program makes its\n"

@@ -575,9 +575,10 @@ cpu_lane::stop_cause cpu_lane::why_stop(const worker_slot& slot, std::int64_t no
 }
 
 std::int64_t cpu_lane::front_deadline_ns(const worker_slot& slot) const noexcept {
-  if (!slot.front_started()) return INT64_MAX;
+  if (slot.window.empty()) return INT64_MAX;
+  // The timeout first: a job without one needs no look at the gate.
   const auto timeout = effective_timeout(*slot.window.front().job);
-  if (timeout <= std::chrono::nanoseconds::zero()) return INT64_MAX;
+  if (timeout <= std::chrono::nanoseconds::zero() || !slot.front_started()) return INT64_MAX;
   const std::int64_t started = slot.gate().started_ns.load(std::memory_order_relaxed);
   // A timeout too long to add to the clock means no limit.
   return timeout.count() > INT64_MAX - started ? INT64_MAX : started + timeout.count();
@@ -656,9 +657,7 @@ bool cpu_lane::assign_jobs() {
 
 // shortest_open_window() is the slot that may take a job now whose window
 // is the shortest, or null when none may: one look at each slot per job
-// offered. (Walking the windows level by level, 1 to window_depth, cost a
-// pass 256 looks at each slot whenever the windows were full, as they are
-// during a storm of submissions.)
+// offered, however deep the windows are.
 worker_slot* cpu_lane::shortest_open_window() noexcept {
   worker_slot* best = nullptr;
   for (auto& slot : slots_) {

@@ -18,6 +18,8 @@
 #include <cerrno>
 #include <cstddef>
 
+#include "child.hpp"
+
 namespace tandem::ipc::test {
 
 #if defined(__x86_64__)
@@ -47,6 +49,14 @@ inline bool refuse_heavy_fences() noexcept {
   // the right to gain any (set-uid programs it would exec).
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
          syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
+}
+
+// can_refuse_heavy_fences() asks a throwaway child whether the filter can
+// be installed here (an architecture it is not written for, or a kernel
+// without seccomp, cannot), so a test can say it is skipped rather than
+// fail.
+inline bool can_refuse_heavy_fences() {
+  return exited_zero(reap(fork_child([] { return refuse_heavy_fences() ? 0 : 1; }, 10)));
 }
 
 }  // namespace tandem::ipc::test
