@@ -79,10 +79,14 @@ void harness::skip(const std::string& impl, const std::string& why) {
   std::printf("skipping %s: %s\n", impl.c_str(), why.c_str());
 }
 
+bool harness::selected(const std::string& workload) const {
+  return opts_.only.empty() ||
+         std::find(opts_.only.begin(), opts_.only.end(), workload) != opts_.only.end();
+}
+
 void harness::run_workload(const std::string& workload, const std::vector<metric>& metrics,
                            const std::vector<implementation>& impls) {
-  if (!opts_.only.empty() &&
-      std::find(opts_.only.begin(), opts_.only.end(), workload) == opts_.only.end()) {
+  if (!selected(workload)) {
     std::printf("skipping %s: not in --only\n", workload.c_str());
     return;
   }

@@ -34,9 +34,9 @@ struct implementation {
 };
 
 struct options {
-  bool quick = false;     // a few seconds in all: proves the binary works
-  std::string json_path;  // empty: no JSON file
-  int repetitions = 5;    // counted repetitions after the warm-up
+  bool quick = false;             // a few seconds in all: proves the binary works
+  std::string json_path;          // empty: no JSON file
+  int repetitions = 5;            // counted repetitions after the warm-up
   std::vector<std::string> only;  // --only W1,W3: run just these workloads
 };
 
@@ -55,6 +55,8 @@ class harness {
   // prints why; it is never faked.
   void skip(const std::string& impl, const std::string& why);
 
+  // selected() is whether --only leaves `workload` in.
+  bool selected(const std::string& workload) const;
   // run_workload() runs every implementation interleaved; the first one is
   // the implementation the ratios are taken for (tandem). A workload left
   // out by --only is skipped with a line saying so.

@@ -56,6 +56,13 @@ figures run_command(const std::string& command) {
   return got;
 }
 
+implementation process_peer(const std::string& impl, std::function<figures()> run) {
+  return {impl, [run = std::move(run)] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            return run();
+          }};
+}
+
 figures run_python(const std::string& script, const std::vector<std::string>& args) {
 #ifdef TANDEM_PYTHON3
   // multiprocessing.Pool can hang for good after a worker is killed (in
@@ -77,10 +84,7 @@ void add_python(harness& h, std::vector<implementation>& impls, const std::strin
     h.skip(impl, "python3 was not found when configuring");
     return;
   }
-  impls.push_back({impl, [script, args] {
-                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-                     return run_python(script, args);
-                   }});
+  impls.push_back(process_peer(impl, [script, args] { return run_python(script, args); }));
 }
 
 }  // namespace tandem::bench

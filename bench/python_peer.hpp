@@ -8,6 +8,7 @@
 // fails.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,15 +25,19 @@ bool python_available();
 // output) when the command fails or prints no figure.
 figures run_command(const std::string& command);
 
+// process_peer() is implementation `impl` that runs `run` (a peer in a
+// process of its own) after a 5 ms pause that lets the previous
+// implementation's processes go idle.
+implementation process_peer(const std::string& impl, std::function<figures()> run);
+
 // run_python() runs bench/peers/`script` with `args` and returns every
 // "name": number pair of the JSON object it printed. Throws
 // std::runtime_error (with the command and its output) when the script
 // fails or prints no figure: no figure is made up.
 figures run_python(const std::string& script, const std::vector<std::string>& args);
 
-// add_python() appends to `impls` a peer that runs `script` with `args`
-// (after a 5 ms pause that lets the previous implementation's processes go
-// idle), or, without python3, records in `h` why it is skipped.
+// add_python() appends to `impls` a process_peer() that runs `script` with
+// `args`, or, without python3, records in `h` why it is skipped.
 void add_python(harness& h, std::vector<implementation>& impls, const std::string& impl,
                 const std::string& script, const std::vector<std::string>& args);
 

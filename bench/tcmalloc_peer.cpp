@@ -3,9 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <stdexcept>
-#include <thread>
 
 #include "python_peer.hpp"
 
@@ -44,10 +42,8 @@ void add_tcmalloc_peer(harness& h, std::vector<implementation>& impls, const std
                      " could not be preloaded (Debian package libtcmalloc-minimal4)");
     return;
   }
-  impls.push_back({impl, [command = child_command(args)] {
-                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-                     return run_command(command);
-                   }});
+  impls.push_back(
+      process_peer(impl, [command = child_command(args)] { return run_command(command); }));
 }
 
 }  // namespace tandem::bench

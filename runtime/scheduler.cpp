@@ -23,8 +23,7 @@ scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
 
 task_outcome scheduler::run_task(void* self, task_node* task) noexcept {
   current_thread_role().owner = static_cast<scheduler*>(self);
-  if (static_cast<scheduler*>(self)->phase_.load(std::memory_order_acquire) != phase::cancelling)
-    return task->run();
+  if (!static_cast<scheduler*>(self)->cancelling()) return task->run();
   task->abandon(std::make_exception_ptr(task_cancelled(
       "task cancelled: the runtime was shut down with tandem::cancel before it started")));
   return task_outcome::cancelled;
