@@ -9,7 +9,9 @@
 //   R3_single  a one-way stream of 64-byte messages, one publish each: msgs_per_s
 //   R3_batch   the same, published in batches of 32
 //   R4_4k      a one-way stream of 4 KiB payloads (in the shared heap, copied
-//              in by post(), the consumer checks a header): gb_per_s
+//              in by post(), the consumer checks a header): gb_per_s, next
+//              to block_floor (the same through a ring of fixed blocks) and
+//              memcpy within one process
 //   R4_1m      the same with 1 MiB payloads
 //
 // Every repetition forks a fresh child over fresh shared memory, built
@@ -224,6 +226,7 @@ void bench_r3(tandem::bench::harness& h, const sizes& sz, const char* workload, 
 void bench_r4(tandem::bench::harness& h, const char* workload, std::size_t bytes, std::uint64_t n) {
   h.run_workload(workload, {{"gb_per_s", better::higher}},
                  {stream_impl<channel_stream>("tandem", n, bytes, bytes, 1u, r4_heap_bytes),
+                  stream_impl<block_floor>("block_floor", n, bytes, bytes),
                   {"memcpy", [=] {
                      const double seconds = memcpy_seconds(bytes, n);
                      return figures{{"gb_per_s", static_cast<double>(n * bytes) / seconds / 1e9}};

@@ -7,6 +7,8 @@
 //                 (FUTEX_WAIT, no spinning): the cost of a cross-process wake-up
 //   spin_floor    two words, both sides spin: the cost of moving a cache line
 //   ring_floor    fixed 64-byte slots in shared memory, no framing, spinning
+//   block_floor   ring_floor with payload-sized slots: the least a heap
+//                 transport can do to move payloads between cores
 //   memcpy        the same bytes copied once within one process
 // and the kernel's and Boost's message transports, which always park:
 //   fd_pair       a pair of pipes, or a unix socketpair
@@ -95,6 +97,32 @@ class ring_floor {
   unsigned batch_;
   tandem::ipc::segment memory_;
   state* state_;
+  std::uint64_t head_seen_ = 0;  // the consumer's copy of head
+};
+
+// block_floor streams payloads of one size through a ring of payload-sized
+// blocks in shared memory: the producer copies each payload into the next
+// block and publishes its index, the consumer reads the payload's header
+// and publishes its own index back, both spinning. That is what a heap
+// transport must do at least (a copy in, the payload's lines moving to the
+// consumer's core, and the blocks' lines coming back for reuse), with no
+// allocation, framing or wake-ups.
+class block_floor {
+ public:
+  explicit block_floor(std::size_t payload_bytes);
+  std::span<const std::byte> shared_memory() const { return {memory_.base(), memory_.size()}; }
+  int produce(std::uint64_t count);
+  void consume(std::uint64_t seq);
+
+ private:
+  struct indices;
+  std::byte* block(std::uint64_t seq) const;
+
+  std::size_t payload_bytes_;
+  std::uint64_t blocks_;
+  tandem::ipc::segment memory_;
+  indices* indices_;
+  std::byte* arena_;
   std::uint64_t head_seen_ = 0;  // the consumer's copy of head
 };
 
