@@ -345,7 +345,7 @@ void cpu_lane::dispatch_loop(scheduler& owner) {
     if (woken || zygote_->alive()) continue;
     std::lock_guard lock(pass_mutex_);
     if (broken_.empty())
-      break_lane(
+      lose_zygote(
           "the cpu lane's zygote process died (was it killed?), so no worker can be started; "
           "create a new runtime");
   }
@@ -579,7 +579,7 @@ std::int64_t cpu_lane::front_deadline_ns(const worker_slot& slot) const noexcept
   // The timeout first: a job without one needs no look at the gate.
   const auto timeout = effective_timeout(*slot.window.front().job);
   if (timeout <= std::chrono::nanoseconds::zero() || !slot.front_started()) return INT64_MAX;
-  const std::int64_t started = slot.gate().started_ns.load(std::memory_order_relaxed);
+  const std::int64_t started = slot.gate().started_ns(slot.window.front().number);
   // A timeout too long to add to the clock means no limit.
   return timeout.count() > INT64_MAX - started ? INT64_MAX : started + timeout.count();
 }
@@ -698,10 +698,6 @@ cpu_job* cpu_lane::pop_queued() {
 bool cpu_lane::offer(worker_slot& slot, cpu_job& job) {
   if (!slot.offer(job)) return false;
   if (effective_timeout(job) > std::chrono::nanoseconds::zero()) new_deadline_ = true;
-  if (job.started_ns == 0) {  // a job taken back and offered again counts once
-    job.started_ns = pass_ns_;
-    bump(tally_.started);
-  }
   set_idle(slot, false);
   return true;
 }
@@ -755,7 +751,7 @@ void cpu_lane::respawn_vacant() {
     if (slot->state != worker_slot::phase::vacant || slot->retry_at > now) continue;
     slot->state = worker_slot::phase::starting;
     if (!zygote_->spawn(slot->index())) {
-      break_lane(
+      lose_zygote(
           "the cpu lane's zygote process is gone, so no worker can be started; create a "
           "new runtime");
       return;
@@ -780,6 +776,9 @@ void cpu_lane::kill_worker(worker_slot& slot, Reason reason_for, ending how) {
     cpu_job& job = slot.pop_front();
     fail(job, reason_for(job), how, slot.pid);
   }
+  // Its task has ended for the metrics too, before the zygote reports the
+  // exit (and the gate is cleared).
+  slot.gate().running.store(0, std::memory_order_relaxed);
   set_idle(slot, false);
   slot.state = worker_slot::phase::leaving;
   promote_spare_for(slot);
@@ -800,6 +799,21 @@ void cpu_lane::break_lane(const std::string& why) {
   publish_pids();
 }
 
+void cpu_lane::lose_zygote(const std::string& why) {
+  break_lane(why);
+  // The workers die with the zygote (die_with_parent), and their exits
+  // will never be reported: see them off now, so nobody counts them alive.
+  for (auto& slot : slots_) {
+    if (slot->pid == 0) continue;
+    if (slot->process.fd() >= 0) slot->process.send_signal(SIGKILL);
+    set_idle(*slot, false);
+    slot->process = ipc::pidfd();
+    slot->pid = 0;
+    slot->state = worker_slot::phase::vacant;
+  }
+  publish_pids();
+}
+
 void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
   account(job, how, pid);
   release(job);
@@ -809,11 +823,12 @@ void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
 // resolved, so whoever waits on it finds both already there.
 void cpu_lane::account(const cpu_job& job, ending how, pid_t pid) noexcept {
   count_ending(how);
-  if (job.started_ns == 0) return;
-  const std::int64_t now = pass_ns_;
+  if (job.started_ns == 0) return;  // it never ran
+  // A job whose worker died running it ended when that was seen.
+  const std::int64_t ended = job.ended_ns != 0 ? job.ended_ns : pass_ns_;
   tally_.queue_wait.record(job.started_ns - job.queued_ns);
-  tally_.run_time.record(now - job.started_ns);
-  if (trace_.active()) record_slice(job, how, pid, now);
+  tally_.run_time.record(ended - job.started_ns);
+  if (trace_.active()) record_slice(job, how, pid, ended);
 }
 
 void cpu_lane::release(cpu_job& job) noexcept {
@@ -856,7 +871,7 @@ void cpu_lane::record_slice(const cpu_job& job, ending how, pid_t pid, std::int6
 }
 
 void cpu_lane::add_metrics(cpu_lane_metrics& into) const noexcept {
-  const std::uint64_t started = tally_.add_to(into);
+  tally_.add_to(into);  // the lane counts no starts: its workers' gates tell what runs
   into.submitted += queued_.load(std::memory_order_acquire);
   into.workers += options_.cpu_workers;
   into.workers_alive += workers_alive_.load(std::memory_order_acquire);
@@ -864,7 +879,13 @@ void cpu_lane::add_metrics(cpu_lane_metrics& into) const noexcept {
   into.restarts_timeout += restarts_timeout_.load(std::memory_order_acquire);
   into.restarts_cancel += restarts_cancel_.load(std::memory_order_acquire);
   into.restarts_recycle += restarts_recycle_.load(std::memory_order_acquire);
-  settle_depths(into, started);
+  settle_depths(into, ended_count(into) + running_now());
+}
+
+std::uint64_t cpu_lane::running_now() const noexcept {
+  std::uint64_t running = 0;
+  for (const auto& slot : slots_) running += slot->gate().running.load(std::memory_order_relaxed);
+  return running;
 }
 
 void cpu_lane::update_idle(worker_slot& slot) noexcept {

@@ -167,6 +167,9 @@ class cpu_lane {
   template <class Reason>
   void kill_worker(worker_slot& slot, Reason reason_for, ending how);
   void break_lane(const std::string& why);
+  // lose_zygote() breaks the lane for good when its zygote is gone, and
+  // lets go of the workers, which die with it.
+  void lose_zygote(const std::string& why);
   void finish(cpu_job& job, ending how, pid_t pid = 0) noexcept;
   void account(const cpu_job& job, ending how, pid_t pid) noexcept;
   void release(cpu_job& job) noexcept;
@@ -177,6 +180,10 @@ class cpu_lane {
   // update_idle() counts the slot idle when it serves, is no spare and
   // has nothing in its window.
   void update_idle(worker_slot& slot) noexcept;
+  // running_now() counts the workers running a task now, as their gates say
+  // (any thread: the slots are made once, in the constructor). A job
+  // offered to a worker waits in its window until the worker starts it.
+  std::uint64_t running_now() const noexcept;
   void promote_spare_for(worker_slot& leaving);
   void publish_pids();
   clock::time_point next_deadline() const noexcept;

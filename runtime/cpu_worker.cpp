@@ -99,8 +99,12 @@ class worker {
       }
       // The parent wrote a frame we cannot read: nothing sane is left to do.
       if (frame.error != ipc::frame_error::none) _exit(71);
-      const bool mine = setup_.gate.try_start(frame_number(frame.id), steady_now_ns());
-      if (mine) run(frame);
+      const std::uint32_t number = frame_number(frame.id);
+      const bool mine = setup_.gate.try_start(number, steady_now_ns());
+      if (mine) {
+        run(frame);
+        setup_.gate.finish(number, steady_now_ns());
+      }
       in_.consume(frame);
       if (!mine) continue;  // taken back by the parent: no reply
       ++served_;

@@ -127,10 +127,15 @@ inline void sample_stamp(task_node& task, bool every) noexcept {
     task.enqueued_ns = steady_now_ns();
 }
 
+// ended_count() is how many of the lane's tasks have ended, however.
+inline std::uint64_t ended_count(const lane_metrics& m) noexcept {
+  return m.completed + m.failed + m.cancelled + m.timed_out;
+}
+
 // settle_depths() fills queued and running from the submitted and started
 // counts and the outcomes (clamped: the counts were read a moment apart).
 inline void settle_depths(lane_metrics& m, std::uint64_t started) noexcept {
-  const std::uint64_t ended = m.completed + m.failed + m.cancelled + m.timed_out;
+  const std::uint64_t ended = ended_count(m);
   m.queued = m.submitted > started ? m.submitted - started : 0;
   m.running = started > ended ? started - ended : 0;
 }

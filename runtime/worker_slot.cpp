@@ -64,16 +64,17 @@ void worker_slot::remove_withdrawn(std::vector<cpu_job*>& withdrawn) {
 }
 
 void worker_slot::remove_withdrawn_front(std::vector<cpu_job*>& withdrawn) {
-  while (!window.empty() &&
-         gate_->fate_of(window.front().number) == run_gate::fate::withdrawn)
+  while (!window.empty() && gate_->fate_of(window.front().number) == run_gate::fate::withdrawn)
     withdrawn.push_back(&pop_front());
 }
 
 cpu_job& worker_slot::pop_front() noexcept {
-  cpu_job& job = *window.front().job;
+  const offered first = window.front();
   window.pop_front();
-  job.window_ticket.store(0, std::memory_order_release);
-  return job;
+  first.job->window_ticket.store(0, std::memory_order_release);
+  first.job->started_ns = gate_->started_ns(first.number);
+  first.job->ended_ns = gate_->ended_ns(first.number);
+  return *first.job;
 }
 
 void worker_slot::clear() {

@@ -89,7 +89,7 @@ class worker_slot {
   void remove_withdrawn(std::vector<cpu_job*>& withdrawn);
   void remove_withdrawn_front(std::vector<cpu_job*>& withdrawn);
   // pop_front() removes the window's first job (the worker replied for it,
-  // or died running it).
+  // or died running it), with its run times from the gate.
   cpu_job& pop_front() noexcept;
   // reply() is the worker's next frame, if any; consume it with done().
   ipc::decoded reply() noexcept { return from_worker_.try_receive(); }

@@ -33,14 +33,16 @@ int init_runs = 0;  // per worker process
 const auto init = tandem::define_task<void()>("life.init", tandem::cpu, [] { ++init_runs; });
 const auto failing_init = tandem::define_task<void()>(
     "life.failing_init", tandem::cpu, [] { throw std::runtime_error("no config file"); });
-const auto inits_seen = tandem::define_task<std::pair<int, int>()>(
-    "life.inits_seen", tandem::cpu, [] { return std::pair{int(getpid()), init_runs}; });
+const auto inits_seen =
+    tandem::define_task<std::pair<int, int>()>("life.inits_seen", tandem::cpu, [] {
+      return std::pair{int(getpid()), init_runs};
+    });
 const auto work = tandem::define_task<int(int)>("life.work", tandem::cpu, [](int ms) {
   spin_for(ms);
   return ms;
 });
-const auto blocked_signals = tandem::define_task<std::vector<int>()>(
-    "life.blocked_signals", tandem::cpu, [] {
+const auto blocked_signals =
+    tandem::define_task<std::vector<int>()>("life.blocked_signals", tandem::cpu, [] {
       sigset_t blocked;
       pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
       std::vector<int> found;
@@ -169,8 +171,8 @@ TEST_CASE("worker_init runs once in every worker, replacements included" * docte
 
 TEST_CASE("a worker_init that throws fails cpu tasks with a clear error, never hangs" *
           doctest::timeout(60)) {
-  tandem::runtime rt{tandem::runtime_options{
-      .io_threads = 1, .cpu_workers = 1, .worker_init = failing_init}};
+  tandem::runtime rt{
+      tandem::runtime_options{.io_threads = 1, .cpu_workers = 1, .worker_init = failing_init}};
   CHECK_THROWS_WITH_AS(rt.submit(work, 1).get(), doctest::Contains("no config file"),
                        tandem::worker_crashed);
   CHECK_THROWS_AS(rt.submit(work, 1).get(), tandem::worker_crashed);
@@ -187,4 +189,7 @@ TEST_CASE("a zygote killed from outside fails cpu tasks instead of hanging them"
   REQUIRE(kill(zygote, SIGKILL) == 0);
   CHECK_THROWS_WITH_AS(running.get(), doctest::Contains("zygote"), tandem::worker_crashed);
   CHECK_THROWS_AS(rt.submit(work, 1).get(), tandem::worker_crashed);
+  // The workers died with it: none is counted alive.
+  CHECK(rt.cpu_worker_pids().empty());
+  CHECK(rt.metrics().cpu.workers_alive == 0);
 }

@@ -9,6 +9,7 @@
 #define BOOST_BIND_GLOBAL_PLACEHOLDERS
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/cpu_tasks.hpp"
@@ -38,6 +40,10 @@ const auto segfault = tandem::define_task<int()>("metrics.segfault", tandem::cpu
 });
 const auto spin = tandem::define_task<int(int)>("metrics.spin", tandem::cpu, [](int ms) {
   tandem::test::spin_for(ms);
+  return ms;
+});
+const auto nap = tandem::define_task<int(int)>("metrics.nap", tandem::cpu, [](int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
 });
 // spin_started() says it runs (started = its worker's pid) before it spins.
@@ -234,6 +240,51 @@ TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
   CHECK(slices["io_blocking:io task"] == 1);
   CHECK(outcomes["failed"] == 1);
   CHECK(rows >= 3);  // io workers, a blocking thread, cpu workers
+}
+
+TEST_CASE(
+    "a cpu job waiting in its worker's window is queued, and is timed and traced from its "
+    "real start" *
+    doctest::timeout(120)) {
+  tandem::runtime rt{tandem::test::lanes(1, 1)};
+  rt.submit(nap, 0).get();  // the worker is up
+  rt.start_trace();
+  // The lane offers all four to its one worker at once; it runs one at a
+  // time, and the last is cancelled while it waits.
+  std::vector<tandem::future<int>> naps;
+  for (int i = 0; i < 4; ++i) naps.push_back(rt.submit(nap, 200));
+  CHECK(tandem::test::eventually([&] {
+    const auto m = rt.metrics().cpu;
+    return m.running == 1 && m.queued == 3;
+  }));
+  CHECK(naps[3].cancel());
+  for (int i = 0; i < 3; ++i) CHECK(naps[i].get() == 200);
+  const std::string path = temp_path("tandem-trace-window");
+  rt.stop_trace(path);
+
+  const auto m = rt.metrics().cpu;
+  CHECK(m.running == 0);
+  CHECK(m.queued == 0);
+  // The third waited for two naps; none ran for longer than about one
+  // (percentile() is a bucket's upper bound: at most twice the figure).
+  CHECK(m.queue_wait.percentile(100) >= 0.35);
+  CHECK(m.run_time.percentile(100) < 0.6);
+
+  boost::property_tree::ptree json;
+  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
+  std::filesystem::remove(path);
+  std::vector<std::pair<double, double>> slices;  // start, duration (us)
+  for (const auto& [_, event] : json.get_child("traceEvents"))
+    if (event.get<std::string>("ph") == "X" && event.get<std::string>("name") == "metrics.nap")
+      slices.emplace_back(std::stod(event.get<std::string>("ts")),
+                          std::stod(event.get<std::string>("dur")));
+  REQUIRE(slices.size() == 3);  // the cancelled nap never ran
+  std::sort(slices.begin(), slices.end());
+  for (std::size_t i = 0; i < slices.size(); ++i) {
+    CHECK(slices[i].second >= 190'000);
+    CHECK(slices[i].second < 600'000);
+    if (i > 0) CHECK(slices[i].first >= slices[i - 1].first + slices[i - 1].second);
+  }
 }
 
 TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {

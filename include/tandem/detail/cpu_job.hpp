@@ -87,10 +87,12 @@ class cpu_job {
   // by the lane; future::cancel() reads it to withdraw the job).
   std::atomic<std::uint64_t> window_ticket{0};
 
-  // When the job was queued and given to a worker (steady clock, ns), for
-  // the runtime's metrics and traces; 0 until then.
+  // When the job was queued, and when a worker started and ended it
+  // (steady clock, ns), for the runtime's metrics and traces; 0 until then
+  // (the run times are known once the job left its worker's window).
   std::int64_t queued_ns = 0;
   std::int64_t started_ns = 0;
+  std::int64_t ended_ns = 0;
 
  protected:
   ~cpu_job() = default;
