@@ -45,6 +45,10 @@ constexpr auto recheck_after_busy = std::chrono::milliseconds(1);
 constexpr int passes_per_call = 4;
 constexpr auto idle_check = std::chrono::milliseconds(250);
 constexpr auto respawn_backoff = std::chrono::milliseconds(100);
+// New workers that die before they are ready, in a row, before the lane
+// gives up: each one's jobs went back to the queue, so without a limit a
+// worker_init that crashes would be respawned forever.
+constexpr unsigned startup_deaths_limit = 5;
 
 // A heap block also holds its prefix and the allocator's bookkeeping.
 std::size_t largest_payload(std::size_t heap_bytes) { return heap_bytes - heap_bytes / 16; }
@@ -400,6 +404,7 @@ void cpu_lane::settle_exit(const zygote_report& report) {
   worker_slot& slot = **it;
   while (take_reply(slot)) {
   }
+  const bool died_starting = slot.state == worker_slot::phase::starting;
   // A worker that was killed or retired was counted when that began.
   if (slot.state != worker_slot::phase::leaving) count_restart(ending::crashed);
   return_unstarted(slot);
@@ -415,6 +420,18 @@ void cpu_lane::settle_exit(const zygote_report& report) {
   slot.retry_at = clock::time_point::min();
   promote_spare_for(slot);
   publish_pids();
+  if (died_starting && ++startup_deaths_ == startup_deaths_limit)
+    break_lane(startup_death_reason(report));
+}
+
+std::string cpu_lane::startup_death_reason(const zygote_report& last) const {
+  const std::string init = options_.worker_init
+                               ? " (does worker_init '" + options_.worker_init.name() + "' crash?)"
+                               : "";
+  return std::to_string(startup_deaths_limit) +
+         " new worker processes in a row died before they were ready" + init + "; the last, pid " +
+         std::to_string(last.pid) + ", " + ipc::describe(last.status) +
+         "; the cpu lane cannot run tasks: fix it and create a new runtime";
 }
 
 bool cpu_lane::take_replies() {
@@ -428,16 +445,7 @@ bool cpu_lane::take_reply(worker_slot& slot) {
   const ipc::decoded frame = slot.reply();
   if (frame.error == ipc::frame_error::empty) return false;
   if (frame.error != ipc::frame_error::none) {
-    const std::string what = "its worker process (pid " + std::to_string(slot.pid) +
-                             ") wrote a corrupt reply (" + ipc::describe(frame.error) +
-                             "); the worker was killed and is being replaced";
-    kill_worker(
-        slot,
-        [&](const cpu_job& job) {
-          return std::make_exception_ptr(
-              worker_crashed("task '" + job.task().name() + "': " + what, slot.pid, SIGKILL, -1));
-        },
-        ending::crashed);
+    reject_worker(slot, std::string("a corrupt reply (") + ipc::describe(frame.error) + ")");
     if (frame.error != ipc::frame_error::ring_corrupt) slot.done(frame);
     return frame.error != ipc::frame_error::ring_corrupt;
   }
@@ -446,17 +454,37 @@ bool cpu_lane::take_reply(worker_slot& slot) {
   return true;
 }
 
+void cpu_lane::reject_worker(worker_slot& slot, const std::string& wrote) {
+  const std::string what = "its worker process (pid " + std::to_string(slot.pid) + ") wrote " +
+                           wrote + "; the worker was killed and is being replaced";
+  kill_worker(
+      slot,
+      [&](const cpu_job& job) {
+        return std::make_exception_ptr(
+            worker_crashed("task '" + job.task().name() + "': " + what, slot.pid, SIGKILL, -1));
+      },
+      ending::crashed);
+}
+
 void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
-  switch (static_cast<to_parent>(frame.kind)) {
+  const auto kind = static_cast<to_parent>(frame.kind);
+  // A worker says `init_failed` only before `ready`, and `retiring` only
+  // between tasks (with its last reply): said by a running task, either is
+  // a forgery, and believing it would leave that task running unwatched.
+  if ((kind == to_parent::init_failed && slot.state != worker_slot::phase::starting) ||
+      (kind == to_parent::retiring && slot.front_started()))
+    return reject_worker(slot, "a reply it cannot send while running a task");
+  switch (kind) {
     case to_parent::ready:
       if (slot.state == worker_slot::phase::starting) {
         slot.state = worker_slot::phase::serving;
+        startup_deaths_ = 0;
         update_idle(slot);
       }
       return;
     case to_parent::retiring:
     case to_parent::init_failed:
-      if (static_cast<to_parent>(frame.kind) == to_parent::init_failed)
+      if (kind == to_parent::init_failed)
         break_lane(failed_init_reason(frame.payload));
       else
         bump(restarts_recycle_);
@@ -475,9 +503,13 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
   const bool expected = !slot.window.empty() &&
                         frame_number(frame.id) == slot.window.front().number &&
                         frame_task(frame.id) == slot.window.front().job->task().index();
-  if (!expected) return;  // nobody asked
+  // Replies come in window order: one for another job, or of a kind no
+  // task reply has, means the worker's replies can no longer be matched.
+  if (!expected || (kind != to_parent::value && kind != to_parent::thrown &&
+                    kind != to_parent::too_large && kind != to_parent::unknown))
+    return reject_worker(slot, "a reply that answers no task it was given");
   cpu_job& job = slot.pop_front();
-  switch (static_cast<to_parent>(frame.kind)) {
+  switch (kind) {
     case to_parent::value:
       account(job, ending::completed, slot.pid);
       job.deliver(frame.payload);

@@ -167,6 +167,10 @@ class cpu_lane {
   template <class Reason>
   void kill_worker(worker_slot& slot, Reason reason_for, ending how);
   void break_lane(const std::string& why);
+  std::string startup_death_reason(const zygote_report& last) const;
+  // reject_worker() kills a worker that wrote something it must not (what
+  // it `wrote`, for the error of each job it had).
+  void reject_worker(worker_slot& slot, const std::string& wrote);
   // lose_zygote() breaks the lane for good when its zygote is gone, and
   // lets go of the workers, which die with it.
   void lose_zygote(const std::string& why);
@@ -223,8 +227,9 @@ class cpu_lane {
   std::atomic<bool> pass_wanted_{false};         // see ask_for_pass()
   std::atomic<std::uint64_t> events_passed_{0};  // `events` when the last pass began
   std::uint64_t reports_seen_ = 0;
-  bool new_deadline_ = false;  // a pass gave a job with a timeout to a worker
-  std::string broken_;         // dispatcher only: why no task can run any more
+  bool new_deadline_ = false;    // a pass gave a job with a timeout to a worker
+  std::string broken_;           // dispatcher only: why no task can run any more
+  unsigned startup_deaths_ = 0;  // dispatcher only: new workers dead before ready, in a row
   mutable std::mutex pids_mutex_;
   mutable std::condition_variable pids_known_;
   std::vector<pid_t> pids_;

@@ -128,9 +128,9 @@ class worker {
         return small_;
       }
       // A block also needs its prefix and the allocator's bookkeeping.
-      if (length > heap_bytes_ - heap_bytes_ / 16 ||
-          !(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
-        throw payload_too_large("", length, heap_bytes_);
+      const std::size_t limit = heap_bytes_ - heap_bytes_ / 16;
+      if (length > limit || !(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
+        throw payload_too_large("", length, limit);
       return block_.bytes();
     }
     bool on_heap() const noexcept { return bool(block_); }

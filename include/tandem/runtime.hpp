@@ -127,14 +127,13 @@ struct runtime_options {
   // enough to leave on; off, metrics() reports only submissions.
   bool metrics = true;
   // thread_slice is the scheduling slice the runtime's own threads (io
-  // workers, blocking threads, the cpu lane's dispatcher) ask the kernel for: shorter than the default slice that
-  // worker processes keep (about 1.4 ms on 2 cores), so an io thread that
-  // wakes preempts a busy worker at once instead of waiting for its slice
-  // to end (measured: io p99 about 15% lower while the cpu lane is
-  // saturated). Linux 6.12 and later honour it (EEVDF custom slices);
-  // earlier kernels ignore it. 0.1 to 100 ms, or zero to leave the
-  // kernel's default; a thread whose policy is not SCHED_OTHER (inherited
-  // from the thread that made the runtime) keeps its own.
+  // workers, blocking threads, the cpu lane's dispatcher) ask the kernel for: shorter than the
+  // default slice that worker processes keep (about 1.4 ms on 2 cores), so an io thread that wakes
+  // preempts a busy worker at once instead of waiting for its slice to end (measured: io p99 about
+  // 15% lower while the cpu lane is saturated). Linux 6.12 and later honour it (EEVDF custom
+  // slices); earlier kernels ignore it. 0.1 to 100 ms, or zero to leave the kernel's default; a
+  // thread whose policy is not SCHED_OTHER (inherited from the thread that made the runtime) keeps
+  // its own.
   std::chrono::microseconds thread_slice{100};
 };
 
@@ -294,8 +293,8 @@ class runtime {
     return submit_many(submit_options{}, task, std::forward<Items>(items));
   }
   template <class R, class... A, std::ranges::input_range Items>
-  std::vector<future<R>> submit_many(const submit_options& options,
-                                     const task_ref<R(A...)>& task, Items&& items) {
+  std::vector<future<R>> submit_many(const submit_options& options, const task_ref<R(A...)>& task,
+                                     Items&& items) {
     const bool timed = options.timeout > std::chrono::nanoseconds::zero();
     if (task.default_affinity() == affinity::cpu ||
         (task.default_affinity() == affinity::any && timed))
@@ -319,8 +318,8 @@ class runtime {
   // A closure cannot travel to a worker process: tandem::cpu takes only
   // tasks made by tandem::define_task (task.hpp).
   template <class F, class... Args>
-    requires(!detail::is_task_ref<std::remove_cvref_t<F>>::value)
-  void submit(cpu_t, F&& closure_not_a_defined_task, Args&&... args) = delete;
+  requires(!detail::is_task_ref<std::remove_cvref_t<F>>::value) void submit(
+      cpu_t, F&& closure_not_a_defined_task, Args&&... args) = delete;
 
   // run_process() starts the program args[0] (looked up in PATH when it
   // has no '/') with the arguments args[1...] and returns the future of
@@ -386,7 +385,8 @@ class runtime {
   future<R> submit_cpu(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
                        U&&... args) {
     future<R> result;
-    if (detail::cpu_job* job = new_cpu_job(timeout, task, result, [] {}, std::forward<U>(args)...))
+    if (detail::cpu_job* job = new_cpu_job(
+            timeout, task, result, [] {}, std::forward<U>(args)...))
       detail::submit_cpu(*scheduler_, *job);
     return result;
   }
@@ -399,6 +399,10 @@ class runtime {
   template <class R, class... A, class BeforeHeap, class... U>
   detail::cpu_job* new_cpu_job(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
                                future<R>& result, BeforeHeap&& before_heap, U&&... args) {
+    if (!task) {
+      result = make_exceptional_future<R>(std::make_exception_ptr(error(detail::empty_task_ref)));
+      return nullptr;
+    }
     auto* job = new detail::cpu_call<R>(id_, task.entry(), timeout);
     result = detail::access::adopt<R>(static_cast<detail::state<R>*>(job));
     try {

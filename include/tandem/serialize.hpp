@@ -5,7 +5,8 @@
 //  * arithmetic types, enums, and trivially copyable structs (byte for byte:
 //    both ends are the same program, forked, so layouts agree; a struct
 //    holding pointers is copied as is and its pointers mean nothing in the
-//    other process: give it a serializer);
+//    other process: give it a serializer; views, std::string_view,
+//    std::span and std::reference_wrapper, do not compile);
 //  * std::string, std::vector, std::array, std::optional, std::pair,
 //    std::tuple, std::map, std::unordered_map, std::set, nested freely
 //    (a vector of trivially copyable elements is one block copy);
@@ -31,11 +32,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -146,10 +149,33 @@ struct is_std_array : std::false_type {};
 template <class T, std::size_t N>
 struct is_std_array<std::array<T, N>> : std::true_type {};
 
+// Views are trivially copyable, but what they point at stays behind in
+// this process: no codec takes them, alone or inside a pair, tuple,
+// array or optional (send the owning std::string or std::vector).
+template <class T>
+inline constexpr bool is_view_v = false;
+template <class C, class Tr>
+inline constexpr bool is_view_v<std::basic_string_view<C, Tr>> = true;
+template <class T, std::size_t N>
+inline constexpr bool is_view_v<std::span<T, N>> = true;
+template <class T>
+inline constexpr bool is_view_v<std::reference_wrapper<T>> = true;
+
+template <class T>
+inline constexpr bool holds_view_v = is_view_v<T>;
+template <class... T>
+inline constexpr bool holds_view_v<std::pair<T...>> = (holds_view_v<T> || ...);
+template <class... T>
+inline constexpr bool holds_view_v<std::tuple<T...>> = (holds_view_v<T> || ...);
+template <class T, std::size_t N>
+inline constexpr bool holds_view_v<std::array<T, N>> = holds_view_v<T>;
+template <class T>
+inline constexpr bool holds_view_v<std::optional<T>> = holds_view_v<T>;
+
 // Plain values are copied byte for byte: see the header comment.
 template <class T>
-inline constexpr bool is_plain_v =
-    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>;
+inline constexpr bool is_plain_v = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
+                                   !std::is_member_pointer_v<T> && !holds_view_v<T>;
 
 template <class T>
 inline constexpr bool is_block_vector_v = false;
@@ -173,6 +199,14 @@ struct codec {
   static_assert(sizeof(T) == 0,
                 "tandem cannot serialize this type: specialize tandem::serializer<T> (see "
                 "tandem/serialize.hpp)");
+};
+
+template <class T>
+requires(!has_serializer<T> && is_view_v<T>) struct codec<T> {
+  static_assert(sizeof(T) == 0,
+                "tandem cannot send a view (std::string_view, std::span, "
+                "std::reference_wrapper) to another process: what it points at stays in this "
+                "one; send a std::string or std::vector");
 };
 
 // write_elements() writes a container as a count, then its elements.

@@ -140,6 +140,12 @@ struct is_task_ref<task_ref<Signature>> : std::true_type {};
 
 }  // namespace detail
 
+namespace detail {
+inline constexpr const char* empty_task_ref =
+    "this task_ref is empty (default-constructed): make one with tandem::define_task or "
+    "tandem::find_task";
+}  // namespace detail
+
 // task_ref is a handle to a defined task: cheap to copy, valid for the
 // whole program. Calling it runs the function right here, in this thread.
 template <class R, class... A>
@@ -147,18 +153,27 @@ class task_ref<R(A...)> {
  public:
   using result_type = R;
 
-  // An empty task_ref (e.g. runtime_options::worker_init when unset).
+  // An empty task_ref (e.g. runtime_options::worker_init when unset). It
+  // is named "(empty task_ref)" and declares tandem::cpu; calling it
+  // throws tandem::error, and submitting it gives a future holding one.
   task_ref() noexcept = default;
 
   explicit operator bool() const noexcept { return entry_ != nullptr; }
-  const std::string& name() const noexcept { return entry_->name(); }
-  affinity default_affinity() const noexcept { return entry_->default_affinity(); }
+  const std::string& name() const noexcept {
+    static const std::string empty_name = "(empty task_ref)";
+    return entry_ ? entry_->name() : empty_name;
+  }
+  affinity default_affinity() const noexcept {
+    return entry_ ? entry_->default_affinity() : affinity::cpu;
+  }
 
   template <class... U>
   requires std::invocable<R (*)(A...), U...> R operator()(U&&... arguments) const {
+    if (!entry_) throw error(detail::empty_task_ref);
     return entry_->call(std::forward<U>(arguments)...);
   }
 
+  // entry() is the task's registration; only for a task_ref that is not empty.
   const detail::typed_entry<R(A...)>& entry() const noexcept { return *entry_; }
 
  private:

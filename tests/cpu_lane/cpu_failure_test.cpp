@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "ipc/channel.hpp"
+#include "ipc/frame.hpp"
 #include "runtime/cpu_worker.hpp"
+#include "runtime/worker_protocol.hpp"
 #include "support/cpu_tasks.hpp"
 #include "tandem/tandem.hpp"
 
@@ -71,6 +74,28 @@ const auto scribble = tandem::define_task<int()>("fail.scribble", tandem::cpu, [
   completions->ring().state().readable.ring();
   pause();
   return 0;
+});
+
+// forge() is a broken worker that publishes, past whatever it has posted,
+// a well-formed reply of `kind` and `id` with an 8-byte body, then goes on
+// running (it naps for `nap_ms`, then returns 7; -1: it never returns).
+void forge(tandem::detail::to_parent kind, std::uint64_t id) {
+  tandem::ipc::spsc_ring& ring = tandem::detail::this_worker_completions()->ring();
+  const std::uint64_t head = ring.state().head.load();
+  const tandem::ipc::frame_header header{8, static_cast<std::uint16_t>(kind), 0, id};
+  std::memcpy(ring.bytes().data() + (head & (ring.bytes().size() - 1)), &header, sizeof header);
+  ring.state().head.store(head + tandem::ipc::frame_bytes(8));
+  ring.state().readable.ring();
+}
+const auto forged_value = tandem::define_task<int()>("fail.forged_value", tandem::cpu, [] {
+  forge(tandem::detail::to_parent::value, 0xdeadbeef);
+  std::this_thread::sleep_for(100ms);
+  return 7;
+});
+const auto forged_retiring = tandem::define_task<int()>("fail.forged_retiring", tandem::cpu, [] {
+  forge(tandem::detail::to_parent::retiring, 0);
+  pause();
+  return 7;
 });
 
 tandem::runtime_options two_workers() { return {.io_threads = 2, .cpu_workers = 2}; }
@@ -313,6 +338,13 @@ TEST_CASE("payloads larger than the shared heap fail with payload_too_large" *
   } catch (const tandem::payload_too_large& e) {
     CHECK(std::string(e.what()).find("result of task 'fail.make_bytes'") != std::string::npos);
   }
+  // Just under the heap's size: refused, naming the limit actually enforced.
+  try {
+    rt.submit(make_bytes, (std::size_t{1} << 20) - 64).get();
+    FAIL("no exception");
+  } catch (const tandem::payload_too_large& e) {
+    CHECK(e.size() > e.limit());
+  }
   const std::vector<std::byte> fits(std::size_t{256} << 10, std::byte{7});
   CHECK(rt.submit(echo, fits).get() == fits);
 }
@@ -323,6 +355,26 @@ TEST_CASE("a worker that corrupts its ring fails its task, never the parent" *
   const pid_t worker = rt.submit(pid_after, 1).get();
   CHECK_THROWS_WITH_AS(rt.submit(scribble).get(), doctest::Contains("corrupt"),
                        tandem::worker_crashed);
+  CHECK(replaced_soon(rt, worker, 1));
+  CHECK(rt.submit(square, 8).get() == 64);
+}
+
+TEST_CASE("a worker that forges a reply fails its task and is replaced, never wedged" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  // A reply for a task it was not given: the replies after it could not be
+  // matched to their tasks any more.
+  pid_t worker = rt.submit(pid_after, 1).get();
+  auto forged = rt.submit(forged_value);
+  auto after = rt.submit(square, 3);
+  CHECK_THROWS_WITH_AS(forged.get(), doctest::Contains("answers no task"), tandem::worker_crashed);
+  CHECK(after.get() == 9);
+  CHECK(replaced_soon(rt, worker, 1));
+  // "retiring" from a running task: believed, it would leave the task
+  // running unwatched, past any timeout and shutdown.
+  worker = rt.submit(pid_after, 1).get();
+  CHECK_THROWS_WITH_AS(rt.submit(forged_retiring).get(),
+                       doctest::Contains("cannot send while running"), tandem::worker_crashed);
   CHECK(replaced_soon(rt, worker, 1));
   CHECK(rt.submit(square, 8).get() == 64);
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -33,6 +34,8 @@ int init_runs = 0;  // per worker process
 const auto init = tandem::define_task<void()>("life.init", tandem::cpu, [] { ++init_runs; });
 const auto failing_init = tandem::define_task<void()>(
     "life.failing_init", tandem::cpu, [] { throw std::runtime_error("no config file"); });
+const auto exiting_init =
+    tandem::define_task<void()>("life.exiting_init", tandem::cpu, [] { _exit(5); });
 const auto inits_seen =
     tandem::define_task<std::pair<int, int>()>("life.inits_seen", tandem::cpu, [] {
       return std::pair{int(getpid()), init_runs};
@@ -177,6 +180,18 @@ TEST_CASE("a worker_init that throws fails cpu tasks with a clear error, never h
                        tandem::worker_crashed);
   CHECK_THROWS_AS(rt.submit(work, 1).get(), tandem::worker_crashed);
   CHECK(rt.submit(tandem::io, work, 1).get() == 1);
+}
+
+TEST_CASE("a worker_init that kills its worker fails cpu tasks instead of respawning forever" *
+          doctest::timeout(60)) {
+  std::optional<tandem::runtime> rt;
+  rt.emplace(
+      tandem::runtime_options{.io_threads = 1, .cpu_workers = 2, .worker_init = exiting_init});
+  CHECK_THROWS_WITH_AS(rt->submit(work, 1).get(), doctest::Contains("life.exiting_init"),
+                       tandem::worker_crashed);
+  CHECK_THROWS_AS(rt->submit(work, 1).get(), tandem::worker_crashed);
+  CHECK(rt->submit(tandem::io, work, 1).get() == 1);
+  rt.reset();  // and it shuts down
 }
 
 TEST_CASE("a zygote killed from outside fails cpu tasks instead of hanging them" *

@@ -9,7 +9,9 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -55,7 +57,8 @@ struct tandem::serializer<labelled> {
   }
 };
 
-TEST_CASE("serialize: arithmetic, enums, plain structs and bool round-trip" * doctest::timeout(10)) {
+TEST_CASE("serialize: arithmetic, enums, plain structs and bool round-trip" *
+          doctest::timeout(10)) {
   CHECK(round_trip(42) == 42);
   CHECK(round_trip(-7.25) == -7.25);
   CHECK(round_trip(std::uint64_t{1} << 63) == std::uint64_t{1} << 63);
@@ -82,7 +85,8 @@ TEST_CASE("serialize: standard containers, nested, round-trip" * doctest::timeou
   CHECK(round_trip(u) == u);
   const std::set<std::string> s{"x", "y"};
   CHECK(round_trip(s) == s);
-  const std::vector<std::map<int, std::optional<std::string>>> nested{{{1, "a"}, {2, std::nullopt}}};
+  const std::vector<std::map<int, std::optional<std::string>>> nested{
+      {{1, "a"}, {2, std::nullopt}}};
   CHECK(round_trip(nested) == nested);
 }
 
@@ -92,6 +96,21 @@ TEST_CASE("serialize: a user type goes through tandem::serializer" * doctest::ti
   CHECK(round_trip(std::vector<labelled>{v, v}) == std::vector<labelled>{v, v});
 }
 
+TEST_CASE("serialize: views are never copied byte for byte, alone or nested" *
+          doctest::timeout(10)) {
+  // Their bytes would arrive as a pointer into the sender's memory. No
+  // codec takes them (a static_assert says why), so they do not compile.
+  using tandem::detail::is_plain_v;
+  CHECK_FALSE(is_plain_v<std::string_view>);
+  CHECK_FALSE(is_plain_v<std::span<const long>>);
+  CHECK_FALSE(is_plain_v<std::reference_wrapper<int>>);
+  CHECK_FALSE(is_plain_v<std::pair<int, std::string_view>>);
+  CHECK_FALSE(is_plain_v<std::tuple<double, std::span<int>>>);
+  CHECK_FALSE(is_plain_v<std::array<std::string_view, 2>>);
+  CHECK_FALSE(is_plain_v<std::optional<std::span<int>>>);
+  CHECK(is_plain_v<std::array<int, 4>>);
+}
+
 TEST_CASE("serialize: a large byte vector is one block" * doctest::timeout(10)) {
   std::vector<std::byte> big(1 << 20);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::byte(i * 31);
@@ -99,7 +118,8 @@ TEST_CASE("serialize: a large byte vector is one block" * doctest::timeout(10)) 
   CHECK(round_trip(big) == big);
 }
 
-TEST_CASE("serialize: the reader refuses truncated, forged and leftover input" * doctest::timeout(10)) {
+TEST_CASE("serialize: the reader refuses truncated, forged and leftover input" *
+          doctest::timeout(10)) {
   std::vector<std::byte> bytes(tandem::encoded_size(std::string("hello")));
   tandem::writer(bytes).write(std::string("hello"));
 

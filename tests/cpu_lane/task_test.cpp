@@ -3,18 +3,21 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tandem/runtime.hpp"
 #include "tandem/task.hpp"
 
 namespace {
 
-const auto twice = tandem::define_task<int(int)>("task_test.twice", tandem::cpu,
-                                                 [](int x) { return 2 * x; });
+const auto twice =
+    tandem::define_task<int(int)>("task_test.twice", tandem::cpu, [](int x) { return 2 * x; });
 
 // A closure sent to tandem::cpu must not compile; a defined task must.
 template <class F>
-concept cpu_accepts = requires(tandem::runtime& rt, F f) { rt.submit(tandem::cpu, f, 1); };
+concept cpu_accepts = requires(tandem::runtime& rt, F f) {
+  rt.submit(tandem::cpu, f, 1);
+};
 
 }  // namespace
 
@@ -57,4 +60,22 @@ TEST_CASE("no task can be defined while a runtime exists" * doctest::timeout(30)
   const auto late = tandem::define_task<int()>("task_test.late", tandem::cpu, [] { return 7; });
   tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
   CHECK(rt.submit(late).get() == 7);
+}
+
+TEST_CASE("an empty task_ref is a clear error wherever it is used, never a crash" *
+          doctest::timeout(30)) {
+  const tandem::task_ref<int(int)> none;
+  CHECK_FALSE(none);
+  CHECK(none.name() == "(empty task_ref)");
+  CHECK_THROWS_WITH_AS(none(1), doctest::Contains("empty"), tandem::error);
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  CHECK_THROWS_WITH_AS(rt.submit(none, 1).get(), doctest::Contains("empty"), tandem::error);
+  CHECK_THROWS_WITH_AS(rt.submit(tandem::cpu, none, 1).get(), doctest::Contains("empty"),
+                       tandem::error);
+  CHECK_THROWS_WITH_AS(rt.submit(tandem::io, none, 1).get(), doctest::Contains("empty"),
+                       tandem::error);
+  auto many = rt.submit_many(none, std::vector<int>{1, 2});
+  REQUIRE(many.size() == 2);
+  for (auto& f : many) CHECK_THROWS_AS(f.get(), tandem::error);
+  CHECK(rt.submit(twice, 4).get() == 8);  // the runtime is unharmed
 }
