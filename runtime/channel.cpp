@@ -1,7 +1,16 @@
 // The channel is Vyukov's bounded multi-producer multi-consumer queue: each
 // slot carries a turn number that says whether it is ready for the sender
 // or the receiver of a given position, so a sender and a receiver touch
-// only their own position counter and the slot they won.
+// only their own position counter and the slot they won. Turns count in
+// halves (2p: free for position p; 2p + 1: holds p's value), so that with
+// one slot "holds p" and "free for p + 1" still read differently.
+//
+// Closing: close() sets a bit in the send position, the word senders claim
+// positions on, so a sender either claimed its position before the close
+// (and its value is delivered) or sees the bit and throws. Receivers call
+// the channel closed and empty only once they have claimed every position
+// claimed before the close; a receiver that finds an earlier slot not yet
+// filled waits for its sender's wake-up like any other.
 //
 // Waiting: a receiver that finds the channel empty raises the
 // receivers_sleep flag, re-checks, and sleeps on `sent`; a sender that
@@ -30,13 +39,12 @@ namespace tandem::detail {
 namespace {
 
 struct channel_state {
-  alignas(64) std::atomic<std::uint64_t> send_position;
+  alignas(64) std::atomic<std::uint64_t> send_position;  // and closed_bit
   alignas(64) std::atomic<std::uint64_t> receive_position;
   alignas(64) std::atomic<std::uint32_t> sent;  // futex word of waiting receivers
   std::atomic<std::uint32_t> received;          // futex word of waiting senders
   std::atomic<std::uint32_t> receivers_sleep;   // flag: someone may sleep on `sent`
   std::atomic<std::uint32_t> senders_sleep;     // flag: someone may sleep on `received`
-  std::atomic<std::uint32_t> closed;
   std::uint32_t value_bytes;
   std::uint32_t value_offset;  // from the start of a slot
   std::uint64_t capacity;
@@ -46,6 +54,9 @@ struct channel_state {
 struct slot_head {
   std::atomic<std::uint64_t> turn;
 };
+
+// Positions stay below 2^63 (centuries of sends), leaving the top bit free.
+constexpr std::uint64_t closed_bit = std::uint64_t{1} << 63;
 
 // Before a waiter counts itself and may sleep, it retries this many times:
 // a peer in another process is usually a fraction of a microsecond away.
@@ -78,27 +89,33 @@ std::atomic<std::uint64_t>& turn_of(std::byte* slot) {
   return reinterpret_cast<slot_head*>(slot)->turn;
 }
 
+constexpr std::uint64_t free_turn(std::uint64_t position) { return 2 * position; }
+constexpr std::uint64_t filled_turn(std::uint64_t position) { return 2 * position + 1; }
+
 bool past(std::chrono::steady_clock::time_point deadline) {
   return deadline != no_deadline && std::chrono::steady_clock::now() >= deadline;
 }
 
-// try_push() claims the send position whose slot is free, if any.
-bool try_push(channel_state& state, const void* value) {
+// try_push() claims the send position whose slot is free and fills it:
+// done, or closed, or nothing while the channel is full.
+std::optional<channel_status> try_push(channel_state& state, const void* value) {
   std::uint64_t position = state.send_position.load(std::memory_order_relaxed);
   for (;;) {
+    if ((position & closed_bit) != 0) return channel_status::closed;
     std::byte* slot = slot_at(state, position);
     const std::uint64_t turn = turn_of(slot).load(std::memory_order_acquire);
-    const auto lag = static_cast<std::int64_t>(turn - position);
-    if (lag < 0) return false;  // the receiver of the previous round is not done: full
+    const auto lag = static_cast<std::int64_t>(turn - free_turn(position));
+    if (lag < 0) return std::nullopt;  // the receiver of the previous round is not done: full
     if (lag > 0) {
       position = state.send_position.load(std::memory_order_relaxed);
       continue;
     }
+    // Fails, reloading `position`, if close() set the bit meanwhile.
     if (state.send_position.compare_exchange_weak(position, position + 1,
                                                   std::memory_order_relaxed)) {
       std::memcpy(slot + state.value_offset, value, state.value_bytes);
-      turn_of(slot).store(position + 1, std::memory_order_release);
-      return true;
+      turn_of(slot).store(filled_turn(position), std::memory_order_release);
+      return channel_status::done;
     }
   }
 }
@@ -109,7 +126,7 @@ bool try_pop(channel_state& state, void* value) {
   for (;;) {
     std::byte* slot = slot_at(state, position);
     const std::uint64_t turn = turn_of(slot).load(std::memory_order_acquire);
-    const auto lag = static_cast<std::int64_t>(turn - (position + 1));
+    const auto lag = static_cast<std::int64_t>(turn - filled_turn(position));
     if (lag < 0) return false;  // not sent yet: empty
     if (lag > 0) {
       position = state.receive_position.load(std::memory_order_relaxed);
@@ -118,10 +135,19 @@ bool try_pop(channel_state& state, void* value) {
     if (state.receive_position.compare_exchange_weak(position, position + 1,
                                                      std::memory_order_relaxed)) {
       std::memcpy(value, slot + state.value_offset, state.value_bytes);
-      turn_of(slot).store(position + state.capacity, std::memory_order_release);
+      turn_of(slot).store(free_turn(position + state.capacity), std::memory_order_release);
       return true;
     }
   }
+}
+
+// drained_and_closed() is true once the channel is closed and receivers
+// have claimed every position senders claimed: nothing can arrive any more.
+// Closed but not drained means a sender is between its claim and its fill.
+bool drained_and_closed(const channel_state& state) {
+  const std::uint64_t sends = state.send_position.load(std::memory_order_acquire);
+  return (sends & closed_bit) != 0 &&
+         state.receive_position.load(std::memory_order_acquire) == (sends & ~closed_bit);
 }
 
 // wake_sleepers() wakes everyone sleeping on `word`, if the flag says
@@ -175,19 +201,14 @@ void channel_init(void* body, std::size_t capacity, std::size_t value_bytes,
   state.value_offset = static_cast<std::uint32_t>(layout.value_offset);
   state.capacity = capacity;
   state.slot_bytes = layout.slot_bytes;
-  for (std::uint64_t i = 0; i < capacity; ++i) new (slot_at(state, i)) slot_head{i};
+  for (std::uint64_t i = 0; i < capacity; ++i) new (slot_at(state, i)) slot_head{free_turn(i)};
 }
 
 channel_status channel_send(void* body, const void* value,
                             std::chrono::steady_clock::time_point deadline) {
   auto& state = state_of(body);
   const auto status = attempt(state.received, state.senders_sleep, deadline,
-                              [&]() -> std::optional<channel_status> {
-                                if (state.closed.load(std::memory_order_acquire) != 0)
-                                  return channel_status::closed;
-                                if (try_push(state, value)) return channel_status::done;
-                                return std::nullopt;
-                              });
+                              [&] { return try_push(state, value); });
   if (status == channel_status::done) wake_sleepers(state.sent, state.receivers_sleep);
   return status;
 }
@@ -199,8 +220,8 @@ channel_status channel_receive(void* body, void* value,
   const auto status =
       attempt(state.sent, state.receivers_sleep, deadline, [&]() -> std::optional<channel_status> {
         if (try_pop(state, value)) return channel_status::done;
-        if (state.closed.load(std::memory_order_acquire) == 0) return std::nullopt;
-        return try_pop(state, value) ? channel_status::done : channel_status::closed;
+        if (drained_and_closed(state)) return channel_status::closed;
+        return std::nullopt;
       });
   if (status == channel_status::done) wake_sleepers(state.received, state.senders_sleep);
   return status;
@@ -208,7 +229,7 @@ channel_status channel_receive(void* body, void* value,
 
 void channel_close(void* body) noexcept {
   auto& state = state_of(body);
-  state.closed.store(1, std::memory_order_seq_cst);
+  state.send_position.fetch_or(closed_bit, std::memory_order_seq_cst);
   state.sent.fetch_add(1, std::memory_order_release);
   state.received.fetch_add(1, std::memory_order_release);
   wake_waiters(state.sent, INT_MAX);
@@ -216,13 +237,13 @@ void channel_close(void* body) noexcept {
 }
 
 bool channel_is_closed(const void* body) noexcept {
-  return state_of(body).closed.load(std::memory_order_acquire) != 0;
+  return (state_of(body).send_position.load(std::memory_order_acquire) & closed_bit) != 0;
 }
 
 std::size_t channel_size(const void* body) noexcept {
   const auto& state = state_of(body);
   const auto received = state.receive_position.load(std::memory_order_acquire);
-  const auto sent = state.send_position.load(std::memory_order_acquire);
+  const auto sent = state.send_position.load(std::memory_order_acquire) & ~closed_bit;
   return sent > received ? static_cast<std::size_t>(std::min(sent - received, state.capacity)) : 0;
 }
 

@@ -15,11 +15,14 @@
 // so T must be trivially copyable (a std::string, whose characters live on
 // one process's heap, does not compile). A full channel makes senders wait
 // (backpressure); close() wakes every waiter: waiting senders throw
-// channel_closed, receivers drain what is left and then get nothing.
+// channel_closed, receivers drain what is left and then get nothing. A
+// send() that returns, even one racing close(), has delivered its value:
+// receivers get it before they see the channel closed and empty.
 //
 // Creation, lifetime and handles are as for sync.hpp's objects. A process
 // killed in the middle of a send may lose that value and stall receivers
-// at its slot: give receivers a timeout where senders may be killed.
+// at its slot, closed or not: give receivers a timeout where senders may
+// be killed.
 #pragma once
 
 #include <bit>

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,60 @@ const auto receive_until_closed =
           while (auto v = in.receive()) sum += *v;
           return sum;
         });
+
+// count_up_until_closed sends 0, 1, 2, ... until the channel closes, adding
+// 1 to `delivered` after each send that returned; it returns how many did.
+const auto count_up_until_closed =
+    tandem::define_task<int(tandem::channel<int>, tandem::shared<int>)>(
+        "channel.count_up_until_closed", tandem::cpu,
+        [](tandem::channel<int> out, tandem::shared<int> delivered) {
+          for (int next = 0;; ++next) {
+            try {
+              out.send(next);
+            } catch (const tandem::channel_closed&) {
+              return next;
+            }
+            delivered.fetch_add(1);
+          }
+        });
+
+// A one-slot channel is a hand-off; with one or two slots a slot's "holds
+// position p" and "free for position p + capacity" are closest.
+constexpr std::size_t smallest_capacities[] = {1, 2};
+
+// close_mid_stream() runs senders (two threads, plus a worker process if
+// `worker_sends`) and two receiver threads on a channel of 8, closes it
+// while values flow, and returns how many values whose send() returned no
+// receiver got: each must reach a receiver before receivers see "closed".
+long close_mid_stream(tandem::runtime& rt, bool worker_sends) {
+  tandem::channel<int> c(rt, 8);
+  tandem::shared<int> worker_delivered(rt, 0);
+  std::optional<tandem::future<int>> worker;
+  if (worker_sends) worker = rt.submit(count_up_until_closed, c, worker_delivered);
+  std::atomic<long> sent{0}, received{0};
+  std::vector<std::thread> threads;
+  for (int s = 0; s < (worker_sends ? 2 : 3); ++s)
+    threads.emplace_back([&] {
+      try {
+        for (;;) {
+          c.send(1);
+          sent.fetch_add(1);
+        }
+      } catch (const tandem::channel_closed&) {
+      }
+    });
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&] {
+      while (c.receive()) received.fetch_add(1);
+    });
+  CHECK(tandem::test::eventually(
+      [&] { return received.load() >= 100 && (!worker_sends || worker_delivered.load() > 0); }, 10s,
+      1ms));
+  c.close();
+  for (auto& t : threads) t.join();
+  if (worker) sent += worker->get();
+  return sent.load() - received.load();
+}
 
 }  // namespace
 
@@ -166,4 +221,131 @@ TEST_CASE("many senders and receivers in threads lose and duplicate nothing" *
   for (int r = 0; r < 4; ++r) threads[senders + r].join();
   const long n = senders * per_sender;
   CHECK(std::accumulate(sums.begin(), sums.end(), 0L) == n * (n - 1) / 2);
+}
+
+TEST_CASE("a one- or two-slot channel holds exactly its capacity, in order" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  for (const std::size_t capacity : smallest_capacities) {
+    CAPTURE(capacity);
+    tandem::channel<int> c(rt, capacity);
+    const int n = static_cast<int>(capacity);
+    for (int i = 0; i < n; ++i) REQUIRE(c.try_send(i));
+    // REQUIRE: on a broken ring the extra value overwrites one and
+    // receivers then spin forever.
+    REQUIRE_FALSE(c.try_send(n));
+    CHECK_FALSE(c.send_for(n, 10ms));
+    CHECK(c.size() == capacity);
+    for (int i = 0; i < n; ++i) CHECK(c.try_receive() == i);
+    CHECK_FALSE(c.try_receive().has_value());
+    CHECK(c.size() == 0);
+    CHECK(c.try_send(n));  // room again, and the ring wrapped around
+    CHECK(c.receive_for(10ms) == n);
+  }
+}
+
+TEST_CASE("a one- or two-slot channel hands values over in order between threads" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  for (const std::size_t capacity : smallest_capacities) {
+    CAPTURE(capacity);
+    tandem::channel<int> c(rt, capacity);
+    const int n = static_cast<int>(capacity);
+    constexpr int count = 2'000;
+    std::atomic<int> sent{0};
+    std::thread sender([&] {
+      for (int i = 0; i < count; ++i) {
+        c.send(i);
+        sent.fetch_add(1);
+      }
+    });
+    tandem::test::eventually([&] { return sent.load() >= n; });
+    std::this_thread::sleep_for(50ms);
+    CHECK(sent.load() == n);  // the next send waits for a receive
+    CHECK(c.receive() == 0);
+    tandem::test::eventually([&] { return sent.load() > n; });
+    CHECK(sent.load() == n + 1);  // one receive, one more send
+    for (int i = 1; i < count; ++i) CHECK(c.receive() == i);
+    sender.join();
+  }
+}
+
+TEST_CASE("close wakes a sender on a full and a receiver on an empty one- or two-slot channel" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  for (const std::size_t capacity : smallest_capacities) {
+    CAPTURE(capacity);
+    tandem::channel<int> full(rt, capacity);
+    tandem::channel<int> empty(rt, capacity);
+    const int n = static_cast<int>(capacity);
+    for (int i = 0; i < n; ++i) full.send(i);
+    std::atomic<bool> sender_threw{false};
+    std::atomic<bool> receiver_returned{false};
+    std::atomic<bool> receiver_got_nothing{false};
+    std::thread sender([&] {
+      try {
+        full.send(-1);
+      } catch (const tandem::channel_closed&) {
+        sender_threw = true;
+      }
+    });
+    std::thread receiver([&] {
+      receiver_got_nothing = !empty.receive().has_value();
+      receiver_returned = true;
+    });
+    std::this_thread::sleep_for(100ms);  // both are blocked now
+    CHECK_FALSE(sender_threw.load());
+    CHECK_FALSE(receiver_returned.load());
+    full.close();
+    empty.close();
+    sender.join();
+    receiver.join();
+    CHECK(sender_threw);
+    CHECK(receiver_got_nothing);
+    for (int i = 0; i < n; ++i) CHECK(full.receive() == i);
+    CHECK_FALSE(full.receive().has_value());
+  }
+}
+
+TEST_CASE("a one- or two-slot channel blocks, keeps order and closes across a worker process" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  for (const std::size_t capacity : smallest_capacities) {
+    CAPTURE(capacity);
+    const int n = static_cast<int>(capacity);
+    // The worker receives what this thread sends, sleeping while it is empty.
+    tandem::channel<int> to_worker(rt, capacity);
+    tandem::shared<int> started(rt, 0);
+    auto worker_receiver = rt.submit(receive_until_closed, to_worker, started);
+    for (int i = 1; i <= 100; ++i) to_worker.send(i);  // waits for the worker when full
+    tandem::test::eventually([&] { return started.load() == 1 && to_worker.size() == 0; });
+    std::this_thread::sleep_for(50ms);  // the worker sleeps on the empty channel now
+    to_worker.close();
+    CHECK(worker_receiver.get() == 5'050);
+    // The worker sends to this thread, and waits while the channel is full.
+    tandem::channel<int> from_worker(rt, capacity);
+    tandem::shared<int> delivered(rt, 0);
+    auto worker_sender = rt.submit(count_up_until_closed, from_worker, delivered);
+    int expected = 0;
+    for (; expected < 100; ++expected) REQUIRE(from_worker.receive() == expected);
+    tandem::test::eventually([&] { return delivered.load() == 100 + n; });
+    std::this_thread::sleep_for(50ms);
+    CHECK(delivered.load() == 100 + n);  // its next send waits for room
+    from_worker.close();
+    const int sent = worker_sender.get();
+    CHECK(sent == 100 + n);
+    while (auto v = from_worker.receive()) CHECK(*v == expected++);
+    CHECK(expected == sent);
+  }
+}
+
+TEST_CASE("every value whose send() returned reaches a receiver when close() races sends" *
+          doctest::timeout(120)) {
+  tandem::runtime rt{tandem::test::lanes(2, 2)};
+  long stranded = 0;
+  for (int round = 0; round < 300; ++round) stranded += close_mid_stream(rt, false);
+  CHECK(stranded == 0);
+  stranded = 0;
+  for (int round = 0; round < 30; ++round) stranded += close_mid_stream(rt, true);
+  CHECK(stranded == 0);  // with one sender in a worker process
 }
