@@ -176,7 +176,7 @@ void blocking_pool::add_metrics(blocking_metrics& into) const {
   const std::uint64_t started = tally_.add_to(into);
   into.submitted += queued_;
   into.threads += live_;
-  settle_depths(into, started);
+  if (metrics_) settle_depths(into, started);  // uncounted, the depths would be guesses
 }
 
 void blocking_pool::stop() {

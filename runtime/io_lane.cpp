@@ -219,7 +219,7 @@ void io_lane::add_metrics(io_lane_metrics& into) const noexcept {
   }
   into.submitted += queued_count();
   into.threads += static_cast<unsigned>(workers_.size());
-  settle_depths(into, started);
+  if (metrics_) settle_depths(into, started);  // uncounted, the depths would be guesses
 }
 
 bool io_lane::work_visible() const noexcept {

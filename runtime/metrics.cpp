@@ -48,19 +48,27 @@ class prometheus_writer {
 
 std::string lane_label(const char* lane) { return std::string("lane=\"") + lane + "\""; }
 
-void write_counts(prometheus_writer& out, const char* lane, const lane_metrics& m) {
-  const std::string l = lane_label(lane);
-  out.sample("tasks_submitted_total", l, static_cast<double>(m.submitted));
-  out.sample("tasks_completed_total", l, static_cast<double>(m.completed));
-  out.sample("tasks_failed_total", l, static_cast<double>(m.failed));
-  out.sample("tasks_cancelled_total", l, static_cast<double>(m.cancelled));
-  out.sample("tasks_timed_out_total", l, static_cast<double>(m.timed_out));
-}
-
-void write_depths(prometheus_writer& out, const char* lane, const lane_metrics& m) {
-  out.sample("tasks_queued", lane_label(lane), static_cast<double>(m.queued));
-  out.sample("tasks_running", lane_label(lane), static_cast<double>(m.running));
-}
+// lane_family is a figure every lane has, written as one family with a
+// sample per lane.
+struct lane_family {
+  const char* name;
+  const char* type;
+  const char* help;
+  std::uint64_t lane_metrics::*figure;
+};
+constexpr lane_family lane_families[] = {
+    {"tasks_submitted_total", "counter", "Tasks queued on the lane.", &lane_metrics::submitted},
+    {"tasks_completed_total", "counter", "Tasks that ran and produced a value.",
+     &lane_metrics::completed},
+    {"tasks_failed_total", "counter", "Tasks that threw, crashed their worker or failed.",
+     &lane_metrics::failed},
+    {"tasks_cancelled_total", "counter", "Tasks cancelled or dropped at shutdown.",
+     &lane_metrics::cancelled},
+    {"tasks_timed_out_total", "counter", "cpu tasks stopped at their timeout.",
+     &lane_metrics::timed_out},
+    {"tasks_queued", "gauge", "Tasks waiting now.", &lane_metrics::queued},
+    {"tasks_running", "gauge", "Tasks running now.", &lane_metrics::running},
+};
 
 }  // namespace
 
@@ -84,15 +92,13 @@ std::string to_prometheus(const metrics_snapshot& snapshot, const std::string& p
   prometheus_writer out(prefix);
   const std::pair<const char*, const lane_metrics*> lanes[] = {
       {"io", &snapshot.io}, {"io_blocking", &snapshot.blocking}, {"cpu", &snapshot.cpu}};
-  out.family("tasks_submitted_total", "counter", "Tasks queued on the lane.");
-  out.family("tasks_completed_total", "counter", "Tasks that ran and produced a value.");
-  out.family("tasks_failed_total", "counter", "Tasks that threw, crashed their worker or failed.");
-  out.family("tasks_cancelled_total", "counter", "Tasks cancelled or dropped at shutdown.");
-  out.family("tasks_timed_out_total", "counter", "cpu tasks stopped at their timeout.");
-  for (const auto& [name, m] : lanes) write_counts(out, name, *m);
-  out.family("tasks_queued", "gauge", "Tasks waiting now.");
-  out.family("tasks_running", "gauge", "Tasks running now.");
-  for (const auto& [name, m] : lanes) write_depths(out, name, *m);
+  // The text format wants each family's samples right after its own HELP
+  // and TYPE lines, in one group.
+  for (const lane_family& family : lane_families) {
+    out.family(family.name, family.type, family.help);
+    for (const auto& [name, m] : lanes)
+      out.sample(family.name, lane_label(name), static_cast<double>(m->*family.figure));
+  }
   out.family("task_queue_wait_seconds", "histogram",
              "Time from queued to started (io lanes: sampled).");
   for (const auto& [name, m] : lanes)

@@ -11,9 +11,13 @@
 // disagree by the tasks that moved in between). On the io lane, queue wait
 // and run time are sampled: one task in io_sample_every is timed (a clock
 // read per task would cost more than the task), so their counts are sample
-// counts; the cpu lane times every task. Keeping metrics on costs the io
-// lane about a nanosecond per task (runtime_options::metrics turns them
-// off).
+// counts (while a trace is recorded, every io task is timed); the cpu lane
+// times every task. Keeping metrics on costs the io lane about a
+// nanosecond per task. runtime_options::metrics = false turns the io
+// lane's and the blocking pool's counting off: they then report only
+// submissions (queued and running stay 0). The cpu lane counts and times
+// whatever the option says: next to a round trip to a worker process, that
+// costs nothing.
 #pragma once
 
 #include <array>

@@ -124,7 +124,8 @@ struct runtime_options {
   // as objects touch them.
   std::size_t shared_memory_bytes = std::size_t{64} << 20;
   // metrics: count and time tasks for metrics() (metrics.hpp). Cheap
-  // enough to leave on; off, metrics() reports only submissions.
+  // enough to leave on; off, the io lane and the blocking pool report only
+  // submissions (the cpu lane counts anyway: see metrics.hpp).
   bool metrics = true;
   // thread_slice is the scheduling slice the runtime's own threads (io
   // workers, blocking threads, the cpu lane's dispatcher) ask the kernel for: shorter than the

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -158,6 +159,24 @@ TEST_CASE("a worker recycled after max_tasks_per_worker counts as a recycle" *
   CHECK(m.restarts_crash == 0);
 }
 
+TEST_CASE("with metrics off the io lanes report only submissions, the cpu lane everything" *
+          doctest::timeout(60)) {
+  auto options = tandem::test::lanes(1, 1);
+  options.metrics = false;
+  tandem::runtime rt{options};
+  CHECK(rt.submit(tandem::io, [] { return 1; }).get() == 1);
+  CHECK(rt.submit(tandem::io_blocking, [] { return 2; }).get() == 2);
+  CHECK(rt.submit(twice, 2).get() == 4);
+  const auto m = rt.metrics();
+  CHECK(m.io.submitted >= 1);
+  CHECK(m.io.completed == 0);
+  CHECK(m.io.queued == 0);  // not every submission shown as waiting forever
+  CHECK(m.blocking.submitted == 1);
+  CHECK(m.blocking.queued == 0);
+  CHECK(m.cpu.completed == 1);
+  CHECK(m.cpu.run_time.count == 1);
+}
+
 TEST_CASE("latency histogram buckets and percentiles" * doctest::timeout(10)) {
   tandem::latency_histogram h;
   CHECK(h.percentile(50) == 0);
@@ -183,13 +202,20 @@ TEST_CASE("to_prometheus writes every family in the text format" * doctest::time
         std::string::npos);
   CHECK(text.find("tandem_cpu_worker_restarts_total{cause=\"crash\"} 0\n") != std::string::npos);
   CHECK(text.find("tandem_cpu_workers_alive 2\n") != std::string::npos);
-  // Every sample line is NAME[{LABELS}] VALUE.
+  // Every sample line is NAME[{LABELS}] VALUE, in the group of its family:
+  // right after the family's TYPE line, and no family comes twice.
+  std::set<std::string> families;
+  std::string family;
   std::size_t start = 0;
   while (start < text.size()) {
     const std::size_t end = text.find('\n', start);
     REQUIRE(end != std::string::npos);
     const std::string line = text.substr(start, end - start);
-    if (line.rfind("# ", 0) != 0) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      CHECK(families.insert(family).second);
+    } else if (line.rfind("# ", 0) != 0) {
+      CHECK(line.rfind(family, 0) == 0);
       const auto space = line.rfind(' ');
       REQUIRE(space != std::string::npos);
       CHECK(line.rfind("tandem_", 0) == 0);
