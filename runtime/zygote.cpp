@@ -77,10 +77,15 @@ class server {
  private:
   void prepare_process() {
     ipc::die_with_parent(host_, SIGKILL);
-    // Inherited handlers belong to the host's code; Ctrl-C is the host's.
+    // Inherited handlers belong to the host's code. The signals a terminal
+    // sends its foreground process group (Ctrl-C, Ctrl-\, hang-up) and a
+    // service manager sends every process of a service (SIGTERM) mean
+    // "stop" to the host, which may want its workers to finish the tasks
+    // in flight first: they are the host's to act on. The zygote and the
+    // workers die with the host anyway (die_with_parent).
     for (int signal = 1; signal < NSIG; ++signal)
       if (signal != SIGKILL && signal != SIGSTOP) std::signal(signal, SIG_DFL);
-    std::signal(SIGINT, SIG_IGN);
+    for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) std::signal(signal, SIG_IGN);
     keep_only_socket();
     sigset_t children;
     sigemptyset(&children);

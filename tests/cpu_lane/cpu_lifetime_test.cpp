@@ -159,6 +159,24 @@ TEST_CASE("workers start with no signal blocked, whatever the creating thread bl
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
+TEST_CASE("the signals meant for the host's process group leave the zygote and workers running" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  rt.submit(work, 1).get();
+  const pid_t worker = rt.cpu_worker_pids().at(0);
+  const pid_t zygote = parent_of(worker);
+  auto running = rt.submit(work, 300);
+  for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) {
+    REQUIRE(kill(worker, signal) == 0);
+    REQUIRE(kill(zygote, signal) == 0);
+  }
+  CHECK(running.get() == 300);  // the task in flight finished
+  CHECK(rt.cpu_worker_pids() == std::vector<pid_t>{worker});
+  // The zygote still forks replacements.
+  REQUIRE(kill(worker, SIGKILL) == 0);
+  CHECK(rt.submit(work, 1).get() == 1);
+}
+
 TEST_CASE("worker_init runs once in every worker, replacements included" * doctest::timeout(60)) {
   tandem::runtime rt{tandem::runtime_options{
       .io_threads = 1, .cpu_workers = 2, .max_tasks_per_worker = 2, .worker_init = init}};
