@@ -15,9 +15,16 @@ namespace {
 // its next chunk already queued.
 unsigned parsers_for(unsigned cpu_workers) { return 2 * cpu_workers; }
 
-// Twice as many slots as parses in flight: the reads can run ahead of
-// them by as much again.
-std::size_t slots_for(unsigned cpu_workers) { return 2 * std::size_t{parsers_for(cpu_workers)}; }
+// Twice as many slots as parses in flight, so the reads can run ahead of
+// them by as much again; but only for as many workers as there are cores.
+// Workers beyond those share the cores, so more slots would not keep more
+// of them busy; and every worker reads the whole pool in warm_up(), so a
+// pool growing with the workers would make the start-up grow with their
+// square (16 workers on 2 cores took 35 s to start so, 4 s with this bound).
+std::size_t slots_for(unsigned cpu_workers) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return 2 * std::size_t{parsers_for(std::min(cpu_workers, cores))};
+}
 
 // loaded_chunk is a chunk read into a slot of the pool, which it holds.
 struct loaded_chunk {

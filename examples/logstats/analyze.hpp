@@ -24,6 +24,7 @@ namespace logstats {
 // so chunks of just under 8 MiB would leave a sliver of a third in each 16
 // MiB file, which costs a whole item's overhead.
 inline constexpr std::uint64_t chunk_bytes = (std::uint64_t{8} << 20) + (std::uint64_t{64} << 10);
+static_assert(max_line_bytes < chunk_bytes, "a line that fills a chunk must count as malformed");
 
 // runtime_options_for() is a runtime of `cpu_workers` worker processes (0:
 // one per core, the runtime's default) whose shared object space has room
@@ -32,9 +33,10 @@ tandem::runtime_options runtime_options_for(unsigned cpu_workers);
 
 // make_chunk_pool() is the pool that analyze_with_pipeline() reads chunks
 // into, in rt's shared memory (made with runtime_options_for()): twice as
-// many slots as parses in flight, so the reads keep ahead of the parses,
-// and wait for a slot (backpressure) when they are a pool ahead. Make it
-// once and reuse it: its memory is then warm.
+// many slots as the parses in flight of as many workers as there are cores
+// (those the cores can run at once), so the reads keep ahead of the
+// parses, and wait for a slot (backpressure) when they are a pool ahead.
+// Make it once and reuse it: its memory is then warm.
 chunk_pool make_chunk_pool(tandem::runtime& rt);
 
 // piped_stats is what the pipeline found, and how its stages did.

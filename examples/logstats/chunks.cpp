@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 namespace logstats {
 
@@ -54,7 +55,7 @@ class open_file {
 };
 
 // last_line_end() is the position just after the last '\n' in
-// [begin, limit), or `limit` when there is none. It reads backwards from
+// [begin, limit), or `begin` when there is none. It reads backwards from
 // `limit`, a window at a time, so a cut costs one small read.
 std::uint64_t last_line_end(const open_file& file, std::uint64_t begin, std::uint64_t limit) {
   char window[4096];
@@ -65,7 +66,35 @@ std::uint64_t last_line_end(const open_file& file, std::uint64_t begin, std::uin
       return from + static_cast<std::uint64_t>(static_cast<const char*>(newline) - window) + 1;
     to = from;
   }
-  return limit;
+  return begin;
+}
+
+// next_line_start() is the position just after the first '\n' at or after
+// `from`, or `size` when there is none: where the line holding `from` ends.
+std::uint64_t next_line_start(const open_file& file, std::uint64_t from, std::uint64_t size) {
+  char window[64 * 1024];
+  while (from < size) {
+    const std::size_t n = file.read_at(window, sizeof window, from);
+    if (n == 0) break;
+    if (const void* newline = std::memchr(window, '\n', n))
+      return from + static_cast<std::uint64_t>(static_cast<const char*>(newline) - window) + 1;
+    from += n;
+  }
+  return size;
+}
+
+// next_chunk() is the chunk of `file` (`size` bytes) that starts at
+// `begin`, a line's start, and the position the next one starts at.
+std::pair<chunk_ref, std::uint64_t> next_chunk(const std::string& path, const open_file& file,
+                                               std::uint64_t begin, std::uint64_t size,
+                                               std::uint64_t chunk_bytes) {
+  if (begin + chunk_bytes >= size) return {{path, begin, size}, size};
+  const std::uint64_t limit = begin + chunk_bytes;
+  const std::uint64_t end = last_line_end(file, begin, limit);
+  if (end != begin) return {{path, begin, end}, end};
+  // No line ends within the chunk: the line at `begin` is too long for one.
+  // Its start stands for it; the rest of it is never read as lines.
+  return {{path, begin, limit}, next_line_start(file, limit, size)};
 }
 
 }  // namespace
@@ -92,10 +121,9 @@ std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
     open_file file(path);
     const std::uint64_t size = file.size();
     for (std::uint64_t begin = 0; begin < size;) {
-      const std::uint64_t end =
-          begin + chunk_bytes >= size ? size : last_line_end(file, begin, begin + chunk_bytes);
-      chunks.push_back({path, begin, end});
-      begin = end;
+      auto [chunk, next] = next_chunk(path, file, begin, size, chunk_bytes);
+      chunks.push_back(std::move(chunk));
+      begin = next;
     }
   }
   return chunks;

@@ -37,8 +37,10 @@ std::uint64_t total_bytes(const std::vector<std::string>& files);
 // plan_chunks() cuts each file into chunks of at most `chunk_bytes`, each
 // ending just after its last whole line (or at the end of its file), so a
 // chunk always fits a buffer of `chunk_bytes`. It reads only a few bytes
-// before each cut. A line longer than `chunk_bytes` is not a log line: it
-// is cut where the chunk ends (and counts as malformed pieces).
+// before each cut. A line longer than `chunk_bytes` cannot be in a chunk
+// whole: its first `chunk_bytes` bytes are a chunk of their own and the
+// rest of it is skipped, so it counts as one line, an over-long one
+// (max_line_bytes in log_stats.hpp), as when the file is read whole.
 std::vector<chunk_ref> plan_chunks(const std::vector<std::string>& files,
                                    std::uint64_t chunk_bytes);
 

@@ -1,11 +1,13 @@
 #include "log_generator.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 
 #include <tandem/task.hpp>
 #include <tandem/when_all.hpp>
@@ -140,11 +142,28 @@ const auto write_log_task =
     tandem::define_task<void(std::string, std::uint64_t, std::uint64_t, std::uint64_t)>(
         "logstats.write_log", tandem::cpu, write_log_file);
 
+// is_generated_name() says whether `name` is one generate_logs() gives a
+// file: "access-", at least three digits, ".log".
+bool is_generated_name(std::string_view name) {
+  constexpr std::string_view prefix = "access-", suffix = ".log";
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return false;
+  const auto number = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  return number.size() >= 3 &&
+         std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void remove_generated_logs(const std::string& dir) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.is_regular_file() && is_generated_name(entry.path().filename().string()))
+      std::filesystem::remove(entry.path());
+}
+
 }  // namespace
 
 std::vector<std::string> generate_logs(tandem::runtime& rt, const std::string& dir,
                                        std::uint64_t mib, std::uint64_t seed) {
   std::filesystem::create_directories(dir);
+  remove_generated_logs(dir);
   std::vector<std::string> files;
   std::vector<tandem::future<void>> writes;
   char name[32];

@@ -17,7 +17,10 @@
 
 namespace logstats {
 
-// generate_logs() creates `dir` if needed and returns the files written.
+// generate_logs() creates `dir` if needed, removes the access-NNN.log files
+// an earlier call left there (so that a smaller set is not read with the
+// rest of a larger one), and returns the files written. Other files in
+// `dir` are left alone.
 std::vector<std::string> generate_logs(tandem::runtime& rt, const std::string& dir,
                                        std::uint64_t mib, std::uint64_t seed);
 

@@ -194,7 +194,7 @@ void count_lines(log_stats& stats, tally& t, std::string_view text) {
     text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
     if (raw.empty()) continue;
     ++stats.lines;
-    if (read_line(raw, line))
+    if (raw.size() <= max_line_bytes && read_line(raw, line))
       count(stats, t, line);
     else
       ++stats.malformed;

@@ -8,6 +8,7 @@
 // the last field being the latency in milliseconds, to the microsecond.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -62,6 +63,14 @@ struct log_stats {
   void merge(const log_stats& other);
   friend bool operator==(const log_stats&, const log_stats&) = default;
 };
+
+// max_line_bytes is the longest line read as an access-log line (real ones
+// are a few hundred bytes); a longer one counts as malformed, unread. The
+// bound is below a pipeline chunk's size (analyze.hpp), so a line too long
+// for a chunk, of which the pipeline parses only the start (chunks.hpp), is
+// malformed however the text is cut, and the pipeline's stats equal those
+// of one pass over the whole file.
+inline constexpr std::size_t max_line_bytes = 64 * 1024;
 
 // parse_into() adds every line of `text` (complete lines; a last line
 // without '\n' counts) to `stats`.

@@ -3,6 +3,7 @@
 //
 //   logstats --generate DIR --mib N [--seed S]    write N MiB of logs into DIR
 //   logstats DIR [--check] [--workers N] [--report FILE]
+//   logstats --help                               every option
 //
 // The analysis runs as a tandem pipeline — read chunks (io), parse them in
 // worker processes (cpu), merge (io), write the report (io) — and then as a
@@ -11,9 +12,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,7 @@
 #include <tandem/tandem.hpp>
 
 #include "analyze.hpp"
+#include "common/command_line.hpp"
 #include "log_generator.hpp"
 #include "progress_bar.hpp"
 #include "report.hpp"
@@ -28,6 +30,12 @@
 namespace {
 
 using stopwatch = std::chrono::steady_clock;
+
+// Past these a run asks more of a machine than an example should: the
+// generator writes up to 1 TiB, and each worker is a process that reads
+// the whole chunk pool (32 MiB per core) before the timed runs.
+constexpr std::uint64_t max_mib = std::uint64_t{1} << 20;
+constexpr unsigned max_workers = 256;
 
 struct options {
   std::string dir;
@@ -37,58 +45,66 @@ struct options {
   bool check = false;
   unsigned workers = 0;  // 0: one per core
   std::string report;    // default: DIR/report.txt
+  bool help = false;
 };
 
-[[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr,
-               "logstats: %s\n"
-               "usage: logstats --generate DIR --mib N [--seed S]\n"
-               "       logstats DIR [--check] [--workers N] [--report FILE]\n",
-               problem);
-  std::exit(2);
+using examples::usage_error;
+using examples::whole_number;
+
+std::string_view value_of(int& i, int argc, const char* const* argv) {
+  if (i + 1 == argc) throw usage_error(std::string(argv[i]) + " needs a value");
+  return argv[++i];
 }
 
-std::uint64_t count_arg(int& i, int argc, char** argv) {
-  if (++i >= argc) usage("a number is missing");
-  char* end = nullptr;
-  const auto value = std::strtoull(argv[i], &end, 10);
-  if (*end != '\0' || end == argv[i]) usage("not a number");
-  return value;
-}
-
-std::string text_arg(int& i, int argc, char** argv) {
-  if (++i >= argc) usage("an argument is missing");
-  return argv[i];
-}
-
-options parse_options(int argc, char** argv) {
+options parse_options(int argc, const char* const* argv) {
   options opts;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--generate") {
       opts.generate = true;
-      opts.dir = text_arg(i, argc, argv);
+      opts.dir = value_of(i, argc, argv);
     } else if (arg == "--mib") {
-      opts.mib = count_arg(i, argc, argv);
+      opts.mib = whole_number(arg, value_of(i, argc, argv), 1, max_mib);
     } else if (arg == "--seed") {
-      opts.seed = count_arg(i, argc, argv);
+      opts.seed = whole_number(arg, value_of(i, argc, argv), 0, UINT64_MAX);
     } else if (arg == "--check") {
       opts.check = true;
     } else if (arg == "--workers") {
-      opts.workers = static_cast<unsigned>(count_arg(i, argc, argv));
+      opts.workers = unsigned(whole_number(arg, value_of(i, argc, argv), 0, max_workers));
     } else if (arg == "--report") {
-      opts.report = text_arg(i, argc, argv);
-    } else if (!arg.starts_with("--") && opts.dir.empty()) {
+      opts.report = value_of(i, argc, argv);
+    } else if (arg == "--help" || arg == "-h") {
+      opts.help = true;
+    } else if (!arg.starts_with("-") && opts.dir.empty()) {
       opts.dir = arg;
     } else {
-      usage(("unknown argument " + std::string(arg)).c_str());
+      throw usage_error("unknown argument '" + std::string(arg) + "'");
     }
   }
-  if (opts.dir.empty()) usage("no directory given");
-  if (opts.generate && opts.mib == 0) usage("--generate needs --mib N (N > 0)");
+  if (opts.help) return opts;
+  if (opts.dir.empty()) throw usage_error("no directory given");
+  if (opts.generate && opts.mib == 0) throw usage_error("--generate needs --mib N");
   if (opts.report.empty()) opts.report = opts.dir + "/report.txt";
   return opts;
 }
+
+const char* const usage = R"(usage: logstats --generate DIR --mib N [--seed S] [--workers N]
+       logstats DIR [--check] [--workers N] [--report FILE]
+Web-server access logs in, a report out (status codes, busiest paths, latency
+percentiles): computed by a tandem pipeline (chunks read on the io lane,
+parsed in worker processes), then by a plain single-threaded loop, with both
+wall times printed.
+
+  --generate DIR   write N MiB of generated logs into DIR as access-NNN.log,
+                   first removing the access-NNN.log files already there
+  --mib N          how much to generate: 1 to 1048576 (MiB)
+  --seed S         the generator's seed (default 1): the same N and S give the same bytes
+  DIR              analyze every *.log file in DIR
+  --check          also compare the two reports; exit 1 if they differ
+  --workers N      cpu worker processes: 0 to 256 (default 0: one per core)
+  --report FILE    where the full report goes (default DIR/report.txt)
+  --help           this text
+)";
 
 double seconds_since(stopwatch::time_point start) {
   return std::chrono::duration<double>(stopwatch::now() - start).count();
@@ -138,7 +154,7 @@ void print_stages(const std::vector<tandem::stage_summary>& stages) {
 
 int analyze(tandem::runtime& rt, const options& opts) {
   const auto files = logstats::list_logs(opts.dir);
-  if (files.empty()) usage(("no *.log files in " + opts.dir).c_str());
+  if (files.empty()) throw std::runtime_error("no *.log files in " + opts.dir);
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
   // An untimed round just before each timed one, the pipeline's over as
   // many chunks as its pool has slots and the loop's on the first file:
@@ -171,16 +187,14 @@ int analyze(tandem::runtime& rt, const options& opts) {
   return same ? 0 : 1;
 }
 
+int run(const options& opts) {
+  logstats::keep_freed_buffers();
+  tandem::runtime rt{logstats::runtime_options_for(opts.workers)};
+  return opts.generate ? generate(rt, opts) : analyze(rt, opts);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const options opts = parse_options(argc, argv);
-  logstats::keep_freed_buffers();
-  try {
-    tandem::runtime rt{logstats::runtime_options_for(opts.workers)};
-    return opts.generate ? generate(rt, opts) : analyze(rt, opts);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "logstats: %s\n", e.what());
-    return 1;
-  }
+  return examples::command_line_main("logstats", argc, argv, parse_options, usage, run);
 }

@@ -10,7 +10,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/command_line.hpp"
 
 using stopwatch = std::chrono::steady_clock;
 
@@ -32,15 +36,46 @@ double seconds_since(stopwatch::time_point start) {
   return std::chrono::duration<double>(stopwatch::now() - start).count();
 }
 
+constexpr int slices = 16;
+// Below one number per slice there is nothing to split; past 10^9 the
+// count takes hours in one thread.
+constexpr std::int64_t min_limit = slices, max_limit = 1'000'000'000;
+
+struct options {
+  std::int64_t limit = 4'000'000;
+  bool help = false;
+};
+
+options parse_options(int argc, const char* const* argv) {
+  options o;
+  bool limit_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+    } else if (limit_given) {
+      throw examples::usage_error("takes one LIMIT, not also '" + std::string(arg) + "'");
+    } else {
+      o.limit = std::int64_t(examples::whole_number("LIMIT", arg, min_limit, max_limit));
+      limit_given = true;
+    }
+  }
+  return o;
+}
+
+const char* const usage =
+    "usage: cpu_vs_thread [LIMIT]\n"
+    "Counts the primes below LIMIT (16 to 1000000000, default 4000000) in 16 slices,\n"
+    "one after another in this thread, then as 16 cpu tasks in worker processes,\n"
+    "and prints both times. Exits 1 if the two counts differ.\n";
+
 }  // namespace
 
 const auto primes = tandem::define_task<std::int64_t(std::int64_t, std::int64_t)>(
     "seeds.count_primes", tandem::cpu, count_primes);
 
-int main(int argc, char** argv) {
-  const std::int64_t limit = argc > 1 ? std::atoll(argv[1]) : 4'000'000;
-  constexpr int slices = 16;
-  const std::int64_t slice = limit / slices;
+int run(const options& o) {
+  const std::int64_t slice = o.limit / slices;
   tandem::runtime rt;
 
   auto start = stopwatch::now();
@@ -61,4 +96,8 @@ int main(int argc, char** argv) {
   std::printf("%zu worker processes:         %.2f s (%.1fx)\n", rt.cpu_worker_pids().size(),
               workers_s, thread_s / workers_s);
   return in_thread == in_workers ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("cpu_vs_thread", argc, argv, parse_options, usage, run);
 }

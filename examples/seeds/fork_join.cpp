@@ -13,12 +13,20 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 const auto child = tandem::define_task<int(int)>("seeds.child", tandem::cpu, [](int n) {
   if (n == 3) std::exit(3);  // a child that exits the hard way
   return n * 10;             // its status
 });
 
-int main() {
+const char* const usage =
+    "usage: fork_join\n"
+    "Starts five \"children\" as cpu tasks in worker processes and joins their\n"
+    "statuses with when_all; one calls exit(3) and is reported with exit code 3.\n"
+    "Exits 1 unless exactly that one child exited.\n";
+
+int run(const examples::no_options&) {
   tandem::runtime rt;
   std::vector<tandem::future<int>> children;
   for (int n = 0; n < 5; ++n) children.push_back(rt.submit(child, n));
@@ -34,4 +42,9 @@ int main() {
     }
   }
   return exited == 1 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("fork_join", argc, argv, examples::parse_no_options, usage,
+                                     run);
 }

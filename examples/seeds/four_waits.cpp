@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 using namespace std::chrono_literals;
 using stopwatch = std::chrono::steady_clock;
 
@@ -24,7 +26,13 @@ void blocking_call() { std::this_thread::sleep_for(500ms); }  // a slow service,
 
 }  // namespace
 
-int main() {
+const char* const usage =
+    "usage: four_waits\n"
+    "Makes four calls that each block for 0.5 s, one by one, then side by side\n"
+    "as io_blocking tasks, and prints both times. Exits 1 unless side by side\n"
+    "is faster.\n";
+
+int run(const examples::no_options&) {
   tandem::runtime rt;
 
   auto start = stopwatch::now();
@@ -40,4 +48,9 @@ int main() {
   std::printf("4 blocking calls one by one:   %.2f s\n", one_by_one);
   std::printf("4 blocking calls side by side: %.2f s\n", side_by_side);
   return side_by_side < one_by_one ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("four_waits", argc, argv, examples::parse_no_options, usage,
+                                     run);
 }

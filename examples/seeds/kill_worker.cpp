@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 using namespace std::chrono_literals;
 
 // report_pid() works for a while, then says which worker ran it.
@@ -21,7 +23,13 @@ const auto report_pid = tandem::define_task<int(int)>("seeds.report_pid", tandem
   return static_cast<int>(getpid());
 });
 
-int main() {
+const char* const usage =
+    "usage: kill_worker\n"
+    "Runs 6 tasks on 2 worker processes and kill -9s one worker while it runs\n"
+    "a task: only that task fails (worker_crashed) and a replacement worker\n"
+    "appears. Exits 1 unless 5 tasks finish and 1 fails.\n";
+
+int run(const examples::no_options&) {
   tandem::runtime rt{tandem::runtime_options{.cpu_workers = 2}};
   const std::vector<pid_t> before = rt.cpu_worker_pids();
 
@@ -46,4 +54,9 @@ int main() {
   for (pid_t pid : rt.cpu_worker_pids()) std::printf(" %d", pid);
   std::printf("\n");
   return finished == 5 && failed == 1 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("kill_worker", argc, argv, examples::parse_no_options, usage,
+                                     run);
 }

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "common/command_line.hpp"
+
 struct item {
   int number;
   double square_root;
@@ -18,7 +20,12 @@ const auto produce = tandem::define_task<int(tandem::channel<item>, int)>(
       return count;
     });
 
-int main() {
+const char* const usage =
+    "usage: producer_consumer\n"
+    "A cpu task sends 1000 items through a channel of 16 to an io task that\n"
+    "counts them. Exits 1 unless every item arrives.\n";
+
+int run(const examples::no_options&) {
   tandem::runtime rt;
   tandem::channel<item> items(rt, 16);  // room for 16: the producer cannot run far ahead
 
@@ -40,4 +47,9 @@ int main() {
   const int received = consumed.get();
   std::printf("producer sent %d, consumer received %d\n", sent, received);
   return sent == received ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("producer_consumer", argc, argv, examples::parse_no_options,
+                                     usage, run);
 }

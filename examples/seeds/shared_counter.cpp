@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 const auto add_one = tandem::define_task<void(tandem::shared<long>)>(
     "seeds.add_one", tandem::cpu,
     [](tandem::shared<long> counter) { counter.with_lock([](long& value) { ++value; }); });
@@ -15,7 +17,12 @@ const auto add_many = tandem::define_task<void(tandem::shared<long>, int)>(
       for (int i = 0; i < times; ++i) counter.fetch_add(1);
     });
 
-int main() {
+const char* const usage =
+    "usage: shared_counter\n"
+    "4 cpu tasks add 1 to a shared<long> under its lock, then 100000 each with\n"
+    "fetch_add. Exits 1 unless the counter reads 4, then 400004.\n";
+
+int run(const examples::no_options&) {
   tandem::runtime rt;
   tandem::shared<long> counter(rt, 0);  // lives in memory the workers share
 
@@ -30,4 +37,9 @@ int main() {
   for (auto& f : done) f.get();
   std::printf("then 4 x 100000 atomic increments:   %ld\n", counter.load());
   return after_locked == 4 && counter.load() == 400'004 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("shared_counter", argc, argv, examples::parse_no_options,
+                                     usage, run);
 }

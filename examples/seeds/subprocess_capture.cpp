@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -29,7 +31,12 @@ void print(const char* what, tandem::future<tandem::process_result> run) {
 
 }  // namespace
 
-int main() {
+const char* const usage =
+    "usage: subprocess_capture\n"
+    "Runs a few programs with rt.run_process (one missing, one failing, one\n"
+    "past its timeout) and prints their captured output and exit statuses.\n";
+
+int run(const examples::no_options&) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
 
   // Started together; each future is read when its turn comes.
@@ -55,4 +62,10 @@ int main() {
                                             }})
       .get();
   std::printf("%-27s %zu lines\n", "seq 1 1000, streamed", lines);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("subprocess_capture", argc, argv, examples::parse_no_options,
+                                     usage, run);
 }

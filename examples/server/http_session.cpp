@@ -5,6 +5,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -71,6 +72,21 @@ std::optional<reply> refusal(error_code ec, bool timed_out, bool got_some,
   return error_reply(http::status::bad_request, "malformed HTTP request: " + ec.message());
 }
 
+// framing_refusal() is the answer to a request whose body framing is not
+// taken, or nothing. Beast frames a request whose Transfer-Encoding does
+// not end in "chunked" as having no body, so its body would be read as the
+// next request: a request smuggled past a proxy that frames it otherwise.
+// The server decodes no coding but chunked, so anything but one field
+// saying just "chunked" is refused, and the connection closed after it.
+std::optional<reply> framing_refusal(const request& req) {
+  const std::size_t fields = req.count(http::field::transfer_encoding);
+  if (fields == 0 ||
+      (fields == 1 && beast::iequals(req[http::field::transfer_encoding], "chunked")))
+    return std::nullopt;
+  return error_reply(http::status::bad_request,
+                     "unsupported Transfer-Encoding: only one field saying 'chunked' is taken");
+}
+
 // send() writes `res` within the read timeout; false if it failed.
 asio::awaitable<bool> send(connection& c, response res, const connection_limits& limits) {
   error_code ec;
@@ -116,6 +132,10 @@ asio::awaitable<bool> serve_one(connection& c, server_context& ctx) {
     const bool got_some = parser.got_some() || c.buffer.size() > 0;
     const std::optional<reply> r = refusal(ec, c.deadline.expired(), got_some, ctx.limits);
     if (r) co_await refuse(c, *r, ctx);
+    co_return false;
+  }
+  if (const std::optional<reply> r = framing_refusal(parser.get())) {
+    co_await refuse(c, *r, ctx);
     co_return false;
   }
   const auto in_flight = ctx.metrics.request_in_flight();

@@ -5,8 +5,10 @@
 // have size limits (431 and 413 past them), a request must arrive within
 // the read timeout once the client is idle (408 if it started, a plain
 // close if it sent nothing), a response must be taken within the same time,
-// and past max_connections a new client gets 503 at once. Malformed HTTP
-// gets 400, then the connection closes.
+// and past max_connections a new client gets 503 at once. Malformed HTTP,
+// and a Transfer-Encoding other than "chunked" (the server decodes no
+// other, and guessing would let a request hide in another's body), get
+// 400, then the connection closes.
 #pragma once
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.

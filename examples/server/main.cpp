@@ -2,16 +2,23 @@
 // lane, whose cpu work runs in tandem's worker processes: a task that
 // crashes or hangs fails its own request (500, 504) and the server goes on.
 // `--inline` serves the same endpoints from one thread doing the work
-// inline: the baseline bench/server compares against.
+// inline: the baseline bench/server compares against. `--trace FILE`
+// writes a trace of every task the server ran when it stops.
 #include <tandem/tandem.hpp>
 
 #include <boost/asio/io_context.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <future>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "cpu_tasks.hpp"
@@ -61,27 +68,57 @@ class stop_signals_held {
   bool held_ = true;
 };
 
+// create_trace_file() creates (or empties) the file --trace names, so that
+// a path that cannot be written stops the server before it serves, rather
+// than losing the whole trace when it stops.
+void create_trace_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("--trace: cannot write '" + path + "': " + std::strerror(errno));
+  ::close(fd);
+}
+
+// write_trace() ends the trace and writes it to `path`; false, having said
+// why, when it cannot. It never throws: the runtime must still be shut down
+// while the server exists (see run_on_lanes).
+bool write_trace(tandem::runtime& rt, const std::string& path) {
+  try {
+    rt.stop_trace(path);
+    std::printf("trace written to %s\n", path.c_str());
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "server: %s\n", e.what());
+    return false;
+  }
+}
+
 void announce(const server::http_server& srv, const char* mode) {
   std::printf("listening on 127.0.0.1:%u (%s)\n", unsigned(srv.port()), mode);
   std::fflush(stdout);
 }
 
 int run_on_lanes(const server::options& o, stop_signals_held& held) {
+  const bool tracing = !o.trace_path.empty();
+  if (tracing) create_trace_file(o.trace_path);
   tandem::runtime rt(tandem::runtime_options{.io_threads = o.io_threads,
                                              .cpu_workers = o.cpu_workers,
                                              .worker_init = server::lower_priority_task});
   server::lane_work work(rt, std::chrono::milliseconds(o.timeout_ms));
   server::http_server srv(rt.io_executor(), o, work);
+  if (tracing) rt.start_trace();
   held.release();  // srv's signal_set takes them from here
   std::promise<void> stopped;
   srv.start([&stopped] { stopped.set_value(); });
   announce(srv, "tandem");
   stopped.get_future().wait();
+  // The trace covers the serving, up to the end of the grace period, and
+  // not the tasks the shutdown cancels.
+  const bool traced = !tracing || write_trace(rt, o.trace_path);
   // Ends what the grace period left running (killing its workers) and
   // destroys idle connections while `srv`, which they refer to, exists.
   rt.shutdown(tandem::cancel);
   std::printf("shut down: every task resolved, every worker process reaped\n");
-  return 0;
+  return traced ? 0 : 1;
 }
 
 int run_inline(const server::options& o, stop_signals_held& held) {

@@ -53,6 +53,9 @@ options parse_options(int argc, const char* const* argv) {
       o.inline_mode = true;
     } else if (flag == "--help" || flag == "-h") {
       o.help = true;
+    } else if (flag == "--trace") {
+      if (i + 1 == argc || *argv[i + 1] == '\0') throw usage_error("--trace needs a file name");
+      o.trace_path = argv[++i];
     } else if (const numeric_option* option = find_numeric(flag)) {
       if (i + 1 == argc) throw usage_error(std::string(flag) + " needs a value");
       set_number(o, *option, argv[++i]);
@@ -60,6 +63,8 @@ options parse_options(int argc, const char* const* argv) {
       throw usage_error("unknown option '" + std::string(flag) + "'");
     }
   }
+  if (o.inline_mode && !o.trace_path.empty())
+    throw usage_error("--trace traces tandem's tasks, and --inline runs none");
   return o;
 }
 
@@ -84,8 +89,12 @@ worker processes. SIGTERM or SIGINT stops it gracefully.
   --grace-ms N          on SIGTERM/SIGINT, wait this long for requests in flight (default 5000)
   --read-timeout-ms N   a request must arrive within this, else 408 (default 10000)
   --max-connections N   clients served at once; more get 503 (default 1024)
+  --trace FILE          record every task from start to stop (SIGTERM/SIGINT) and write
+                        them to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing);
+                        FILE is created at start, so a path that cannot be written stops
+                        the server at once; the trace grows in memory until the stop
   --inline              baseline: one thread, plain Asio loop, cpu work done inline
-                        (no /cpu/crash, /cpu/hang: 501)
+                        (no /cpu/crash, /cpu/hang: 501; no --trace)
   --help                this text
 )";
 }

@@ -1,6 +1,8 @@
 // options.hpp — the server's command line.
 #pragma once
 
+#include <string>
+
 #include "common/command_line.hpp"
 
 namespace server {
@@ -15,6 +17,7 @@ struct options {
   unsigned read_timeout_ms = 10'000;  // a request must arrive within this (408)
   unsigned max_connections = 1024;    // more get 503
   bool inline_mode = false;           // one thread, cpu work inline: the benchmark's baseline
+  std::string trace_path;             // where the trace of every task goes at stop ("": none)
   bool help = false;
 };
 

@@ -21,6 +21,8 @@ response to_response(reply r, unsigned version, bool keep_alive) {
   // Beast 1.74 takes boost::string_view, which std::string_view does not convert to.
   res.set(http::field::content_type,
           boost::beast::string_view(r.content_type.data(), r.content_type.size()));
+  if (!r.allow.empty())
+    res.set(http::field::allow, boost::beast::string_view(r.allow.data(), r.allow.size()));
   res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();

@@ -23,6 +23,7 @@ struct reply {
   http::status status = http::status::ok;
   std::string body;  // JSON, unless content_type says otherwise
   std::string_view content_type = "application/json";
+  std::string_view allow = "";  // a 405's Allow header: the methods the path answers
 };
 
 // error_reply() is `status` with the JSON error body naming `message`.

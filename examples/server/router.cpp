@@ -29,6 +29,8 @@ namespace asio = boost::asio;
 // Past these a request would hold a connection or a worker longer than an
 // example server should allow; the cpu ones are also cut by --timeout-ms.
 constexpr std::uint64_t max_sleep_ms = 60'000, max_fib_n = 40, max_hash_mib = 256;
+// The methods every route answers (a 405's Allow header): HEAD is not one.
+constexpr std::string_view allowed_methods = "GET";
 // The label shared by every path no route matches, so metrics stay bounded.
 constexpr std::string_view unmatched_label = "unmatched";
 // An echoed path is cut here, so an error body stays small.
@@ -119,9 +121,12 @@ asio::awaitable<reply> router::answer(const request& req, const route*& matched)
   if (!matched)
     co_return error_reply(http::status::not_found,
                           "unknown path '" + std::string(path.substr(0, max_echoed_path)) + "'");
-  if (req.method() != http::verb::get)
-    co_return error_reply(http::status::method_not_allowed,
-                          std::string(path) + " answers GET only");
+  if (req.method() != http::verb::get) {
+    reply refused =
+        error_reply(http::status::method_not_allowed, std::string(path) + " answers GET only");
+    refused.allow = allowed_methods;
+    co_return refused;
+  }
   const auto query = question == std::string_view::npos ? "" : target.substr(question + 1);
   const auto value = parameter_of(*matched, query);
   if (!value) co_return error_reply(http::status::bad_request, usage_of(*matched));

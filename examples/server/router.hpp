@@ -8,9 +8,9 @@
 //   GET /metrics          Prometheus text: the server's and the runtime's figures
 //   GET /healthz          200 while the server serves
 //
-// An unknown path is 404, another method than GET 405, a missing, extra or
-// malformed parameter 400 (digits only, range-checked); every error body is
-// JSON (reply.hpp).
+// An unknown path is 404, another method than GET 405 (with "Allow: GET"),
+// a missing, extra or malformed parameter 400 (digits only, range-checked);
+// every error body is JSON (reply.hpp).
 //
 // Thread-safety: handle() may run on many connections at once.
 #pragma once

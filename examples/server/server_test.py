@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """server_test: starts examples/server on an ephemeral port and checks every
-endpoint, the refusals (bad parameters, malformed HTTP, huge headers and
-bodies, slow clients), a crash (500, then the server still serves), a hang
-(504), /metrics, and a graceful SIGTERM (the request in flight is answered,
-exit status 0, no process of the server's left).
+endpoint, the refusals (bad parameters, another method with its Allow
+header, malformed HTTP, a Transfer-Encoding other than chunked, huge headers
+and bodies, slow clients), a crash (500, then the server still serves), a
+hang (504), /metrics, a graceful SIGTERM (the request in flight is answered,
+exit status 0, no process of the server's left), and the trace it writes
+then (--trace), and that a --trace path it cannot write stops it at start.
 
 usage: server_test.py PATH_TO_SERVER
 """
@@ -15,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -42,11 +45,14 @@ def start(server, mode):
     return proc, int(match.group(1))
 
 
-def request(port, path, method="GET"):
+def request(port, path, method="GET", headers=None):
+    """Returns the status, Content-Type and body, and every header if `headers` is a dict."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path)
         res = conn.getresponse()
+        if headers is not None:
+            headers.update(res.getheaders())
         return res.status, res.getheader("Content-Type"), res.read().decode("ascii")
     finally:
         conn.close()
@@ -121,8 +127,11 @@ def bad_requests(port):
         status, body = get_json(port, path)
         check(status == expected and body["status"] == expected and body["error"],
               "%s -> %d (%s)" % (path, expected, body["error"]))
-    status, body = get_json(port, "/healthz", method="POST")
-    check(status == 405, "POST /healthz -> 405")
+    for method in ("POST", "HEAD", "DELETE"):
+        headers = {}
+        status, _, _ = request(port, "/healthz", method, headers)
+        check(status == 405 and headers.get("Allow") == "GET",
+              "%s /healthz -> 405 with Allow: GET (%s)" % (method, headers.get("Allow")))
 
 
 def malformed(port):
@@ -139,6 +148,31 @@ def malformed(port):
     status, body = status_and_json(raw_exchange(port, b'GET /a"b\\c\x80\x01 HTTP/1.1\r\n\r\n'))
     check(status in (400, 404) and body is not None,
           "odd bytes in the target -> an error whose body is valid JSON (%s)" % body)
+
+
+def transfer_encodings(port):
+    """Only one Transfer-Encoding field saying "chunked" is taken; any other is a 400 and the
+    connection closes, so what a client sent as a body is never read as a request of its own."""
+    smuggled = b"GET /cpu/fib?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    for codings in ([b"gzip"], [b"gzip, chunked"], [b"chunked, gzip"], [b"chunked, chunked"],
+                    [b"identity"], [b"gzip", b"chunked"], [b"chunked", b"chunked"]):
+        fields = b"".join(b"Transfer-Encoding: " + c + b"\r\n" for c in codings)
+        chunked_body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
+        raw = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n" +
+                           (chunked_body if codings[-1].endswith(b"chunked") else smuggled))
+        answers = [b"HTTP/1.1 " + a for a in raw.split(b"HTTP/1.1 ")[1:]]
+        status, body = status_and_json(answers[0]) if answers else (0, None)
+        what = b" + ".join(codings).decode()
+        check(status == 400 and body is not None and "Transfer-Encoding" in body["error"],
+              "Transfer-Encoding: %s -> 400 (%s)" % (what, body))
+        check(len(answers) == 1, "Transfer-Encoding: %s -> one answer, then close (%d)"
+              % (what, len(answers)))
+    for coding in (b"chunked", b"Chunked"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                      b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            status = int(s.recv(65536).split(b" ")[1])
+        check(status == 200, "Transfer-Encoding: %s with a chunked body -> 200" % coding.decode())
 
 
 def slow_clients(port):
@@ -214,6 +248,37 @@ def graceful_stop(proc, port):
     check(not left, "no process of the server is left (%s)" % left)
 
 
+def trace_written(path):
+    """--trace FILE: at the stop FILE holds Chrome trace-event JSON with a slice per cpu task."""
+    try:
+        with open(path) as f:
+            trace = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, "--trace: the trace is valid JSON (%s)" % e)
+        return
+    slices = [e for e in trace.get("traceEvents", []) if e.get("ph") == "X"]
+    outcomes = lambda name: {s["args"]["outcome"] for s in slices if s["name"] == name}
+    check("completed" in outcomes("server.fib"),
+          "--trace: a completed slice for server.fib (%d slices)" % len(slices))
+    check("crashed" in outcomes("server.crash"), "--trace: a crashed slice for server.crash")
+    check("timed_out" in outcomes("server.hang"), "--trace: a timed-out slice for server.hang")
+    check(all(s["dur"] >= 0 and s["ts"] >= 0 for s in slices), "--trace: slices have times")
+
+
+def trace_refused(server):
+    """A --trace path that cannot be written stops the server before it serves."""
+    for path, why in (("/nonexistent-dir/trace.json", "No such file or directory"),
+                      ("/", "Is a directory")):
+        done = subprocess.run([server, "--port", "0", "--trace", path], capture_output=True,
+                              text=True, timeout=30)
+        check(done.returncode == 1 and "listening" not in done.stdout and path in done.stderr
+              and why in done.stderr,
+              "--trace %s -> exit 1 at start, naming the path (%r)" % (path, done.stderr.strip()))
+    done = subprocess.run([server, "--inline", "--trace", "t.json"], capture_output=True,
+                          text=True, timeout=30)
+    check(done.returncode == 2 and "--trace" in done.stderr, "--inline --trace -> usage error")
+
+
 def stop(proc):
     try:
         return proc.wait(10)
@@ -251,9 +316,13 @@ def run(server, mode, tests):
 
 def main():
     on_port = lambda test: lambda proc, port: test(port)
-    run(sys.argv[1], ["--io-threads", "2", "--cpu-workers", "2"],
-        [on_port(t) for t in (endpoints, faults, bad_requests, malformed, slow_clients, metrics)] +
-        [graceful_stop])
+    with tempfile.TemporaryDirectory() as scratch:
+        trace = os.path.join(scratch, "trace.json")
+        run(sys.argv[1], ["--io-threads", "2", "--cpu-workers", "2", "--trace", trace],
+            [on_port(t) for t in (endpoints, faults, bad_requests, malformed, transfer_encodings,
+                                  slow_clients, metrics)] +
+            [graceful_stop, lambda proc, port: trace_written(trace)])
+    trace_refused(sys.argv[1])
     run(sys.argv[1], ["--inline", "--max-connections", "2"], [inline_mode])
     print("%d failed" % len(failures))
     return 1 if failures else 0
