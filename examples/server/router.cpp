@@ -176,11 +176,19 @@ asio::awaitable<reply> router::metrics(std::uint64_t) {
 }
 
 asio::awaitable<reply> router::healthz(std::uint64_t) {
-  co_return reply{http::status::ok, json_object()
-                                        .add("status", "ok")
-                                        .add("workers_alive", work_.workers_alive())
-                                        .add("workers_wanted", work_.workers_wanted())
-                                        .str()};
+  const std::size_t alive = work_.workers_alive();
+  const std::size_t wanted = work_.workers_wanted();
+  // Fewer workers than wanted is a replacement under way; none at all means
+  // no cpu request can be served (say, the lane's zygote was killed).
+  const bool serving = alive > 0 || wanted == 0;
+  co_return reply{serving ? http::status::ok : http::status::service_unavailable,
+                  json_object()
+                      .add("status", alive == wanted ? "ok"
+                                     : serving       ? "degraded"
+                                                     : "unavailable")
+                      .add("workers_alive", alive)
+                      .add("workers_wanted", wanted)
+                      .str()};
 }
 
 }  // namespace server

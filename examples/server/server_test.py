@@ -279,6 +279,30 @@ def trace_refused(server):
     check(done.returncode == 2 and "--trace" in done.stderr, "--inline --trace -> usage error")
 
 
+def lost_zygote(proc, port):
+    """With the cpu lane's zygote killed (its workers die with it), /healthz says 503."""
+    zygote = [p for p in descendants(proc.pid) if parent_of(p) == proc.pid]
+    check(len(zygote) == 1, "the server has one child, the zygote (%s)" % zygote)
+    os.kill(zygote[0], signal.SIGKILL)
+    time.sleep(1.0)
+    status, body = get_json(port, "/healthz")
+    check(status == 503 and body.get("status") == "unavailable" and body.get("workers_alive") == 0,
+          "/healthz -> 503 unavailable once the zygote is gone (%s %s)" % (status, body))
+    status, _ = get_json(port, "/cpu/fib?n=10")
+    check(status == 500, "/cpu/fib -> 500 once the zygote is gone (%s)" % status)
+    proc.send_signal(signal.SIGTERM)
+    code = stop(proc)
+    check(code == 0, "exit status 0 after SIGTERM with the zygote gone (%s)" % code)
+
+
+def parent_of(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def stop(proc):
     try:
         return proc.wait(10)
@@ -323,6 +347,7 @@ def main():
                                   slow_clients, metrics)] +
             [graceful_stop, lambda proc, port: trace_written(trace)])
     trace_refused(sys.argv[1])
+    run(sys.argv[1], ["--io-threads", "1", "--cpu-workers", "1"], [lost_zygote])
     run(sys.argv[1], ["--inline", "--max-connections", "2"], [inline_mode])
     print("%d failed" % len(failures))
     return 1 if failures else 0

@@ -266,8 +266,8 @@ template <class F, class T>
 using stage_result_t = unwrapped_t<std::invoke_result_t<std::decay_t<F>&, T>>;
 
 template <class F, class T>
-concept stage_closure =
-    !std::is_void_v<T> && !is_task_ref<std::decay_t<F>>::value && std::invocable<std::decay_t<F>&, T>;
+concept stage_closure = !std::is_void_v<T> && !is_task_ref<std::decay_t<F>>::value &&
+                        std::invocable<std::decay_t<F>&, T>;
 
 template <class F, class T>
 concept sink_closure = stage_closure<F, T> && std::is_void_v<stage_result_t<F, T>>;
@@ -350,7 +350,8 @@ class pipeline {
   // runs, the future's cancel() returns false: stop it with the token.
   future<pipeline_summary> run(runtime& rt, run_options options = {}) && {
     static_assert(std::is_void_v<T>, "tandem::pipeline: end it with sink() before run()");
-    return detail::run_pipeline(rt, std::move(*spec_), std::move(options));
+    const std::unique_ptr<detail::pipeline_spec> spec = take_spec();
+    return detail::run_pipeline(rt, std::move(*spec), std::move(options));
   }
 
  private:
@@ -363,8 +364,19 @@ class pipeline {
   template <class R>
   pipeline<R> add(std::string name, std::unique_ptr<detail::stage_body> body,
                   stage_options options) && {
-    spec_->stages.push_back({std::move(name), std::move(body), options});
-    return pipeline<R>(std::move(spec_));
+    std::unique_ptr<detail::pipeline_spec> spec = take_spec();
+    spec->stages.push_back({std::move(name), std::move(body), options});
+    return pipeline<R>(std::move(spec));
+  }
+
+  // take_spec() hands over what the builder holds, once: then(), sink()
+  // and run() each consume the builder they are called on.
+  std::unique_ptr<detail::pipeline_spec> take_spec() {
+    if (!spec_)
+      throw error(
+          "tandem::pipeline: this builder was used already (then(), sink() and run() consume "
+          "it); go on with the pipeline that call returned");
+    return std::move(spec_);
   }
 
   std::unique_ptr<detail::pipeline_spec> spec_;

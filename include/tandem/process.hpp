@@ -19,7 +19,9 @@
 // tandem::error in the future, naming the program.
 //
 // The child gets pipes for stdin, stdout and stderr and no other descriptor
-// of the host; default signal dispositions and an empty signal mask; and a
+// of the host; default signal dispositions (but for glibc's two internal
+// signals, 32 and 33, which its posix_spawn leaves ignored in every child
+// and no call can reset) and an empty signal mask; and a
 // process group of its own, so that a timeout or a cancel kills what it
 // started too (SIGKILL to the group). A consequence: a Ctrl-C typed at the
 // terminal reaches the host only, not the child. Every child is reaped by

@@ -159,6 +159,16 @@ TEST_CASE("a closure cannot be a cpu stage: said when the pipeline is built" *
   CHECK_THROWS_WITH_AS(build(), doctest::Contains("define_task"), tandem::error);
 }
 
+TEST_CASE("a builder used twice is a clear error, never a crash" * doctest::timeout(60)) {
+  tandem::runtime rt{small_runtime()};
+  auto head = tandem::pipeline<int>(numbers(3));
+  auto whole = std::move(head).sink([](int) {});
+  CHECK_THROWS_WITH_AS(std::move(head).sink([](int) {}), doctest::Contains("used already"),
+                       tandem::error);
+  CHECK(std::move(whole).run(rt).get().stages.size() == 1);
+  CHECK_THROWS_WITH_AS(std::move(whole).run(rt), doctest::Contains("used already"), tandem::error);
+}
+
 TEST_CASE("a slow sink bounds the items alive, whatever the source holds" * doctest::timeout(60)) {
   tandem::runtime rt{small_runtime()};
   live = 0;
