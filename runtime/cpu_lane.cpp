@@ -45,9 +45,10 @@ constexpr auto recheck_after_busy = std::chrono::milliseconds(1);
 constexpr int passes_per_call = 4;
 constexpr auto idle_check = std::chrono::milliseconds(250);
 constexpr auto respawn_backoff = std::chrono::milliseconds(100);
-// New workers that die before they are ready, in a row, before the lane
-// gives up: each one's jobs went back to the queue, so without a limit a
-// worker_init that crashes would be respawned forever.
+// New workers that die before they are ready, in a row (killed by SIGKILL
+// apart), before the lane gives up: each one's jobs went back to the
+// queue, so without a limit a worker_init that crashes would be respawned
+// forever.
 constexpr unsigned startup_deaths_limit = 5;
 
 // A heap block also holds its prefix and the allocator's bookkeeping.
@@ -404,7 +405,10 @@ void cpu_lane::settle_exit(const zygote_report& report) {
   worker_slot& slot = **it;
   while (take_reply(slot)) {
   }
-  const bool died_starting = slot.state == worker_slot::phase::starting;
+  // A SIGKILL comes from outside (a kill -9, the OOM killer), not from a
+  // worker_init that cannot start: it does not count against the limit.
+  const bool died_starting = slot.state == worker_slot::phase::starting &&
+                             !(report.status.signaled && report.status.number == SIGKILL);
   // A worker that was killed or retired was counted when that began.
   if (slot.state != worker_slot::phase::leaving) count_restart(ending::crashed);
   return_unstarted(slot);
@@ -472,7 +476,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
   // between tasks (with its last reply): said by a running task, either is
   // a forgery, and believing it would leave that task running unwatched.
   if ((kind == to_parent::init_failed && slot.state != worker_slot::phase::starting) ||
-      (kind == to_parent::retiring && slot.front_started()))
+      (kind == to_parent::retiring && slot.any_started()))
     return reject_worker(slot, "a reply it cannot send while running a task");
   switch (kind) {
     case to_parent::ready:
@@ -856,8 +860,9 @@ void cpu_lane::finish(cpu_job& job, ending how, pid_t pid) noexcept {
 void cpu_lane::account(const cpu_job& job, ending how, pid_t pid) noexcept {
   count_ending(how);
   if (job.started_ns == 0) return;  // it never ran
-  // A job whose worker died running it ended when that was seen.
-  const std::int64_t ended = job.ended_ns != 0 ? job.ended_ns : pass_ns_;
+  // A job stopped or lost with its worker ended when that was seen, which
+  // may be in the pass it started in (pass_ns_ is the pass's start).
+  const std::int64_t ended = job.ended_ns != 0 ? job.ended_ns : std::max(pass_ns_, job.started_ns);
   tally_.queue_wait.record(job.started_ns - job.queued_ns);
   tally_.run_time.record(ended - job.started_ns);
   if (trace_.active()) record_slice(job, how, pid, ended);
@@ -980,7 +985,8 @@ cpu_lane::clock::time_point cpu_lane::next_deadline() const noexcept {
       if (deadline != INT64_MAX)
         wake_at = std::min(wake_at, clock::time_point(std::chrono::nanoseconds(deadline)));
     }
-    if (slot->state == worker_slot::phase::vacant)
+    // A broken lane respawns nothing: a vacant slot is no reason to wake.
+    if (slot->state == worker_slot::phase::vacant && broken_.empty())
       wake_at = std::min(wake_at, std::max(slot->retry_at, now));
   }
   return wake_at;

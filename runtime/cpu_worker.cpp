@@ -129,8 +129,10 @@ class worker {
       }
       // A block also needs its prefix and the allocator's bookkeeping.
       const std::size_t limit = heap_bytes_ - heap_bytes_ / 16;
-      if (length > limit || !(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
-        throw payload_too_large("", length, limit);
+      if (length > limit) throw payload_too_large("", length, limit);
+      if (!(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
+        throw error("the worker's result heap had no room for " + ipc::size_text(length) +
+                    " for 10 s: the runtime is not taking this worker's results");
       return block_.bytes();
     }
     bool on_heap() const noexcept { return bool(block_); }

@@ -68,6 +68,13 @@ class worker_slot {
   bool front_started() const noexcept {
     return !window.empty() && gate_->fate_of(window.front().number) == run_gate::fate::started;
   }
+  // any_started() is whether the worker has started any job of the window
+  // (cancelled ones, not yet removed, may come first).
+  bool any_started() const noexcept {
+    for (const offered& entry : window)
+      if (gate_->fate_of(entry.number) == run_gate::fate::started) return true;
+    return false;
+  }
   // front_running() is whether the window's first job is the one the worker
   // runs now: started, and no later job started (the worker runs them in
   // order, so a later one started means the first has ended and its reply

@@ -83,9 +83,15 @@ class server {
     // "stop" to the host, which may want its workers to finish the tasks
     // in flight first: they are the host's to act on. The zygote and the
     // workers die with the host anyway (die_with_parent).
+    // They are caught by a handler that does nothing rather than ignored,
+    // because an ignored signal stays ignored across exec: a program a
+    // task starts gets them at their defaults.
     for (int signal = 1; signal < NSIG; ++signal)
       if (signal != SIGKILL && signal != SIGSTOP) std::signal(signal, SIG_DFL);
-    for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) std::signal(signal, SIG_IGN);
+    struct sigaction shrug {};
+    shrug.sa_handler = [](int) {};
+    shrug.sa_flags = SA_RESTART;
+    for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) sigaction(signal, &shrug, nullptr);
     keep_only_socket();
     sigset_t children;
     sigemptyset(&children);

@@ -38,10 +38,11 @@
 // die with the program; create the runtime on a thread that outlives it
 // (PR_SET_PDEATHSIG follows the creating thread). A worker starts with the
 // signal state of a fresh process, not the host's: default dispositions,
-// nothing blocked, but SIGINT, SIGQUIT, SIGHUP and SIGTERM ignored (what a
-// terminal sends its process group, or a service manager every process of
-// a service, is the host's to handle: it may let its workers finish the
-// tasks in flight; they die with it). Stop a worker with SIGKILL.
+// nothing blocked, but SIGINT, SIGQUIT, SIGHUP and SIGTERM caught and
+// dropped (what a terminal sends its process group, or a service manager
+// every process of a service, is the host's to handle: it may let its
+// workers finish the tasks in flight; they die with it). A program a task
+// starts gets them at their defaults. Stop a worker with SIGKILL.
 //
 // Thread-safety: every member may be called from any thread, including
 // from tasks running on the runtime (except shutdown() and the destructor,

@@ -6,7 +6,9 @@
 //    both ends are the same program, forked, so layouts agree; a struct
 //    holding pointers is copied as is and its pointers mean nothing in the
 //    other process: give it a serializer; views, std::string_view,
-//    std::span and std::reference_wrapper, do not compile);
+//    std::span and std::reference_wrapper, do not compile alone or in a
+//    standard container, but a struct of yours holding one is a struct
+//    holding a pointer);
 //  * std::string, std::vector, std::array, std::optional, std::pair,
 //    std::tuple, std::map, std::unordered_map, std::set, nested freely
 //    (a vector of trivially copyable elements is one block copy);

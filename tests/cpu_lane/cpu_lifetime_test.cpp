@@ -4,6 +4,7 @@
 // and not a hang.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,6 +213,14 @@ TEST_CASE("a worker_init that kills its worker fails cpu tasks instead of respaw
   rt.reset();  // and it shuts down
 }
 
+// process_cpu_seconds() is the CPU time every thread of this process used.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 TEST_CASE("a zygote killed from outside fails cpu tasks instead of hanging them" *
           doctest::timeout(60)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
@@ -225,4 +234,10 @@ TEST_CASE("a zygote killed from outside fails cpu tasks instead of hanging them"
   // The workers died with it: none is counted alive.
   CHECK(rt.cpu_worker_pids().empty());
   CHECK(rt.metrics().cpu.workers_alive == 0);
+  // And the lane, which respawns nothing now, sleeps: half a second costs
+  // this process far less than half a second of CPU (a spinning
+  // dispatcher took all of it).
+  const double cpu_before = process_cpu_seconds();
+  std::this_thread::sleep_for(500ms);
+  CHECK(process_cpu_seconds() - cpu_before < 0.25);
 }
