@@ -51,9 +51,6 @@ constexpr auto respawn_backoff = std::chrono::milliseconds(100);
 // forever.
 constexpr unsigned startup_deaths_limit = 5;
 
-// A heap block also holds its prefix and the allocator's bookkeeping.
-std::size_t largest_payload(std::size_t heap_bytes) { return heap_bytes - heap_bytes / 16; }
-
 // With no task defined nothing can ever reach the lane (the registry is
 // frozen while a runtime exists): it then starts no process and keeps only
 // a token heap.
@@ -416,11 +413,8 @@ void cpu_lane::settle_exit(const zygote_report& report) {
     cpu_job& job = slot.pop_front();
     fail(job, crash_of(job, slot.pid, report.status), ending::crashed, slot.pid);
   }
-  set_idle(slot, false);
-  slot.process = ipc::pidfd();
-  slot.pid = 0;
+  vacate(slot);
   slot.clear();
-  slot.state = worker_slot::phase::vacant;
   slot.retry_at = clock::time_point::min();
   promote_spare_for(slot);
   publish_pids();
@@ -842,10 +836,7 @@ void cpu_lane::lose_zygote(const std::string& why) {
   for (auto& slot : slots_) {
     if (slot->pid == 0) continue;
     if (slot->process.fd() >= 0) slot->process.send_signal(SIGKILL);
-    set_idle(*slot, false);
-    slot->process = ipc::pidfd();
-    slot->pid = 0;
-    slot->state = worker_slot::phase::vacant;
+    vacate(*slot);
   }
   publish_pids();
 }
@@ -949,6 +940,13 @@ void cpu_lane::promote_spare_for(worker_slot& leaving) {
   leaving.spare = true;
   update_idle(*best);
   publish_pids();
+}
+
+void cpu_lane::vacate(worker_slot& slot) noexcept {
+  set_idle(slot, false);
+  slot.process = ipc::pidfd();
+  slot.pid = 0;
+  slot.state = worker_slot::phase::vacant;
 }
 
 void cpu_lane::set_idle(worker_slot& slot, bool idle) noexcept {

@@ -180,6 +180,9 @@ class cpu_lane {
   void count_ending(ending how) noexcept;
   void count_restart(ending how) noexcept;
   void record_slice(const cpu_job& job, ending how, pid_t pid, std::int64_t end_ns);
+  // vacate() lets go of the slot's process, which has exited or will:
+  // the slot is vacant, its process unknown.
+  void vacate(worker_slot& slot) noexcept;
   void set_idle(worker_slot& slot, bool idle) noexcept;
   // update_idle() counts the slot idle when it serves, is no spare and
   // has nothing in its window.

@@ -127,8 +127,7 @@ class worker {
         small_.resize(length);
         return small_;
       }
-      // A block also needs its prefix and the allocator's bookkeeping.
-      const std::size_t limit = heap_bytes_ - heap_bytes_ / 16;
+      const std::size_t limit = largest_payload(heap_bytes_);
       if (length > limit) throw payload_too_large("", length, limit);
       if (!(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
         throw error("the worker's result heap had no room for " + ipc::size_text(length) +

@@ -12,6 +12,7 @@
 // found taken back it skips in silence. So replies come in window order.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tandem::detail {
@@ -25,6 +26,13 @@ constexpr std::uint32_t frame_number(std::uint64_t id) noexcept {
 }
 constexpr std::uint32_t frame_task(std::uint64_t id) noexcept {
   return static_cast<std::uint32_t>(id);
+}
+
+// largest_payload() is the largest argument or result a heap of
+// `heap_bytes` takes: a block also holds its prefix and the allocator's
+// bookkeeping.
+constexpr std::size_t largest_payload(std::size_t heap_bytes) noexcept {
+  return heap_bytes - heap_bytes / 16;
 }
 
 // Parent -> worker.
