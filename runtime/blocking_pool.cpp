@@ -127,8 +127,8 @@ task_outcome blocking_pool::run(pool_thread& self, task_node* task) {
       run_and_time(task, [this](task_node* t) { return runner_(runner_context_, t); });
   if (name && report.timed)
     trace_.record(first_trace_row + self.serial, "blocking thread " + std::to_string(self.serial),
-                  name, "io_blocking", trace_recorder::ending_of(report.outcome), report.start_ns,
-                  report.start_ns + report.run_ns);
+                  name, "io_blocking", trace_recorder::ending_of(report.outcome),
+                  traced_times(report));
   if (metrics_) {
     std::lock_guard lock(mutex_);
     tally_.record(report);

@@ -314,6 +314,9 @@ void cpu_lane::stop() noexcept {
   }
   fail_queued(stopped, ending::cancelled);
   if (zygote_) zygote_->stop();
+  // The zygote took its workers with it: nobody may count or signal them.
+  for (auto& slot : slots_) vacate(*slot);
+  publish_pids();
 }
 
 // ---- the dispatcher thread ----
@@ -892,7 +895,7 @@ void cpu_lane::record_slice(const cpu_job& job, ending how, pid_t pid, std::int6
   try {
     trace_.record(first_trace_row + static_cast<std::uint64_t>(pid),
                   "cpu worker pid " + std::to_string(pid), job.task().name().c_str(), "cpu", how,
-                  job.started_ns, end_ns);
+                  {job.queued_ns, job.started_ns, end_ns});
   } catch (...) {
     // Out of memory for a trace slice: the trace misses it, the task does not.
   }

@@ -1,9 +1,12 @@
 #include "runtime/io_lane.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <chrono>
 #include <exception>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "runtime/asio_handler_memory.hpp"
@@ -43,6 +46,18 @@ std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
   return s;
 }
 
+// stack_midpoint() is the address halfway down this thread's stack (stacks
+// grow down), or 0 when the thread's attributes cannot be read.
+std::uintptr_t stack_midpoint() noexcept {
+  pthread_attr_t attributes;
+  if (pthread_getattr_np(pthread_self(), &attributes) != 0) return 0;
+  void* lowest = nullptr;
+  std::size_t size = 0;
+  const int got = pthread_attr_getstack(&attributes, &lowest, &size);
+  pthread_attr_destroy(&attributes);
+  return got == 0 ? reinterpret_cast<std::uintptr_t>(lowest) + size / 2 : 0;
+}
+
 }  // namespace
 
 io_worker::io_worker(io_lane& lane, unsigned index)
@@ -65,7 +80,13 @@ io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner,
       reactor_(events) {
   workers_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<io_worker>(*this, i));
-  for (auto& w : workers_) w->thread_ = std::thread([this, &w = *w] { worker_main(w); });
+  try {
+    for (auto& w : workers_) w->thread_ = std::thread([this, &w = *w] { worker_main(w); });
+  } catch (const std::system_error& e) {
+    stop();  // joins the threads started so far
+    throw error("cannot start the io lane's " + std::to_string(threads) +
+                " threads (runtime_options::io_threads): " + e.what());
+  }
 }
 
 io_lane::~io_lane() { stop(); }
@@ -118,6 +139,7 @@ void io_lane::worker_main(io_worker& self) {
       thread_role{.runtime_id = runtime_id_,
                   .worker = &self,
                   .stack_top = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))};
+  self.help_floor_ = stack_midpoint();
   request_slice(thread_slice_);
   bool searching = false;
   for (;;) {
@@ -204,8 +226,7 @@ void io_lane::execute(io_worker& self, task_node* task) {
     if (metrics_) self.tally_.record(report);
     if (name && report.timed)
       trace_.record(self.index_, self.trace_label_, name, "io",
-                    trace_recorder::ending_of(report.outcome), report.start_ns,
-                    report.start_ns + report.run_ns);
+                    trace_recorder::ending_of(report.outcome), traced_times(report));
   }
   bump(self.finished_);
 }
@@ -328,13 +349,15 @@ void io_lane::drive_reactor(io_worker& self, Drive&& drive) {
   role.runtime_id = runtime_id;
 }
 
-bool io_lane::help_until_ready(io_worker& self, state_base& s,
-                               std::chrono::steady_clock::time_point deadline) {
+void io_lane::help_until_ready(io_worker& self, state_base& s) {
   wait_backoff backoff;
+  const bool may_nest =
+      reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) > self.help_floor_;
   while (!s.is_ready()) {
-    if (deadline != std::chrono::steady_clock::time_point::max() &&
-        std::chrono::steady_clock::now() >= deadline)
-      return false;
+    if (!may_nest) {
+      backoff.pause_or_sleep(s, std::chrono::milliseconds(1));
+      continue;
+    }
     bool contended = false;
     task_node* task = next_local(self);
     if (!task) task = steal_once(self, contended);
@@ -351,7 +374,6 @@ bool io_lane::help_until_ready(io_worker& self, state_base& s,
       if (self.deque_.size_hint() == 0) backoff.pause_or_sleep(s, std::chrono::microseconds(200));
     }
   }
-  return true;
 }
 
 void io_lane::stop() {

@@ -68,6 +68,9 @@ class io_worker {
   bool in_reactor_ = false;                // running the reactor's completions (drive_reactor)
   std::atomic<bool> take_reactor_{false};  // woken to become the poller
   std::chrono::steady_clock::time_point reactor_checked_;
+  // Below this address (half the thread's stack) a waiting worker runs no
+  // other task: see help_until_ready(). 0 when the stack is unknown.
+  std::uintptr_t help_floor_ = 0;
   const std::string trace_label_;
   alignas(64) std::atomic<std::uint64_t> queued_{0};  // written by this worker only
   std::atomic<std::uint64_t> finished_{0};            // written by this worker only
@@ -99,9 +102,10 @@ class io_lane {
   void push(task_node* task) noexcept;
 
   // help_until_ready() runs other tasks on worker `self` until `s` is
-  // ready (true) or `deadline` passes (false).
-  bool help_until_ready(io_worker& self, state_base& s,
-                        std::chrono::steady_clock::time_point deadline);
+  // ready. Each task it runs nests on the waiter's stack, so once half the
+  // thread's stack is in use it runs none: it only waits (a chain of
+  // waits that deep is left to other threads).
+  void help_until_ready(io_worker& self, state_base& s);
 
   // has_idle_worker() is true when a worker sleeps and no work is queued:
   // a task pushed now would start at once (a hint, for tandem::any).

@@ -19,11 +19,23 @@ void check_thread_slice(std::chrono::microseconds slice) {
                 " us: give 100 us to 100 ms (100000 us), or 0 for the kernel's default slice");
 }
 
+// check_limits() refuses limits that mean nothing.
+void check_limits(const runtime_options& options) {
+  if (options.max_blocking_threads == 0)
+    throw error("runtime_options::max_blocking_threads is 0: give at least 1");
+  if (options.blocking_idle_timeout.count() < 0)
+    throw error("runtime_options::blocking_idle_timeout is negative (" +
+                std::to_string(options.blocking_idle_timeout.count()) + " ms)");
+  if (options.default_timeout.count() < 0)
+    throw error("runtime_options::default_timeout is negative (" +
+                std::to_string(options.default_timeout.count()) + " ns): give 0 for no limit");
+}
+
 runtime_options with_defaults(runtime_options options) {
   check_thread_slice(options.thread_slice);
+  check_limits(options);
   if (options.io_threads == 0)
     options.io_threads = std::max(1u, std::thread::hardware_concurrency());
-  options.max_blocking_threads = std::max(1u, options.max_blocking_threads);
   if (options.cpu_workers == 0)
     options.cpu_workers = std::max(1u, std::thread::hardware_concurrency());
   return options;

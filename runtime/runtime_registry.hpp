@@ -18,6 +18,21 @@ namespace tandem::detail {
 std::uint32_t register_runtime(scheduler& sched);
 void unregister_runtime(std::uint32_t id);
 
+// registration registers a runtime for its lifetime: also when the
+// constructor of something made after it throws. unregister_runtime() may
+// end it sooner (shutdown does).
+class registration {
+ public:
+  explicit registration(scheduler& sched) : id_(register_runtime(sched)) {}
+  ~registration() { unregister_runtime(id_); }
+  registration(const registration&) = delete;
+  registration& operator=(const registration&) = delete;
+  std::uint32_t id() const noexcept { return id_; }
+
+ private:
+  std::uint32_t id_;
+};
+
 // submit_to_registered() submits `task` to the io lane of runtime `id`;
 // false when no such runtime is registered (the task is untouched).
 bool submit_to_registered(std::uint32_t id, task_node* task) noexcept;

@@ -11,7 +11,8 @@ namespace tandem::detail {
 
 scheduler::scheduler(const runtime_options& options)
     : options_(options),
-      id_(register_runtime(*this)),
+      registered_(*this),
+      id_(registered_.id()),
       objects_(object_space::create(options.shared_memory_bytes)),
       cpu_(options, *this, id_, *objects_, trace_),
       io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_,
@@ -85,10 +86,10 @@ void scheduler::shutdown(shutdown_mode mode) {
     throw error(
         "tandem::runtime::shutdown() called from one of the runtime's own threads: it would wait "
         "for itself; call it from the thread that owns the runtime");
-  {
-    std::lock_guard lock(shutdown_mutex_);
-    if (std::exchange(shut_down_, true)) return;
-  }
+  // A later caller waits for the first to finish: the destructor may
+  // follow its return at once.
+  std::lock_guard lock(shutdown_mutex_);
+  if (std::exchange(shut_down_, true)) return;
   unregister_runtime(id_);
   while (pins_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   cpu_.close_helping();

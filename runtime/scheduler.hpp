@@ -26,6 +26,7 @@
 #include "runtime/trace_recorder.hpp"
 #include "runtime/process_table.hpp"
 #include "runtime/reactor.hpp"
+#include "runtime/runtime_registry.hpp"
 #include "runtime/task_registry.hpp"
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/runtime.hpp"
@@ -108,11 +109,12 @@ class scheduler {
 
   const runtime_options options_;
   const runtime_hold hold_;  // no task can be defined from here on
+  const registration registered_;
   const std::uint32_t id_;
   std::atomic<phase> phase_{phase::running};
   alignas(64) std::atomic<std::int64_t> entering_{0};
   std::atomic<int> pins_{0};   // see pin()
-  std::mutex shutdown_mutex_;  // serializes shutdown() callers
+  std::mutex shutdown_mutex_;  // held by the shutdown() that does the work
   bool shut_down_ = false;
   trace_recorder trace_;  // before the lanes, which record into it
   // Mapped before the zygote forks, so every worker inherits it.

@@ -7,6 +7,7 @@
 #include "runtime/io_lane.hpp"
 #include "runtime/thread_role.hpp"
 #include "runtime/wait_backoff.hpp"
+#include "tandem/detail/deadline.hpp"
 #include "tandem/detail/state.hpp"
 
 namespace tandem::detail {
@@ -69,8 +70,13 @@ void help_while_spinning(state_base& s, clock::time_point deadline) {
 }
 
 bool wait_until(state_base& s, clock::time_point deadline) {
-  if (io_worker* self = current_thread_role().worker)
-    return self->lane().help_until_ready(*self, s, deadline);
+  // An io worker runs other tasks while it waits without a deadline; one
+  // with a deadline does not, since a task it ran could outlast it.
+  if (io_worker* self = current_thread_role().worker;
+      self && deadline == clock::time_point::max()) {
+    self->lane().help_until_ready(*self, s);
+    return true;
+  }
   help_while_spinning(s, deadline);
   wait_backoff backoff;
   while (!s.is_ready()) {
@@ -90,7 +96,7 @@ bool wait_until(state_base& s, clock::time_point deadline) {
 void wait_ready(state_base& s) { wait_until(s, clock::time_point::max()); }
 
 bool wait_ready_for(state_base& s, std::int64_t timeout_ns) {
-  return wait_until(s, clock::now() + std::chrono::nanoseconds(timeout_ns));
+  return wait_until(s, deadline_after(std::chrono::nanoseconds(timeout_ns)));
 }
 
 }  // namespace tandem::detail

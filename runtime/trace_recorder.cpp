@@ -78,12 +78,11 @@ void trace_recorder::start() {
 }
 
 void trace_recorder::record(std::uint64_t row, const std::string& row_label, const char* name,
-                            const char* affinity, ending how, std::int64_t start_ns,
-                            std::int64_t end_ns) {
+                            const char* affinity, ending how, const task_times& times) {
   std::lock_guard lock(mutex_);
-  if (!active_.load(std::memory_order_relaxed) || start_ns < started_ns_) return;
+  if (!active_.load(std::memory_order_relaxed) || times.queued_ns < started_ns_) return;
   rows_.try_emplace(row, row_label);
-  slices_.push_back({row, name, affinity, how, start_ns, end_ns});
+  slices_.push_back({row, name, affinity, how, times.start_ns, times.end_ns});
 }
 
 void trace_recorder::stop(const std::string& path) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/lane_tally.hpp"
 #include "tandem/detail/task_node.hpp"
 
 namespace tandem::detail {
@@ -34,10 +35,17 @@ class trace_recorder {
   // naming the path when it cannot be written, or if no trace is running.
   void stop(const std::string& path);
 
+  // A task's times, steady-clock nanoseconds.
+  struct task_times {
+    std::int64_t queued_ns;
+    std::int64_t start_ns;
+    std::int64_t end_ns;
+  };
   // record() adds one slice to row `row` (labelled `row_label` the first
-  // time the row is seen). `name` and the labels must outlive the trace.
+  // time the row is seen), unless the task was queued before the trace
+  // began. `name` and the labels must outlive the trace.
   void record(std::uint64_t row, const std::string& row_label, const char* name,
-              const char* affinity, ending how, std::int64_t start_ns, std::int64_t end_ns);
+              const char* affinity, ending how, const task_times& times);
 
   static ending ending_of(task_outcome outcome) noexcept;
 
@@ -62,5 +70,11 @@ class trace_recorder {
   std::map<std::uint64_t, std::string> rows_;
   std::vector<slice> slices_;
 };
+
+// traced_times() are the times of a task the io lane or the blocking pool
+// ran and timed.
+inline trace_recorder::task_times traced_times(const task_report& report) noexcept {
+  return {report.start_ns - report.wait_ns, report.start_ns, report.start_ns + report.run_ns};
+}
 
 }  // namespace tandem::detail

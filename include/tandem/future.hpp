@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "tandem/detail/deadline.hpp"
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/detail/state.hpp"
 #include "tandem/errors.hpp"
@@ -186,18 +187,22 @@ class future {
   bool is_ready() const { return checked_state().is_ready(); }
 
   // wait() blocks until the future is ready. On an io-lane worker it runs
-  // other tasks meanwhile, so nested fork-join cannot deadlock the lane.
+  // other tasks meanwhile, so nested fork-join cannot deadlock the lane
+  // (until half the worker's stack is in use by such nested waits: deeper
+  // down it only waits). So a task that holds a lock across wait() or get()
+  // may see another task start on its thread under that lock.
   void wait() const {
     auto& s = checked_state();
     if (!s.is_ready()) detail::wait_ready(s);
   }
 
-  // wait_for() is wait() bounded by `timeout`; true when ready.
+  // wait_for() is wait() bounded by `timeout`; true when ready. It runs no
+  // other task while it waits, so it returns on time: on an io-lane worker,
+  // what it waits for must be run by another thread.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
     auto& s = checked_state();
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
-    return s.is_ready() || detail::wait_ready_for(s, ns);
+    return s.is_ready() || detail::wait_ready_for(s, detail::saturating_ns(timeout));
   }
 
   // get() waits, then returns the value or throws the stored exception; the

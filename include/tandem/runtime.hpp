@@ -90,7 +90,11 @@ struct runtime_options {
   // io_threads is the io lane's worker count; 0 means one per core.
   unsigned io_threads = 0;
   // max_blocking_threads bounds the threads running tandem::io_blocking
-  // tasks at once; further blocking tasks wait in a queue.
+  // tasks at once (at least 1); further blocking tasks wait in a queue. A
+  // blocking task that waits for another blocking task holds its thread
+  // meanwhile (blocking threads run nothing else while they wait): with all
+  // of them waiting so, the queued ones never start, as in Python's
+  // ThreadPoolExecutor. Wait on the io lane (or co_await) instead.
   unsigned max_blocking_threads = 512;
   // blocking_idle_timeout is how long an idle blocking thread is kept.
   std::chrono::milliseconds blocking_idle_timeout{10'000};
@@ -352,8 +356,10 @@ class runtime {
   // shutdown() stops accepting submissions from outside the runtime, then
   // drains or cancels what is queued (see shutdown_mode), waits for running
   // tasks, stops every thread and abandons outstanding Asio operations.
-  // When it returns every future the runtime produced is resolved. A second
-  // call does nothing. Must not be called from the runtime's own threads.
+  // When it returns every future the runtime produced is resolved. A later
+  // call does nothing but wait until the first has finished (from another
+  // thread, or the destructor). Must not be called from the runtime's own
+  // threads.
   void shutdown(shutdown_mode mode = drain);
 
   // io_executor() is an Asio executor: Asio I/O objects and co_spawn'ed

@@ -155,7 +155,7 @@ future<std::vector<future<T>>> when_all(std::vector<future<T>> inputs) {
 }
 
 // when_all() over an iterator range of futures, which are moved from.
-template <class InputIt>
+template <std::input_iterator InputIt>
 auto when_all(InputIt first, InputIt last) {
   return when_all(detail::collect(first, last));
 }
@@ -175,7 +175,7 @@ future<when_any_result<std::vector<future<T>>>> when_any(std::vector<future<T>> 
 }
 
 // when_any() over an iterator range of futures, which are moved from.
-template <class InputIt>
+template <std::input_iterator InputIt>
 auto when_any(InputIt first, InputIt last) {
   return when_any(detail::collect(first, last));
 }

@@ -64,6 +64,9 @@ TEST_CASE("shutdown(drain) waits for running and queued cpu tasks" * doctest::ti
     for (int i = 0; i < 6; ++i) results.push_back(rt.submit(work, 100));
     rt.shutdown(tandem::drain);
     for (auto& f : results) REQUIRE(f.is_ready());
+    // The workers are gone with the runtime: none is counted or named.
+    CHECK(rt.metrics().cpu.workers_alive == 0);
+    CHECK(rt.cpu_worker_pids().empty());
   }
   for (auto& f : results) CHECK(f.get() == 100);
   CHECK(no_children());

@@ -84,6 +84,25 @@ TEST_CASE("wait_for() times out, then sees the value" * doctest::timeout(10)) {
   CHECK(f.get() == 3);
 }
 
+TEST_CASE("wait_for() with a huge timeout waits instead of overflowing into the past" *
+          doctest::timeout(10)) {
+  for (const auto huge :
+       {std::chrono::duration_cast<std::chrono::hours>(std::chrono::seconds::max()),
+        std::chrono::hours(24 * 365 * 1000)}) {
+    tandem::promise<int> p;
+    auto f = p.get_future();
+    std::thread setter([&p] {
+      std::this_thread::sleep_for(50ms);
+      p.set_value(1);
+    });
+    CHECK(f.wait_for(huge));
+    CHECK(f.wait_for(std::chrono::nanoseconds::max()));
+    setter.join();
+  }
+  tandem::promise<int> never;
+  CHECK_FALSE(never.get_future().wait_for(std::chrono::seconds::min()));
+}
+
 TEST_CASE("cancel() resolves a pending future with task_cancelled; later sets are ignored" *
           doctest::timeout(10)) {
   tandem::promise<int> p;

@@ -101,3 +101,16 @@ TEST_CASE("when_all from many threads racing the inputs' producers" * doctest::t
     for (int i = 0; i < 8; ++i) CHECK(gathered[i].get() == i);
   }
 }
+
+TEST_CASE("when_all and when_any of two futures of one type take them as futures, not a range" *
+          doctest::timeout(10)) {
+  tandem::promise<int> a;
+  tandem::promise<int> b;
+  auto all = tandem::when_all(a.get_future(), b.get_future());
+  auto any = tandem::when_any(tandem::make_ready_future(3), tandem::make_ready_future(4));
+  a.set_value(1);
+  b.set_value(2);
+  auto [fa, fb] = all.get();
+  CHECK(fa.get() + fb.get() == 3);
+  CHECK(any.get().index == 0);
+}

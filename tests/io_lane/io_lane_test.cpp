@@ -56,6 +56,42 @@ TEST_CASE("nested fork-join with get() does not deadlock, even on one thread" *
   }
 }
 
+TEST_CASE("waits nested past half an io thread's stack wait instead of overflowing it" *
+          doctest::timeout(120)) {
+  // Each task waits for a blocking child, so get() runs the next task on
+  // top of it, deeper and deeper: past half the stack it must only wait.
+  constexpr int tasks = 100'000;
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
+  std::vector<tandem::future<int>> results;
+  for (int i = 0; i < tasks; ++i)
+    results.push_back(rt.submit(tandem::io, [&rt, i] {
+      return rt
+          .submit(tandem::io_blocking,
+                  [i] {
+                    std::this_thread::sleep_for(10ms);
+                    return i;
+                  })
+          .get();
+    }));
+  long long sum = 0;
+  for (auto& f : results) sum += f.get();
+  CHECK(sum == static_cast<long long>(tasks) * (tasks - 1) / 2);
+}
+
+TEST_CASE("wait_for() on an io thread runs no other task, so it returns on time" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  auto outer = rt.submit(tandem::io, [&rt] {
+    std::atomic<bool> ran{false};
+    auto inner = rt.submit(tandem::io, [&ran] { ran = true; });
+    const bool ready = inner.wait_for(20ms);
+    const bool ran_meanwhile = ran.load();
+    inner.get();  // get() runs it here: the lane's only thread is this one
+    return !ready && !ran_meanwhile && ran.load();
+  });
+  CHECK(outer.get());
+}
+
 TEST_CASE("tasks run on the configured number of worker threads" * doctest::timeout(30)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 3}};
   std::mutex m;

@@ -1,10 +1,17 @@
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "runtime/sanitizers.hpp"
 #include "support/eventually.hpp"
 #include "support/process_census.hpp"
 #include "tandem/runtime.hpp"
@@ -94,3 +101,47 @@ TEST_CASE("a blocking task may submit io work and wait for it" * doctest::timeou
                      [&rt] { return rt.submit(tandem::io, [] { return 20; }).get() + 1; });
   CHECK(f.get() == 21);
 }
+
+TEST_CASE("limits that mean nothing are refused with an error naming the option" *
+          doctest::timeout(30)) {
+  CHECK_THROWS_WITH_AS(tandem::runtime(tandem::runtime_options{.max_blocking_threads = 0}),
+                       doctest::Contains("max_blocking_threads is 0"), tandem::error);
+  CHECK_THROWS_WITH_AS(tandem::runtime(tandem::runtime_options{.blocking_idle_timeout = -1ms}),
+                       doctest::Contains("blocking_idle_timeout is negative"), tandem::error);
+  CHECK_THROWS_WITH_AS(tandem::runtime(tandem::runtime_options{.default_timeout = -1ms}),
+                       doctest::Contains("default_timeout is negative"), tandem::error);
+  tandem::runtime fine{tandem::runtime_options{.io_threads = 1}};  // and nothing is left behind
+  CHECK(fine.submit(tandem::io, [] { return 1; }).get() == 1);
+}
+
+// The sanitizers reserve terabytes of address space: no small limit fits them.
+#if !defined(TANDEM_ASAN) && !defined(TANDEM_TSAN)
+TEST_CASE("io threads the system cannot start are a tandem::error, not a crash" *
+          doctest::timeout(60)) {
+  // A small address-space limit makes thread stacks (8 MiB each) fail to
+  // map after a few: the runtime must stop the threads it started and throw.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    rlimit small{std::size_t{1} << 30, std::size_t{1} << 30};
+    setrlimit(RLIMIT_AS, &small);
+    try {
+      tandem::runtime rt{tandem::runtime_options{.io_threads = 1000,
+                                                 .cpu_workers = 1,
+                                                 .cpu_payload_bytes = 1 << 20,
+                                                 .shared_memory_bytes = 1 << 20}};
+      _exit(2);
+    } catch (const tandem::error& e) {
+      if (std::string(e.what()).find("io_threads") != std::string::npos) _exit(0);
+      std::fprintf(stderr, "the wrong error: %s\n", e.what());
+      _exit(3);
+    } catch (...) {
+      _exit(4);
+    }
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+#endif

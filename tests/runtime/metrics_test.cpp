@@ -10,6 +10,7 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -311,6 +312,48 @@ TEST_CASE(
     CHECK(slices[i].second < 600'000);
     if (i > 0) CHECK(slices[i].first >= slices[i - 1].first + slices[i - 1].second);
   }
+}
+
+TEST_CASE("a trace leaves out the tasks queued before it began, on every lane" *
+          doctest::timeout(120)) {
+  auto options = tandem::test::lanes(1, 1);
+  options.max_blocking_threads = 1;
+  tandem::runtime rt{options};
+  rt.submit(nap, 0).get();  // the worker is up
+  std::atomic<bool> release{false};
+  const auto hold = [&] {
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+  };
+  // Each lane's one thread or worker is busy: what is queued next waits.
+  std::vector<tandem::future<void>> before;
+  before.push_back(rt.submit(tandem::io, hold));
+  before.push_back(rt.submit(tandem::io_blocking, hold));
+  auto busy_worker = rt.submit(nap, 300);
+  for (int i = 0; i < 200; ++i) before.push_back(rt.submit(tandem::io, [] {}));
+  before.push_back(rt.submit(tandem::io_blocking, [] {}));
+  auto queued_nap = rt.submit(nap, 1);
+  rt.start_trace();
+  std::vector<tandem::future<void>> after;
+  for (int i = 0; i < 10; ++i) after.push_back(rt.submit(tandem::io, [] {}));
+  after.push_back(rt.submit(tandem::io_blocking, [] {}));
+  auto later_nap = rt.submit(nap, 1);
+  release = true;
+  for (auto& f : before) f.get();
+  for (auto& f : after) f.get();
+  CHECK(busy_worker.get() + queued_nap.get() + later_nap.get() == 302);
+  const std::string path = temp_path("tandem-trace-before");
+  rt.stop_trace(path);
+
+  boost::property_tree::ptree json;
+  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
+  std::filesystem::remove(path);
+  std::map<std::string, int> slices;
+  for (const auto& [_, event] : json.get_child("traceEvents"))
+    if (event.get<std::string>("ph") == "X")
+      ++slices[event.get<std::string>("cat") + ":" + event.get<std::string>("name")];
+  CHECK(slices["io:io task"] == 10);
+  CHECK(slices["io_blocking:io task"] == 1);
+  CHECK(slices["cpu:metrics.nap"] == 1);
 }
 
 TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {

@@ -134,3 +134,23 @@ TEST_CASE("shutdown() from one of the runtime's own threads is refused with a cl
   auto f = rt.submit(tandem::io, [&rt] { rt.shutdown(); });
   CHECK_THROWS_AS(f.get(), tandem::error);
 }
+
+TEST_CASE("a shutdown() called while another runs returns only once that one has finished" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  std::atomic<bool> release{false};
+  auto blockers = block_lane(rt, 1, release);
+  auto queued = rt.submit(tandem::io, [] { return 7; });
+  std::thread first([&] { rt.shutdown(tandem::drain); });
+  // The first call is under way once it refuses new submissions.
+  while (rt.submit(tandem::io, [] {}).wait_for(0s) == false) std::this_thread::yield();
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(100ms);
+    release = true;
+  });
+  rt.shutdown(tandem::drain);
+  CHECK(queued.is_ready());  // the first call's drain ran it before this one returned
+  CHECK(queued.get() == 7);
+  releaser.join();
+  first.join();
+}

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "tandem/detail/deadline.hpp"
 #include "tandem/serialize.hpp"
 
 namespace tandem {
@@ -20,16 +21,6 @@ namespace detail {
 
 class object_space;
 struct object_header;
-
-// deadline_after() is now + `timeout`, saturating: a huge timeout means no
-// deadline instead of overflowing into the past; a negative one means now.
-inline std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
-  using clock = std::chrono::steady_clock;
-  const auto now = clock::now();
-  if (timeout <= std::chrono::nanoseconds::zero()) return now;
-  if (timeout >= clock::time_point::max() - now) return clock::time_point::max();
-  return now + std::chrono::duration_cast<clock::duration>(timeout);
-}
 
 // object_kind tells primitives apart, so that a handle is never read back
 // as another kind of object.
