@@ -506,8 +506,9 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
                         frame_task(frame.id) == slot.window.front().job->task().index();
   // Replies come in window order: one for another job, or of a kind no
   // task reply has, means the worker's replies can no longer be matched.
-  if (!expected || (kind != to_parent::value && kind != to_parent::thrown &&
-                    kind != to_parent::too_large && kind != to_parent::unknown))
+  if (!expected ||
+      (kind != to_parent::value && kind != to_parent::thrown && kind != to_parent::too_large &&
+       kind != to_parent::unreadable && kind != to_parent::unknown))
     return reject_worker(slot, "a reply that answers no task it was given");
   cpu_job& job = slot.pop_front();
   switch (kind) {
@@ -521,6 +522,9 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
       break;
     case to_parent::too_large:
       fail(job, oversized_result(job, frame.payload), ending::failed, slot.pid);
+      break;
+    case to_parent::unreadable:
+      fail(job, unreadable_arguments(job, frame.payload), ending::failed, slot.pid);
       break;
     default:  // to_parent::unknown
       fail(job,
@@ -551,6 +555,18 @@ std::exception_ptr cpu_lane::oversized_result(const cpu_job& job,
             ", more than the " + ipc::size_text(limit) +
             " its worker's result heap can carry; raise runtime_options::cpu_payload_bytes",
         size, limit));
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+std::exception_ptr cpu_lane::unreadable_arguments(const cpu_job& job,
+                                                  std::span<const std::byte> payload) {
+  try {
+    auto [what] = decode_reply<std::string>(payload);
+    return std::make_exception_ptr(
+        decode_error("the arguments of task '" + job.task().name() +
+                     "' cannot be read in its worker process, so it did not run: " + what));
   } catch (...) {
     return std::current_exception();
   }

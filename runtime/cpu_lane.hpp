@@ -144,6 +144,7 @@ class cpu_lane {
   void handle_reply(worker_slot& slot, const ipc::decoded& frame);
   std::exception_ptr remote_failure(const cpu_job& job, std::span<const std::byte> payload);
   std::exception_ptr oversized_result(const cpu_job& job, std::span<const std::byte> payload);
+  std::exception_ptr unreadable_arguments(const cpu_job& job, std::span<const std::byte> payload);
   std::string failed_init_reason(std::span<const std::byte> payload);
   stop_cause why_stop(const worker_slot& slot, std::int64_t now_ns) const;
   std::exception_ptr stop_reason(const cpu_job& job, pid_t pid, stop_cause cause) const;

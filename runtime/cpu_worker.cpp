@@ -168,6 +168,8 @@ class worker {
     } catch (const payload_too_large& e) {
       return post_encoded(to_parent::too_large, frame.id, std::uint64_t{e.size()},
                           std::uint64_t{e.limit()});
+    } catch (const arguments_unreadable& e) {
+      return post_encoded(to_parent::unreadable, frame.id, std::string(e.what()));
     } catch (...) {
       const auto [type, message] = describe_current_exception();
       return post_encoded(to_parent::thrown, frame.id, type, message);

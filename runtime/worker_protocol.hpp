@@ -50,6 +50,7 @@ enum class to_parent : std::uint16_t {
   unknown,      // no task has the frame's number; payload empty
   init_failed,  // worker_init threw; payload: encoded (type name, what())
   retiring,     // about to exit between tasks; payload: encoded reason
+  unreadable,   // the task's arguments could not be decoded; payload: encoded what()
   limit,
 };
 

@@ -52,6 +52,13 @@ class result_sink {
 };
 
 // task_entry is a defined task as the registry keeps it.
+// arguments_unreadable is the decode_error met reading a task's arguments
+// in a worker (not one the task threw): the worker reports it as such.
+class arguments_unreadable : public decode_error {
+ public:
+  using decode_error::decode_error;
+};
+
 class task_entry {
  public:
   task_entry(std::string name, affinity lane, const std::type_info& signature)
@@ -61,7 +68,8 @@ class task_entry {
   virtual ~task_entry() = default;
 
   // invoke() decodes the arguments, runs the function and encodes its
-  // result into `sink`. Exceptions (the task's own, decode_error) escape.
+  // result into `sink`. Exceptions (the task's own, arguments_unreadable)
+  // escape.
   virtual void invoke(std::span<const std::byte> arguments, result_sink& sink) const = 0;
 
   const std::string& name() const noexcept { return name_; }
@@ -87,10 +95,7 @@ class typed_entry<R(A...)> : public task_entry {
   virtual R call(std::decay_t<A>... arguments) const = 0;
 
   void invoke(std::span<const std::byte> arguments, result_sink& sink) const final {
-    reader in(arguments);
-    // Braced initialization reads the arguments left to right: wire order.
-    std::tuple<std::decay_t<A>...> values{in.read<std::decay_t<A>>()...};
-    in.finish();
+    std::tuple<std::decay_t<A>...> values = read_arguments(arguments);
     if constexpr (std::is_void_v<R>) {
       std::apply([this](auto&&... a) { call(std::move(a)...); }, std::move(values));
       sink.reserve(0);
@@ -99,6 +104,19 @@ class typed_entry<R(A...)> : public task_entry {
           std::apply([this](auto&&... a) { return call(std::move(a)...); }, std::move(values));
       writer out(sink.reserve(encoded_size(result)));
       out.write(result);
+    }
+  }
+
+ private:
+  static std::tuple<std::decay_t<A>...> read_arguments(std::span<const std::byte> arguments) {
+    try {
+      reader in(arguments);
+      // Braced initialization reads the arguments left to right: wire order.
+      std::tuple<std::decay_t<A>...> values{in.read<std::decay_t<A>>()...};
+      in.finish();
+      return values;
+    } catch (const decode_error& e) {
+      throw arguments_unreadable(e.what());
     }
   }
 };

@@ -31,8 +31,12 @@ TEST_CASE("a handle of another runtime fails the task with a clear error" * doct
   tandem::runtime second{tandem::test::lanes(1, 1)};
   tandem::shared<long> mine(first, 0);
   CHECK(first.submit(bump, mine).get() == 1);
+  // A decode_error, as the handle's documentation says, and not a
+  // remote_error: the task never ran.
   CHECK_THROWS_WITH_AS(second.submit(bump, mine).get(),
-                       doctest::Contains("belongs to another runtime"), tandem::error);
+                       doctest::Contains("belongs to another runtime"), tandem::decode_error);
+  CHECK_THROWS_WITH_AS(second.submit(bump, mine).get(), doctest::Contains("did not run"),
+                       tandem::decode_error);
   CHECK(mine.load() == 1);
 }
 
