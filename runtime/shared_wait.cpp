@@ -29,11 +29,12 @@ bool wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t seen,
   return rc != -ETIMEDOUT;
 }
 
-bool sleep_while_zero(const std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiters,
-                      shared_clock::time_point deadline) noexcept {
+bool sleep_while_unchanged(const std::atomic<std::uint32_t>& word, std::uint32_t seen,
+                           std::atomic<std::uint32_t>& waiters,
+                           shared_clock::time_point deadline) noexcept {
   waiters.fetch_add(1, std::memory_order_seq_cst);
   const bool woken =
-      word.load(std::memory_order_seq_cst) != 0 || wait_for_change(word, 0, deadline);
+      word.load(std::memory_order_seq_cst) != seen || wait_for_change(word, seen, deadline);
   waiters.fetch_sub(1, std::memory_order_relaxed);
   return woken;
 }

@@ -23,13 +23,22 @@ inline constexpr shared_clock::time_point no_deadline = shared_clock::time_point
 bool wait_for_change(const std::atomic<std::uint32_t>& word, std::uint32_t seen,
                      shared_clock::time_point deadline) noexcept;
 
-// sleep_while_zero() sleeps while `word` is 0, counted in `waiters` so
-// that whoever makes it non-zero knows to wake (it bumps the word, then
-// reads `waiters`; this counts itself, then re-reads the word: both
-// seq_cst, so one sees the other). False at `deadline`; true when woken,
-// possibly spuriously: callers re-check.
-bool sleep_while_zero(const std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiters,
-                      shared_clock::time_point deadline) noexcept;
+// sleep_while_unchanged() sleeps while `word` holds `seen`, counted in
+// `waiters` so that whoever changes the word knows to wake (it changes the
+// word, then reads `waiters`; this counts itself, then re-reads the word:
+// both seq_cst, so one sees the other). False at `deadline`; true when
+// woken, possibly spuriously: callers re-check.
+bool sleep_while_unchanged(const std::atomic<std::uint32_t>& word, std::uint32_t seen,
+                           std::atomic<std::uint32_t>& waiters,
+                           shared_clock::time_point deadline) noexcept;
+
+// sleep_while_zero() is sleep_while_unchanged() for a count that waiters
+// need to be non-zero (a semaphore's permits).
+inline bool sleep_while_zero(const std::atomic<std::uint32_t>& word,
+                             std::atomic<std::uint32_t>& waiters,
+                             shared_clock::time_point deadline) noexcept {
+  return sleep_while_unchanged(word, 0, waiters, deadline);
+}
 
 // wake_waiters() wakes up to `count` processes or threads sleeping on `word`.
 void wake_waiters(const std::atomic<std::uint32_t>& word, int count) noexcept;

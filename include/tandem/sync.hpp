@@ -151,7 +151,9 @@ class semaphore {
 };
 
 // event is a flag that waiters wait to see set (Python's Event): set()
-// wakes every waiter; clear() lowers it again.
+// releases every waiter, clear() lowers the flag again. A wait returns true
+// if the flag was set at any moment since it began, so set() followed at
+// once by clear() still releases everyone who was waiting then.
 class event {
  public:
   static constexpr detail::object_kind object_kind_v = detail::object_kind::event;
@@ -162,8 +164,10 @@ class event {
   void set() noexcept;
   void clear() noexcept;
   bool is_set() const noexcept;
+  // wait() returns once the event is set or was set since wait() began.
   void wait() const;
-  // wait_for() returns whether the event was set within `timeout`.
+  // wait_for() is wait() giving up after `timeout`: it returns whether the
+  // event was set (at any moment) within `timeout`.
   bool wait_for(std::chrono::nanoseconds timeout) const;
 
  private:

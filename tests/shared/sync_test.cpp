@@ -6,7 +6,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -126,6 +130,75 @@ TEST_CASE("an event set by the parent wakes a waiting worker" * doctest::timeout
   CHECK(e.is_set());
   e.clear();
   CHECK_FALSE(e.wait_for(1ms));
+}
+
+TEST_CASE("set() then clear() at once releases every thread and worker waiting" *
+          doctest::timeout(90)) {
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
+  tandem::event e(rt);
+  constexpr int threads = 3;
+  std::atomic<int> returned{0};
+  std::atomic<int> released{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < threads; ++i)
+    waiters.emplace_back([&] {
+      if (e.wait_for(30s)) released.fetch_add(1);
+      returned.fetch_add(1);
+    });
+  auto worker = rt.submit(wait_event, e, 30'000);
+  // Pulse until every waiter has returned: whenever it began waiting, a
+  // pulse came after, so each must be released (not time out).
+  while (returned.load() < threads || !worker.is_ready()) {
+    e.set();
+    e.clear();
+    std::this_thread::sleep_for(1ms);
+  }
+  for (auto& waiter : waiters) waiter.join();
+  CHECK(released.load() == threads);
+  CHECK(worker.get());
+  CHECK_FALSE(e.is_set());
+}
+
+namespace {
+
+// state_of() is the scheduling state /proc gives `pid` ('T' once stopped).
+char state_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string text{std::istreambuf_iterator<char>(stat), {}};
+  const auto name_end = text.rfind(')');  // the state follows the name: "pid (name) S ..."
+  return name_end == std::string::npos || name_end + 2 >= text.size() ? '?' : text[name_end + 2];
+}
+
+}  // namespace
+
+TEST_CASE("a worker stopped through the whole pulse, seeing only a cleared flag, is released" *
+          doctest::timeout(90)) {
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
+  tandem::event e(rt);
+  auto waiting = rt.submit(wait_event, e, 20'000);
+  REQUIRE(tandem::test::eventually([&] { return rt.cpu_worker_pids().size() == 1; }));
+  const pid_t worker = rt.cpu_worker_pids().front();
+  // Each pulse comes and goes while the worker is stopped, so it can never
+  // read the flag set: only the change to the event can release it.
+  while (!waiting.is_ready()) {
+    REQUIRE(kill(worker, SIGSTOP) == 0);
+    REQUIRE(tandem::test::eventually([&] { return state_of(worker) == 'T'; }, 10s, 1ms));
+    e.set();
+    e.clear();
+    REQUIRE(kill(worker, SIGCONT) == 0);
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(waiting.get());
+}
+
+TEST_CASE("a pulse before a wait began does not release it" * doctest::timeout(30)) {
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
+  tandem::event e(rt);
+  e.set();
+  e.clear();
+  CHECK_FALSE(e.wait_for(20ms));
+  e.set();
+  CHECK(e.wait_for(0ms));  // still set: returns at once
 }
 
 TEST_CASE("a barrier releases two workers and a thread together, round after round" *
