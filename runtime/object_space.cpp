@@ -89,15 +89,12 @@ object_space::~object_space() {
 }
 
 object_header* object_space::allocate(object_kind kind, std::uint32_t tag, std::size_t bytes) {
+  if (bytes > memory_.size() - sizeof(object_header)) throw too_large(kind, bytes);
   void* block = nullptr;
   try {
-    if (bytes > memory_.size()) throw ipc::ipc_error("larger than the space");
     block = memory_.allocate(sizeof(object_header) + bytes, alignof(object_header));
   } catch (const ipc::ipc_error&) {
-    throw error(std::string(kind_name(kind)) +
-                ": the runtime's shared object space is full: " + ipc::size_text(bytes) +
-                " asked for, " + ipc::size_text(memory_.free_bytes()) + " free of " +
-                ipc::size_text(memory_.size()) + " (raise runtime_options::shared_memory_bytes)");
+    throw full(kind, bytes);
   }
   std::memset(block, 0, sizeof(object_header) + bytes);
   auto* header = new (block) object_header{};
@@ -108,6 +105,37 @@ object_header* object_space::allocate(object_kind kind, std::uint32_t tag, std::
   header->serial.store(next_serial_.fetch_add(1, std::memory_order_relaxed),
                        std::memory_order_release);
   return header;
+}
+
+// full() says why no room was found: the allocator was asked for the
+// header too, and its free total may be in pieces too small for that. (The
+// allocator puts 16 bytes of its own before each block, so a 72-byte
+// object placed at a multiple of 64 ends 48 bytes before the next one can
+// start: that gap is free, but fits nothing.)
+error object_space::full(object_kind kind, std::size_t bytes) const {
+  const std::size_t asked = sizeof(object_header) + bytes;
+  const std::size_t free = memory_.free_bytes();
+  std::string why =
+      std::string(kind_name(kind)) + ": the runtime's shared object space has no free piece of " +
+      ipc::size_text(asked) + " aligned to 64 (" + std::to_string(bytes) + " for the object, " +
+      std::to_string(sizeof(object_header)) + " for its header): ";
+  if (free >= asked)
+    why += ipc::size_text(free) + " of its " + ipc::size_text(memory_.size()) +
+           " are free in all, but fragmented into smaller pieces";
+  else
+    why +=
+        "only " + ipc::size_text(free) + " of its " + ipc::size_text(memory_.size()) + " are free";
+  return error(why +
+               " (destroy objects no longer used, or raise "
+               "runtime_options::shared_memory_bytes)");
+}
+
+error object_space::too_large(object_kind kind, std::size_t bytes) const {
+  return error(std::string(kind_name(kind)) + ": an object of " + ipc::size_text(bytes) +
+               " does not fit in the runtime's shared object space of " +
+               ipc::size_text(memory_.size()) +
+               " even when it is empty (raise "
+               "runtime_options::shared_memory_bytes)");
 }
 
 void object_space::release(object_header* header) noexcept {

@@ -24,6 +24,7 @@
 
 #include "ipc/segment.hpp"
 #include "tandem/detail/shared_object.hpp"
+#include "tandem/errors.hpp"
 
 namespace tandem::detail {
 
@@ -48,7 +49,9 @@ class object_space : public std::enable_shared_from_this<object_space> {
 
   // allocate() places a zeroed body of `bytes` bytes, aligned to 64, behind
   // a new header owned by one handle. Throws tandem::error naming the sizes
-  // when the space is full.
+  // when the space is full. An object takes its header, its body and the
+  // allocator's 16-byte block header, rounded up to 64: 128 bytes for a
+  // primitive with an 8-byte body.
   object_header* allocate(object_kind kind, std::uint32_t tag, std::size_t bytes);
   // release() drops one owner; the last one frees the object.
   void release(object_header* header) noexcept;
@@ -71,6 +74,9 @@ class object_space : public std::enable_shared_from_this<object_space> {
   explicit object_space(std::size_t bytes);
   object_header* header_at(std::uint64_t offset) const noexcept;
   resolved_object check(const object_ref& ref) const;
+  // full() and too_large() are the errors allocate() throws.
+  error full(object_kind kind, std::size_t bytes) const;
+  error too_large(object_kind kind, std::size_t bytes) const;
 
   ipc::segment memory_;
   const std::uint64_t token_;

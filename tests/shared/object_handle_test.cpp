@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "support/cpu_tasks.hpp"
 #include "tandem/tandem.hpp"
@@ -88,4 +90,30 @@ TEST_CASE("a full object space is a clear error naming the option" * doctest::ti
                        doctest::Contains("shared_memory_bytes"), tandem::error);
   tandem::channel<long> fits(rt, 1000);  // and nothing was lost
   CHECK(fits.capacity() == 1000);
+}
+
+TEST_CASE("a space full of small objects says why, and has room again once some are destroyed" *
+          doctest::timeout(30)) {
+  auto options = tandem::test::lanes(1, 1);
+  options.shared_memory_bytes = 1 << 20;
+  tandem::runtime rt{options};
+  std::vector<tandem::semaphore> made;
+  std::string message;
+  try {
+    for (;;) made.emplace_back(rt, 0);
+  } catch (const tandem::error& full) {
+    message = full.what();
+  }
+  INFO(message);
+  CHECK(made.size() > 1000);
+  CHECK(message.find("tandem::semaphore") != std::string::npos);
+  CHECK(message.find("72 bytes") != std::string::npos);  // an 8-byte body and its header
+  CHECK(message.find("fragmented") != std::string::npos);
+  CHECK(message.find("of its 1 MiB") != std::string::npos);
+  CHECK(message.find("runtime_options::shared_memory_bytes") != std::string::npos);
+  made.erase(made.end() - 10, made.end());
+  tandem::semaphore again(rt, 1);
+  CHECK(again.try_acquire());
+  CHECK_THROWS_WITH_AS(tandem::shared_buffer(rt, 2 << 20),
+                       doctest::Contains("even when it is empty"), tandem::error);
 }
