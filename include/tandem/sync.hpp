@@ -62,6 +62,10 @@ void unlock_robust_mutex(pthread_mutex_t& mutex);
 // thread, or unlocking it from a thread that does not hold it, throws
 // tandem::error. It meets Lockable, so std::lock_guard and std::unique_lock
 // work (they discard lock()'s result: call lock() yourself to be told).
+//
+// Only a dead owner is recovered: a cpu task that returns or throws while
+// holding the mutex leaves it held by its worker process, which goes on
+// running other tasks, so unlock before the task ends (std::lock_guard).
 class process_mutex {
  public:
   static constexpr detail::object_kind object_kind_v = detail::object_kind::process_mutex;
