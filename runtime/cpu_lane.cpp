@@ -919,7 +919,9 @@ void cpu_lane::record_slice(const cpu_job& job, ending how, pid_t pid, std::int6
 
 void cpu_lane::add_metrics(cpu_lane_metrics& into) const noexcept {
   tally_.add_to(into);  // the lane counts no starts: its workers' gates tell what runs
-  into.submitted += queued_.load(std::memory_order_acquire);
+  const std::uint64_t refused = refused_.load(std::memory_order_relaxed);
+  into.submitted += queued_.load(std::memory_order_acquire) + refused;
+  into.failed += refused;
   into.workers += options_.cpu_workers;
   into.workers_alive += workers_alive_.load(std::memory_order_acquire);
   into.restarts_crash += restarts_crash_.load(std::memory_order_acquire);

@@ -98,6 +98,9 @@ class cpu_lane {
 
   // Shutdown (the scheduler's thread). Jobs are counted like io tasks:
   // every `finished` before every `queued` (see io_lane.hpp).
+  // count_refused() counts a job refused before it was queued (its
+  // arguments could not be encoded) as submitted and failed.
+  void count_refused() noexcept { refused_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t queued_count() const noexcept { return queued_.load(std::memory_order_seq_cst); }
   std::uint64_t finished_count() const noexcept {
     return finished_.load(std::memory_order_seq_cst);
@@ -216,6 +219,7 @@ class cpu_lane {
   std::size_t intake_next_ = 0;
   std::size_t intake_end_ = 0;
   alignas(64) std::atomic<std::uint64_t> queued_{0};
+  std::atomic<std::uint64_t> refused_{0};  // any thread: see count_refused()
   alignas(64) std::atomic<std::uint64_t> finished_{0};
   std::atomic<int> idle_workers_{0};
   std::atomic<bool> cancelling_{false};

@@ -53,8 +53,9 @@ std::span<std::byte> reserve_arguments(scheduler& sched, cpu_job& job, std::size
   return sched.cpu().reserve_arguments(job, length);
 }
 
-void discard_arguments(scheduler& sched, cpu_job& job) noexcept {
+void refuse_cpu_job(scheduler& sched, cpu_job& job) noexcept {
   sched.cpu().discard_arguments(job);
+  sched.cpu().count_refused();
 }
 
 bool prefers_cpu_lane(scheduler& sched) noexcept {

@@ -422,7 +422,7 @@ class runtime {
       out.write<std::decay_t<A>...>(args...);
       return job;
     } catch (...) {
-      detail::discard_arguments(*scheduler_, *job);
+      detail::refuse_cpu_job(*scheduler_, *job);
       job->try_fail(std::current_exception());
       job->drop();
       return nullptr;

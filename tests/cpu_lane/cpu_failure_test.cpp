@@ -347,6 +347,12 @@ TEST_CASE("payloads larger than the shared heap fail with payload_too_large" *
   }
   const std::vector<std::byte> fits(std::size_t{256} << 10, std::byte{7});
   CHECK(rt.submit(echo, fits).get() == fits);
+  // Each refusal counts as a failed submission, the one refused before it
+  // was queued (its arguments) included.
+  const auto m = rt.metrics().cpu;
+  CHECK(m.submitted == 4);
+  CHECK(m.failed == 3);
+  CHECK(m.completed == 1);
 }
 
 TEST_CASE("a worker that corrupts its ring fails its task, never the parent" *

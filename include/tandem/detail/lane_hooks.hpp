@@ -49,9 +49,9 @@ void submit_cpu_batch(scheduler& sched, std::span<cpu_job* const> jobs) noexcept
 // Throws payload_too_large when they could never fit.
 std::span<std::byte> reserve_arguments(scheduler& sched, cpu_job& job, std::size_t length);
 
-// discard_arguments() frees what reserve_arguments() took, for a job that
-// is abandoned before submit_cpu().
-void discard_arguments(scheduler& sched, cpu_job& job) noexcept;
+// refuse_cpu_job() frees what reserve_arguments() took, for a job whose
+// arguments could not be encoded, and counts it submitted and failed.
+void refuse_cpu_job(scheduler& sched, cpu_job& job) noexcept;
 
 // prefers_cpu_lane() is the tandem::any policy: true when the cpu lane
 // would start a task at once (an idle worker), or when the io lane would not
