@@ -219,7 +219,12 @@ class future {
 
   // cancel() stops a task that has not started: it never runs and the future
   // holds tandem::task_cancelled. Returns false (and changes nothing) when
-  // the task is already running or finished.
+  // the task is already running or finished. A tandem coroutine (a function
+  // returning tandem::future) that has not returned is cancelled too: its
+  // future holds task_cancelled at once, and the coroutine is stopped where
+  // a co_await of a tandem future would next resume it after waiting (its
+  // frame is destroyed there, running its locals' destructors; code between
+  // two co_awaits is never interrupted).
   bool cancel() {
     auto& s = checked_state();
     return s.try_fail(std::make_exception_ptr(task_cancelled())) || s.withdraw();
@@ -451,15 +456,32 @@ class continuation final : public callback_node, public task_node, public pooled
   state<result_type>* result_;
 };
 
+// cancellable_coroutine is the part of a tandem coroutine's promise that
+// an awaiter reads: the state of the coroutine's own future, which
+// cancel() resolves while the coroutine waits.
+class cancellable_coroutine {
+ public:
+  explicit cancellable_coroutine(state_base& own) noexcept : own_(own) {}
+  state_base& own_state() const noexcept { return own_; }
+
+ private:
+  state_base& own_;
+};
+
 // awaiter suspends a coroutine on a future; it is also the task that
-// resumes it on the io lane.
+// resumes it on the io lane. A tandem coroutine whose own future was
+// cancelled meanwhile is not resumed but destroyed (its locals' destructors
+// run), so cancel() stops it at the co_await it waits in.
 template <class T>
 class awaiter final : public callback_node, public task_node {
  public:
   explicit awaiter(future<T>&& f) noexcept : future_(std::move(f)) {}
   bool await_ready() const { return future_.is_ready(); }
-  bool await_suspend(std::coroutine_handle<> handle) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> handle) {
     handle_ = handle;
+    if constexpr (std::is_base_of_v<cancellable_coroutine, Promise>)
+      own_ = &handle.promise().own_state();
     return access::state_of(future_).try_attach(this);
   }
   T await_resume() { return future_.get(); }
@@ -468,24 +490,34 @@ class awaiter final : public callback_node, public task_node {
     post_continuation(access::state_of(future_).runtime_id(), this);
   }
   task_outcome run() noexcept override {
+    if (own_ && own_->is_ready()) {  // cancelled while it waited
+      handle_.destroy();             // this awaiter lives in the frame: gone now
+      return task_outcome::cancelled;
+    }
     handle_.resume();
     return task_outcome::completed;
   }
-  void abandon(std::exception_ptr) noexcept override { handle_.destroy(); }
+  // abandon() (the runtime stops) ends the coroutine with the reason, not
+  // with the broken_promise its destruction alone would leave.
+  void abandon(std::exception_ptr reason) noexcept override {
+    if (own_) own_->try_fail(std::move(reason));
+    handle_.destroy();
+  }
   const char* trace_name() const noexcept override { return "coroutine"; }
 
  private:
   future<T> future_;
   std::coroutine_handle<> handle_;
+  state_base* own_ = nullptr;  // a tandem coroutine's own state, else null
 };
 
 // coroutine_promise_base is what future<T>::promise_type shares for every T:
 // the state, eager start, and broken_promise when the frame is destroyed
 // before it returns.
 template <class T>
-class coroutine_promise_base {
+class coroutine_promise_base : public cancellable_coroutine {
  public:
-  coroutine_promise_base() : state_(new state<T>(current_runtime_id(), 2)) {}
+  coroutine_promise_base() : coroutine_promise_base(new state<T>(current_runtime_id(), 2)) {}
   coroutine_promise_base(const coroutine_promise_base&) = delete;
   coroutine_promise_base& operator=(const coroutine_promise_base&) = delete;
   ~coroutine_promise_base() {
@@ -502,6 +534,9 @@ class coroutine_promise_base {
 
  protected:
   state<T>* state_;
+
+ private:
+  explicit coroutine_promise_base(state<T>* own) : cancellable_coroutine(*own), state_(own) {}
 };
 
 }  // namespace detail

@@ -2,10 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
 #include "tandem/runtime.hpp"
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -25,7 +29,55 @@ tandem::future<int> fan_in(tandem::runtime& rt) {
   co_return total;
 }
 
+// watched_wait() awaits `input` with a local whose destructor counts, and
+// says whether it ran on past the co_await.
+tandem::future<int> watched_wait(tandem::future<int> input, std::atomic<int>& destroyed,
+                                 std::atomic<bool>& resumed) {
+  struct local {
+    std::atomic<int>& count;
+    ~local() { ++count; }
+  } guard{destroyed};
+  const int v = co_await std::move(input);
+  resumed = true;
+  co_return v;
+}
+
 }  // namespace
+
+TEST_CASE("cancel() stops a coroutine where it waits: its locals are destroyed, it never resumes" *
+          doctest::timeout(10)) {
+  tandem::promise<int> p;
+  std::atomic<int> destroyed{0};
+  std::atomic<bool> resumed{false};
+  auto f = watched_wait(p.get_future(), destroyed, resumed);
+  CHECK(f.cancel());
+  CHECK_THROWS_AS(f.get(), tandem::task_cancelled);
+  CHECK(destroyed.load() == 0);  // still waiting
+  p.set_value(1);                // what it waited for: it is stopped, not resumed
+  CHECK(destroyed.load() == 1);
+  CHECK_FALSE(resumed.load());
+}
+
+TEST_CASE("a coroutine waiting at shutdown(cancel) ends cancelled, not as a broken promise" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  std::atomic<bool> release{false};
+  auto blocker = rt.submit(tandem::io, [&] {
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+  });
+  std::atomic<int> destroyed{0};
+  std::atomic<bool> resumed{false};
+  auto waiting = watched_wait(rt.submit(tandem::io, [] { return 1; }), destroyed, resumed);
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(50ms);
+    release = true;
+  });
+  rt.shutdown(tandem::cancel);
+  releaser.join();
+  CHECK_THROWS_AS(waiting.get(), tandem::task_cancelled);
+  CHECK(destroyed.load() == 1);
+  CHECK_FALSE(resumed.load());
+}
 
 TEST_CASE("a coroutine returning future<T> awaits a promise set by another thread" *
           doctest::timeout(10)) {
