@@ -86,7 +86,7 @@ namespace {
 struct stage_state {
   explicit stage_state(stage_spec spec)
       : body(std::move(spec.body)),
-        parallelism(std::max(1u, spec.options.parallelism)),
+        parallelism(spec.options.parallelism),
         max_in_flight(std::max<std::size_t>(parallelism, spec.options.max_in_flight
                                                              ? spec.options.max_in_flight
                                                              : 2 * parallelism)),

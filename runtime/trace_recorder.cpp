@@ -87,19 +87,31 @@ void trace_recorder::record(std::uint64_t row, const std::string& row_label, con
 
 void trace_recorder::stop(const std::string& path) {
   std::string json;
+  std::int64_t began = 0;
   {
     std::lock_guard lock(mutex_);
     if (!active_.exchange(false, std::memory_order_acq_rel))
       throw error("tandem::runtime::stop_trace(): no trace is running; start_trace() first");
     json = render();
-    slices_.clear();
+    began = started_ns_;
   }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << json;
   out.close();
-  if (!out)
-    throw error("tandem::runtime::stop_trace(): cannot write the trace to '" + path +
-                "': " + std::strerror(errno));
+  const int failure = out ? 0 : errno;
+  std::lock_guard lock(mutex_);
+  // start_trace() may have begun another trace meanwhile: leave it alone.
+  const bool superseded = active_.load(std::memory_order_relaxed) || started_ns_ != began;
+  if (failure == 0) {
+    if (!superseded) slices_.clear();
+    return;
+  }
+  // Not written: the trace goes on, so a call with a path that works still
+  // gets it.
+  if (!superseded) active_.store(true, std::memory_order_release);
+  throw error("tandem::runtime::stop_trace(): cannot write the trace to '" + path +
+              "': " + std::strerror(failure) +
+              (superseded ? "" : "; the trace goes on: call stop_trace() with another path"));
 }
 
 std::string trace_recorder::render() const {

@@ -67,8 +67,9 @@ struct stage_affinity {
 // stage_options sizes one stage.
 struct stage_options {
   stage_affinity affinity{};
-  // parallelism is how many items the stage processes at once. A stage
-  // function with parallelism above 1 is called concurrently.
+  // parallelism is how many items the stage processes at once (at least 1:
+  // then() throws tandem::error for 0). A stage function with parallelism
+  // above 1 is called concurrently.
   unsigned parallelism = 1;
   // max_in_flight bounds the items the stage holds: running, or finished
   // and waiting for their turn (ordered output) or for room in the next
@@ -364,6 +365,8 @@ class pipeline {
   template <class R>
   pipeline<R> add(std::string name, std::unique_ptr<detail::stage_body> body,
                   stage_options options) && {
+    if (options.parallelism == 0)
+      throw error("tandem::pipeline: stage '" + name + "' has parallelism 0: give at least 1");
     std::unique_ptr<detail::pipeline_spec> spec = take_spec();
     spec->stages.push_back({std::move(name), std::move(body), options});
     return pipeline<R>(std::move(spec));

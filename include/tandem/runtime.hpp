@@ -378,7 +378,7 @@ class runtime {
   // to `path` (open it in Perfetto or chrome://tracing). Tasks queued
   // before start_trace() are not recorded. start_trace() throws
   // tandem::error if a trace is running; stop_trace() if none is, or if
-  // `path` cannot be written.
+  // `path` cannot be written (the trace then goes on, for another call).
   void start_trace();
   void stop_trace(const std::string& path);
 

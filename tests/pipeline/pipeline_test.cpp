@@ -159,6 +159,12 @@ TEST_CASE("a closure cannot be a cpu stage: said when the pipeline is built" *
   CHECK_THROWS_WITH_AS(build(), doctest::Contains("define_task"), tandem::error);
 }
 
+TEST_CASE("a stage of parallelism 0 is a clear error naming it" * doctest::timeout(10)) {
+  CHECK_THROWS_WITH_AS(tandem::pipeline<int>(numbers(3))
+                           .then("square", [](int x) { return x * x; }, {.parallelism = 0}),
+                       doctest::Contains("stage 'square' has parallelism 0"), tandem::error);
+}
+
 TEST_CASE("a builder used twice is a clear error, never a crash" * doctest::timeout(60)) {
   tandem::runtime rt{small_runtime()};
   auto head = tandem::pipeline<int>(numbers(3));
