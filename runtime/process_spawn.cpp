@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -102,21 +103,80 @@ bool executable_file(const std::string& path) {
          faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0;
 }
 
-// program_path() is where execvp would find `name`: itself when it has a
-// '/', else the first executable file of that name in the child's PATH (an
-// empty entry meaning the current directory).
-std::string program_path(const std::string& name, const process_environment& vars) {
-  if (name.find('/') != std::string::npos) return name;
+bool relative(std::string_view path) { return !path.starts_with('/'); }
+
+// seen_from() is `path` as a child started in `cwd` sees it: the child
+// chdirs before exec, so a relative path is taken from `cwd` (itself taken
+// from the host's working directory), not from the host's.
+std::string seen_from(const std::string& cwd, const std::string& path) {
+  if (cwd.empty() || !relative(path)) return path;
+  return cwd + "/" + path;
+}
+
+// in_directory() names the directory a relative `path` is taken from, for
+// messages; empty when that is the host's own.
+std::string in_directory(const std::string& cwd, std::string_view path) {
+  if (cwd.empty() || !relative(path)) return "";
+  return "from working directory '" + cwd + "'";
+}
+
+std::string_view path_variable(const process_environment& vars) {
   const auto path = vars.find("PATH");
-  const std::string_view dirs = path != vars.end() ? std::string_view(path->second) : default_path;
+  return path != vars.end() ? std::string_view(path->second) : default_path;
+}
+
+// path_entries() splits PATH at its colons; an empty entry stays (it means
+// the current directory).
+std::vector<std::string_view> path_entries(std::string_view dirs) {
+  std::vector<std::string_view> entries;
   for (std::size_t start = 0; start <= dirs.size();) {
     const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-    const std::string_view dir = dirs.substr(start, end - start);
-    std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
-    if (executable_file(candidate)) return candidate;
+    entries.push_back(dirs.substr(start, end - start));
     start = end + 1;
   }
-  cannot_run(name, "no executable of that name in PATH (" + std::string(dirs) + ")");
+  return entries;
+}
+
+// found_in_path() is the first executable file `name` in `dirs` as seen
+// from `cwd`, named as the child, after its chdir, must name it.
+std::optional<std::string> found_in_path(const std::string& name, std::string_view dirs,
+                                         const std::string& cwd) {
+  for (const std::string_view dir : path_entries(dirs)) {
+    std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
+    if (executable_file(seen_from(cwd, candidate))) return candidate;
+  }
+  return std::nullopt;
+}
+
+// relative_entries_note() says where PATH's relative entries were looked
+// in, when that was not the host's working directory.
+std::string relative_entries_note(std::string_view dirs, const std::string& cwd) {
+  const auto entries = path_entries(dirs);
+  if (cwd.empty() || std::none_of(entries.begin(), entries.end(), relative)) return "";
+  return "; relative entries taken from working directory '" + cwd + "'";
+}
+
+// program_path() is where execvp, run after `cd cwd`, would find `name`:
+// itself when it has a '/' (exec takes a relative one from `cwd`, after the
+// chdir), else the first executable file of that name in the child's PATH.
+std::string program_path(const std::string& name, const process_environment& vars,
+                         const std::string& cwd) {
+  if (name.find('/') != std::string::npos) return name;
+  const std::string_view dirs = path_variable(vars);
+  if (auto found = found_in_path(name, dirs, cwd)) return *std::move(found);
+  cannot_run(name, "no executable of that name in PATH (" + std::string(dirs) + ")" +
+                       relative_entries_note(dirs, cwd));
+}
+
+// exec_failure_context() says which file exec was given, where the program
+// name alone does not: the PATH entry found, the directory a relative path
+// is taken from.
+std::string exec_failure_context(const std::string& program, const std::string& path,
+                                 const std::string& cwd) {
+  std::string context = path == program ? "" : path;
+  const std::string directory = in_directory(cwd, path);
+  if (!directory.empty()) context += (context.empty() ? "" : " ") + directory;
+  return context.empty() ? context : context + ": ";
 }
 
 void check_directory(const std::string& cwd, const std::string& program) {
@@ -247,15 +307,15 @@ void check_arguments(const std::vector<std::string>& args, const process_options
 spawned_child spawn_child(const std::vector<std::string>& args, const process_options& options) {
   const std::string& program = args.front();
   const process_environment vars = child_environment(options);
-  const std::string path = program_path(program, vars);
   check_directory(options.cwd, program);
+  const std::string path = program_path(program, vars, options.cwd);
   pipe_ends in = make_pipe(program), out = make_pipe(program), err = make_pipe(program);
   const spawn_plan plan(in.read.get(), out.write.get(), err.write.get(), options.cwd);
   const std::vector<std::string> environment = environment_strings(vars);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, path.c_str(), plan.actions(), plan.attributes(),
                              c_strings(args).data(), c_strings(environment).data());
-  if (rc != 0) cannot_run_errno(program, path == program ? "" : path + ": ", rc);
+  if (rc != 0) cannot_run_errno(program, exec_failure_context(program, path, options.cwd), rc);
   return {watch(pid, program), std::move(in.write), std::move(out.read), std::move(err.read)};
 }
 

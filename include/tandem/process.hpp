@@ -12,11 +12,15 @@
 //
 // A program is run directly (argv[0] is the program, looked up in PATH like
 // execvp when it has no '/'); a shell only runs when tandem::shell() asks
-// for one. A non-zero exit is a result, not an exception (as with Python's
+// for one. The child changes to its cwd before the program is found, as
+// `cd cwd && exec program` would: a relative program path ("./tool") and
+// a relative PATH entry ("bin", or an empty one for ".") are taken from
+// cwd. A non-zero exit is a result, not an exception (as with Python's
 // subprocess.run without check): look at ok(), or call check(), or set
 // process_options::check. What stops a process from being run at all (no
 // such program, an unusable cwd, a NUL byte in an argument) is a
-// tandem::error in the future, naming the program.
+// tandem::error in the future, naming the program (and the working
+// directory, where a relative path was taken from it).
 //
 // The child gets pipes for stdin, stdout and stderr and no other descriptor
 // of the host; default signal dispositions (but for glibc's two internal
@@ -53,7 +57,9 @@ using output_callback = std::function<void(std::string_view chunk)>;
 // field has an initializer so that GCC's -Wmissing-field-initializers
 // accepts naming only some).
 struct process_options {
-  // cwd is the child's working directory; empty: the host's.
+  // cwd is the child's working directory; empty: the host's. A relative
+  // cwd is taken from the host's working directory when the process starts;
+  // a relative program path or PATH entry is then taken from cwd.
   std::string cwd{};
   // env, when set, is the child's whole environment; unset: the host's
   // environment, read when the process starts (as getenv() would: a

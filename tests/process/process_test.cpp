@@ -15,6 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,6 +68,44 @@ struct temp_dir {
   }
   ~temp_dir() { rmdir(path.c_str()); }
 };
+
+// program_tree is a temporary directory of small scripts, each printing
+// `says`; it is removed with everything in it.
+struct program_tree : temp_dir {
+  program_tree() = default;
+  program_tree(const program_tree&) = delete;
+  program_tree& operator=(const program_tree&) = delete;
+  ~program_tree() { std::filesystem::remove_all(path); }
+
+  void add(const std::string& relative, const std::string& says) const {
+    const std::filesystem::path file = std::filesystem::path(path) / relative;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file) << "#!/bin/sh\necho " << says << "\n";
+    std::filesystem::permissions(file, std::filesystem::perms::owner_all);
+  }
+  std::string directory(const std::string& relative) const {
+    std::filesystem::create_directories(std::filesystem::path(path) / relative);
+    return path + "/" + relative;
+  }
+};
+
+// host_directory moves this process to `dir` and back when it goes.
+class host_directory {
+ public:
+  explicit host_directory(const std::string& dir) : old_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  host_directory(const host_directory&) = delete;
+  host_directory& operator=(const host_directory&) = delete;
+  ~host_directory() { std::filesystem::current_path(old_); }
+
+ private:
+  std::filesystem::path old_;
+};
+
+tandem::process_options in_dir_with_path(const std::string& cwd, const std::string& path) {
+  return {.cwd = cwd, .env_extra = {{"PATH", path}}};
+}
 
 }  // namespace
 
@@ -170,6 +210,56 @@ TEST_CASE("cwd sets the working directory; a missing one is an error naming it" 
                                           "': No such file or directory")
                                              .c_str()),
                        tandem::error);
+}
+
+TEST_CASE("relative PATH entries and program paths are taken from cwd, as cd cwd && exec" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_threads};
+  const program_tree tree;
+  tree.add("pathdir/bin/hello", "pathdir");
+  tree.add("pathdir/tool", "tool");
+  tree.add("pathdir/sub/tool", "sub-tool");
+  const std::string pathdir = tree.path + "/pathdir";
+  const host_directory host(tree.path);  // which has no bin/hello of its own
+
+  const auto hello = [&](const tandem::process_options& options) {
+    return rt.run_process({"hello"}, options).get().out;
+  };
+  CHECK(hello(in_dir_with_path(pathdir, "bin:/usr/bin:/bin")) == "pathdir\n");
+  CHECK(hello(in_dir_with_path(pathdir + "/bin", ":/usr/bin:/bin")) == "pathdir\n");
+  CHECK(hello(in_dir_with_path(pathdir + "/bin", "/usr/bin:/bin:")) == "pathdir\n");
+  CHECK(hello(in_dir_with_path("pathdir", "bin:/usr/bin:/bin")) == "pathdir\n");
+  CHECK(hello(in_dir_with_path("", "pathdir/bin:/usr/bin")) == "pathdir\n");  // no cwd: the host's
+  CHECK(rt.run_process({"./tool"}, {.cwd = pathdir}).get().out == "tool\n");
+  CHECK(rt.run_process({"sub/tool"}, {.cwd = pathdir}).get().out == "sub-tool\n");
+  CHECK(rt.run_process({pathdir + "/tool"}, {.cwd = "/"}).get().out == "tool\n");
+}
+
+TEST_CASE("a program not found from cwd is an error naming that working directory" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_threads};
+  const program_tree tree;
+  tree.add("pathdir/bin/hello", "pathdir");
+  tree.add("pathdir/tool", "tool");
+  const std::string empty = tree.directory("empty");
+  const host_directory host(tree.path + "/pathdir");  // where the host would wrongly find both
+
+  CHECK_THROWS_WITH_AS(
+      rt.run_process({"hello"}, in_dir_with_path(empty, "bin:/usr/bin:/bin")).get(),
+      ("cannot run 'hello': no executable of that name in PATH (bin:/usr/bin:/bin); relative "
+       "entries taken from working directory '" +
+       empty + "'")
+          .c_str(),
+      tandem::error);
+  CHECK_THROWS_WITH_AS(
+      rt.run_process({"./tool"}, {.cwd = empty}).get(),
+      ("cannot run './tool': from working directory '" + empty + "': No such file or directory")
+          .c_str(),
+      tandem::error);
+  CHECK_THROWS_WITH_AS(rt.run_process({"hello"}, in_dir_with_path(empty, "/nonexistent")).get(),
+                       "cannot run 'hello': no executable of that name in PATH (/nonexistent)",
+                       tandem::error);
+  CHECK(tandem::test::no_children());
 }
 
 TEST_CASE("env replaces the environment, env_extra adds to it; PATH comes from the result" *
