@@ -28,18 +28,25 @@ inline std::int64_t steady_now_ns() noexcept {
       .count();
 }
 
+// latency_tally is a latency_histogram with one writer. It keeps no count
+// of its own: a reader reads the buckets one by one while the writer goes
+// on, so a count read beside them could disagree with their sum, and a
+// histogram whose count is not the sum of its buckets is malformed (the
+// Prometheus text format requires _count to equal the +Inf bucket). The
+// sum is read separately and may be a few samples ahead or behind.
 class latency_tally {
  public:
   void record(std::int64_t ns) noexcept {
     const auto positive = static_cast<std::uint64_t>(ns > 0 ? ns : 0);
     bump(buckets_[bucket_of(positive)]);
-    bump(count_);
     bump(sum_ns_, positive);
   }
   void add_to(latency_histogram& into) const noexcept {
-    for (std::size_t i = 0; i < buckets_.size(); ++i)
-      into.buckets[i] += buckets_[i].load(std::memory_order_acquire);
-    into.count += count_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      const std::uint64_t in_bucket = buckets_[i].load(std::memory_order_acquire);
+      into.buckets[i] += in_bucket;
+      into.count += in_bucket;
+    }
     into.sum_seconds += static_cast<double>(sum_ns_.load(std::memory_order_acquire)) * 1e-9;
   }
 
@@ -52,7 +59,6 @@ class latency_tally {
   }
 
   std::array<std::atomic<std::uint64_t>, latency_histogram::bucket_count> buckets_{};
-  std::atomic<std::uint64_t> count_{0};
   std::atomic<std::uint64_t> sum_ns_{0};
 };
 

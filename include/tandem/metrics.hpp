@@ -7,17 +7,20 @@
 //   serve("/metrics", tandem::to_prometheus(m));
 //
 // Counters only grow; a snapshot is a consistent-enough view taken without
-// stopping anything (each figure is exact, figures read a moment apart may
-// disagree by the tasks that moved in between). On the io lane, queue wait
-// and run time are sampled: one task in io_sample_every is timed (a clock
-// read per task would cost more than the task), so their counts are sample
-// counts (while a trace is recorded, every io task is timed); the cpu lane
-// times every task. Keeping metrics on costs the io lane about a
-// nanosecond per task. runtime_options::metrics = false turns the io
-// lane's and the blocking pool's counting off: they then report only
-// submissions (queued and running stay 0). The cpu lane counts and times
-// whatever the option says: next to a round trip to a worker process, that
-// costs nothing.
+// stopping anything. Each figure is exact, and figures read a moment apart
+// may disagree by the tasks that moved in between: submitted against the
+// outcomes, queued and running (clamped at 0), a histogram's count against
+// the lane's outcomes, a histogram's sum_seconds against its buckets (a
+// few samples ahead or behind). What always holds: a histogram's count is
+// the sum of its buckets. On the io lane, queue wait and run time are
+// sampled: one task in io_sample_every is timed (a clock read per task
+// would cost more than the task), so their counts are sample counts (while
+// a trace is recorded, every io task is timed); the cpu lane times every
+// task. Keeping metrics on costs the io lane about a nanosecond per task.
+// runtime_options::metrics = false turns the io lane's and the blocking
+// pool's counting off: they then report only submissions (queued and
+// running stay 0). The cpu lane counts and times whatever the option says:
+// next to a round trip to a worker process, that costs nothing.
 #pragma once
 
 #include <array>
@@ -36,7 +39,7 @@ struct latency_histogram {
   static double upper_bound_seconds(std::size_t i) noexcept;
 
   std::array<std::uint64_t, bucket_count> buckets{};  // per bucket, not cumulative
-  std::uint64_t count = 0;
+  std::uint64_t count = 0;                            // the sum of buckets
   double sum_seconds = 0;
 
   // percentile() is the upper bound of the bucket that holds the p-th

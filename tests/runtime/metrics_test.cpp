@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/lane_tally.hpp"
 #include "support/cpu_tasks.hpp"
 #include "tandem/tandem.hpp"
 
@@ -78,6 +79,43 @@ std::string temp_path(const char* name) {
   return (std::filesystem::temp_directory_path() /
           (std::string(name) + "-" + std::to_string(getpid()) + ".json"))
       .string();
+}
+
+// histogram_whole() says whether `h`'s count is the sum of its buckets.
+bool histogram_whole(const tandem::latency_histogram& h) {
+  std::uint64_t sum = 0;
+  for (const std::uint64_t n : h.buckets) sum += n;
+  return sum == h.count;
+}
+
+bool histograms_whole(const tandem::metrics_snapshot& m) {
+  const tandem::lane_metrics* lanes[] = {&m.io, &m.blocking, &m.cpu};
+  for (const tandem::lane_metrics* lane : lanes)
+    if (!histogram_whole(lane->queue_wait) || !histogram_whole(lane->run_time)) return false;
+  return true;
+}
+
+// histogram_totals() maps each histogram series in `text` ("NAME{LABELS}")
+// to its le="+Inf" bucket (first) and its _count (second), as written.
+std::map<std::string, std::pair<std::string, std::string>> histogram_totals(
+    const std::string& text) {
+  std::map<std::string, std::pair<std::string, std::string>> totals;
+  const std::string inf = ",le=\"+Inf\"}";
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    const std::string line = text.substr(start, end - start);
+    const auto space = line.rfind(' ');
+    const std::string series = line.substr(0, space), value = line.substr(space + 1);
+    const auto braces = series.find('{');
+    if (braces == std::string::npos) continue;
+    const std::string name = series.substr(0, braces), labels = series.substr(braces);
+    if (name.ends_with("_bucket") && labels.ends_with(inf))
+      totals[name.substr(0, name.size() - 7) + labels.substr(0, labels.size() - inf.size()) + "}"]
+          .first = value;
+    else if (name.ends_with("_count"))
+      totals[name.substr(0, name.size() - 6) + labels].second = value;
+  }
+  return totals;
 }
 
 }  // namespace
@@ -227,6 +265,59 @@ TEST_CASE("to_prometheus writes every family in the text format" * doctest::time
     }
     start = end + 1;
   }
+}
+
+TEST_CASE("a latency tally read while written is whole: count = sum of buckets" *
+          doctest::timeout(60)) {
+  tandem::detail::latency_tally tally;
+  std::atomic<bool> writing{false}, stop{false};
+  std::thread writer([&] {
+    writing.store(true);
+    for (std::int64_t ns = 0; !stop.load(std::memory_order_relaxed); ns = (ns + 997) % 100'000'000)
+      tally.record(ns);
+  });
+  while (!writing.load()) std::this_thread::yield();  // reads before the first write prove nothing
+  int broken = 0;
+  for (int i = 0; i < 200000; ++i) {
+    tandem::latency_histogram h;
+    tally.add_to(h);
+    broken += !histogram_whole(h);
+  }
+  stop.store(true);
+  writer.join();
+  CHECK(broken == 0);
+}
+
+TEST_CASE("every snapshot's histograms are whole while tasks run: count = sum of buckets" *
+          doctest::timeout(120)) {
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
+  std::atomic<bool> stop{false};
+  std::thread submitter([&] {
+    do {
+      std::vector<tandem::future<int>> batch;
+      for (int i = 0; i < 32; ++i) {
+        batch.push_back(rt.submit(tandem::io_blocking, [i] { return i; }));  // every one timed
+        batch.push_back(rt.submit(tandem::io, [i] { return i; }));
+      }
+      for (auto& task : batch) task.get();
+    } while (!stop.load());
+  });
+  int broken = 0, broken_text = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const tandem::metrics_snapshot m = rt.metrics();
+    broken += !histograms_whole(m);
+    if (i % 100 != 0) continue;
+    const auto totals = histogram_totals(tandem::to_prometheus(m));
+    CHECK(totals.size() == 6);  // two histograms on each of three lanes
+    for (const auto& [series, inf_and_count] : totals)
+      broken_text += inf_and_count.first != inf_and_count.second;
+  }
+  stop.store(true);
+  submitter.join();
+  CHECK(broken == 0);
+  CHECK(broken_text == 0);
+  rt.shutdown();  // every count is final: the test did time tasks
+  CHECK(rt.metrics().blocking.run_time.count >= 32);
 }
 
 TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
