@@ -1,16 +1,35 @@
 #include "tandem/metrics.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <limits>
+
+#include "tandem/errors.hpp"
 
 namespace tandem {
 namespace {
 
+bool metric_name_char(char c, bool first) noexcept {
+  const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+  return letter || (!first && c >= '0' && c <= '9');
+}
+
+// check_prefix() throws unless `prefix` matches [a-zA-Z_:][a-zA-Z0-9_:]*,
+// the start every metric name must have: a scraper would reject the whole
+// page for one bad name, far from the code that chose it.
+void check_prefix(const std::string& prefix) {
+  bool valid = !prefix.empty();
+  for (std::size_t i = 0; valid && i < prefix.size(); ++i)
+    valid = metric_name_char(prefix[i], i == 0);
+  if (!valid)
+    throw error("to_prometheus: prefix '" + prefix +
+                "' is not a valid metric name start ([a-zA-Z_:][a-zA-Z0-9_:]*)");
+}
+
 // prometheus_writer appends metric families in the text format.
 class prometheus_writer {
  public:
-  explicit prometheus_writer(const std::string& prefix) : prefix_(prefix) {}
+  explicit prometheus_writer(const std::string& prefix) : prefix_(prefix) { check_prefix(prefix); }
 
   void family(const std::string& name, const char* type, const char* help) {
     out_ += "# HELP " + prefix_ + "_" + name + " " + help + "\n";
@@ -26,8 +45,7 @@ class prometheus_writer {
     for (std::size_t i = 0; i < h.buckets.size(); ++i) {
       cumulative += h.buckets[i];
       const double bound = latency_histogram::upper_bound_seconds(i);
-      sample(name + "_bucket",
-             labels + ",le=\"" + (std::isinf(bound) ? std::string("+Inf") : number(bound)) + "\"",
+      sample(name + "_bucket", labels + ",le=\"" + number(bound) + "\"",
              static_cast<double>(cumulative));
     }
     sample(name + "_sum", labels, h.sum_seconds);
@@ -36,10 +54,19 @@ class prometheus_writer {
   std::string take() { return std::move(out_); }
 
  private:
+  // number() is the shortest text that reads back as `value` ("1e-06",
+  // not "9.9999999999999995e-07"), with the format's own infinities and NaN.
+  // A whole number keeps all its digits (a count of 1000000 is not written
+  // "1e+06", which to_chars would find shorter).
   static std::string number(double value) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return text;
+    if (std::isnan(value)) return "NaN";
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    char text[400];  // room for any double, even in fixed form: to_chars cannot fail
+    const auto written =
+        value == std::trunc(value)
+            ? std::to_chars(text, text + sizeof text, value, std::chars_format::fixed)
+            : std::to_chars(text, text + sizeof text, value);
+    return std::string(text, written.ptr);
   }
 
   std::string prefix_;

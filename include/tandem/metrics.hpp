@@ -90,6 +90,12 @@ struct metrics_snapshot {
 
 // to_prometheus() writes `snapshot` in the Prometheus text exposition
 // format (version 0.0.4), every name prefixed with `prefix` ("tandem_...").
+// Numbers are written in the shortest form that reads back exactly
+// (le="1e-06"), whole numbers with every digit (1000000). A histogram's
+// _count is its count, which in a snapshot from runtime::metrics() equals
+// its le="+Inf" bucket, as the format requires. Throws tandem::error
+// naming `prefix` unless it is a valid start of a metric name:
+// [a-zA-Z_:][a-zA-Z0-9_:]*.
 std::string to_prometheus(const metrics_snapshot& snapshot, const std::string& prefix = "tandem");
 
 }  // namespace tandem

@@ -11,9 +11,11 @@
 #include <boost/property_tree/ptree.hpp>
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -241,6 +243,19 @@ TEST_CASE("to_prometheus writes every family in the text format" * doctest::time
         std::string::npos);
   CHECK(text.find("tandem_cpu_worker_restarts_total{cause=\"crash\"} 0\n") != std::string::npos);
   CHECK(text.find("tandem_cpu_workers_alive 2\n") != std::string::npos);
+  // Bucket bounds in the shortest form that reads back exactly.
+  CHECK(text.find("tandem_task_run_seconds_bucket{lane=\"cpu\",le=\"1e-06\"} ") !=
+        std::string::npos);
+  CHECK(text.find("le=\"2e-06\"") != std::string::npos);
+  CHECK(text.find("le=\"0.001024\"") != std::string::npos);
+  CHECK(text.find("9.9999999999999995e-07") == std::string::npos);
+  for (std::size_t i = 0; i + 1 < tandem::latency_histogram::bucket_count; ++i) {
+    const double bound = tandem::latency_histogram::upper_bound_seconds(i);
+    char shortest[32];
+    const std::string le(shortest, std::to_chars(shortest, shortest + sizeof shortest, bound).ptr);
+    CHECK(std::strtod(le.c_str(), nullptr) == bound);
+    CHECK(text.find("le=\"" + le + "\"") != std::string::npos);
+  }
   // Every sample line is NAME[{LABELS}] VALUE, in the group of its family:
   // right after the family's TYPE line, and no family comes twice.
   std::set<std::string> families;
@@ -318,6 +333,34 @@ TEST_CASE("every snapshot's histograms are whole while tasks run: count = sum of
   CHECK(broken_text == 0);
   rt.shutdown();  // every count is final: the test did time tasks
   CHECK(rt.metrics().blocking.run_time.count >= 32);
+}
+
+TEST_CASE("to_prometheus writes whole numbers with every digit, fractions shortest" *
+          doctest::timeout(10)) {
+  tandem::metrics_snapshot m{};
+  m.io.submitted = 1'000'000;
+  m.cpu.completed = (1ull << 53);
+  m.cpu.run_time.sum_seconds = 0.1;
+  const std::string text = tandem::to_prometheus(m);
+  CHECK(text.find("tandem_tasks_submitted_total{lane=\"io\"} 1000000\n") != std::string::npos);
+  CHECK(text.find("tandem_tasks_completed_total{lane=\"cpu\"} 9007199254740992\n") !=
+        std::string::npos);
+  CHECK(text.find("tandem_task_run_seconds_sum{lane=\"cpu\"} 0.1\n") != std::string::npos);
+  CHECK(text.find("tandem_task_run_seconds_count{lane=\"cpu\"} 0\n") != std::string::npos);
+}
+
+TEST_CASE("to_prometheus takes a prefix that starts a metric name, refuses any other" *
+          doctest::timeout(10)) {
+  const tandem::metrics_snapshot empty{};
+  for (const std::string good : {"tandem", "my_app", ":ns", "_x9", "A:b_C"})
+    CHECK(tandem::to_prometheus(empty, good).find("# TYPE " + good + "_tasks_submitted_total ") !=
+          std::string::npos);
+  for (const std::string bad : {"", "9lives", "my-app", "a b", "app.x", "caf\xc3\xa9"})
+    CHECK_THROWS_WITH_AS(tandem::to_prometheus(empty, bad),
+                         ("to_prometheus: prefix '" + bad +
+                          "' is not a valid metric name start ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+                             .c_str(),
+                         tandem::error);
 }
 
 TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
