@@ -185,11 +185,6 @@ class event {
 // barrier makes `parties` threads or processes meet: each
 // arrive_and_wait() blocks until all have arrived, then all go on and the
 // barrier is ready for the next round.
-//
-// A party that dies while waiting still counts as arrived (the barrier
-// cannot tell it from a slow one), so its round completes without it. One
-// that dies after its release but before it has left a round with a
-// withdrawn arrival (below) keeps the next round from opening.
 class barrier {
  public:
   static constexpr detail::object_kind object_kind_v = detail::object_kind::barrier;
@@ -198,13 +193,8 @@ class barrier {
   // barrier() throws tandem::error unless 1 <= parties <= 65535.
   barrier(runtime& rt, std::uint32_t parties);
 
-  // arrive_and_wait() returns a number that differs for each party of the
-  // round, 0 to parties - 1. The last to arrive gets parties - 1 (it
-  // releases the others). In a round with no withdrawn arrival (see
-  // arrive_and_wait_for()) the number is the arrival order, 0 for the
-  // first; in a round with one, the others are numbered in the order they
-  // leave the barrier, and arrivals for the next round wait until all of
-  // them have left.
+  // arrive_and_wait() returns this caller's arrival order in the round, 0
+  // for the first; the last arriver (parties - 1) releases the others.
   std::uint32_t arrive_and_wait();
   // arrive_and_wait_for() is arrive_and_wait() giving up after `timeout`:
   // then its arrival is withdrawn (the round still needs `parties`) and it

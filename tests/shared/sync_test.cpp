@@ -45,8 +45,6 @@ const auto take_permit = tandem::define_task<bool(tandem::semaphore, int)>(
 const auto wait_event = tandem::define_task<bool(tandem::event, int)>(
     "sync.wait_event", tandem::cpu,
     [](tandem::event e, int ms) { return e.wait_for(std::chrono::milliseconds(ms)); });
-const auto arrive_at = tandem::define_task<std::uint32_t(tandem::barrier)>(
-    "sync.arrive_at", tandem::cpu, [](tandem::barrier b) { return b.arrive_and_wait(); });
 const auto meet = tandem::define_task<std::int64_t(tandem::barrier)>(
     "sync.meet", tandem::cpu, [](tandem::barrier b) {
       b.arrive_and_wait();
@@ -231,98 +229,6 @@ TEST_CASE("a barrier wait that times out withdraws its arrival" * doctest::timeo
   CHECK(mine + *other == 1);  // arrivals 0 and 1: the timed-out one did not count
   CHECK_THROWS_AS(tandem::barrier(rt, 0), tandem::error);
   CHECK_THROWS_AS(tandem::barrier(rt, 70'000), tandem::error);
-}
-
-namespace {
-
-// all_numbers() is whether `numbers` are 0..n-1, each once.
-bool all_numbers(std::vector<std::uint32_t> numbers) {
-  std::sort(numbers.begin(), numbers.end());
-  for (std::size_t i = 0; i < numbers.size(); ++i)
-    if (numbers[i] != i) return false;
-  return true;
-}
-
-}  // namespace
-
-TEST_CASE("a round with a withdrawn arrival still numbers its parties 0..parties-1" *
-          doctest::timeout(60)) {
-  tandem::runtime rt{tandem::test::lanes(2, 1)};
-  tandem::barrier b(rt, 4);
-  std::mutex numbers_mutex;
-  std::vector<std::uint32_t> numbers;
-  const auto arrive = [&] {
-    const auto number = b.arrive_and_wait();
-    std::lock_guard lock(numbers_mutex);
-    numbers.push_back(number);
-  };
-  // A arrives first and gives up while B and C wait; then D (a worker) and
-  // A again complete the round.
-  std::optional<std::uint32_t> first_try{0};
-  std::thread a([&] { first_try = b.arrive_and_wait_for(300ms); });
-  std::this_thread::sleep_for(50ms);
-  std::thread b_party(arrive);
-  std::thread c_party(arrive);
-  a.join();
-  CHECK_FALSE(first_try.has_value());
-  auto d = rt.submit(arrive_at, b);
-  arrive();
-  b_party.join();
-  c_party.join();
-  numbers.push_back(d.get());
-  INFO("numbers: ", numbers[0], " ", numbers[1], " ", numbers[2], " ", numbers[3]);
-  CHECK(all_numbers(numbers));
-
-  numbers.clear();  // the next round, without withdrawals, works as before
-  std::vector<std::thread> others;
-  for (int i = 0; i < 3; ++i) others.emplace_back(arrive);
-  arrive();
-  for (auto& other : others) other.join();
-  CHECK(all_numbers(numbers));
-}
-
-TEST_CASE("plain barrier rounds number their parties 0..parties-1" * doctest::timeout(60)) {
-  tandem::runtime rt{tandem::test::lanes(2, 1)};
-  tandem::barrier b(rt, 3);
-  for (int round = 0; round < 20; ++round) {
-    std::vector<std::uint32_t> numbers(3);
-    std::thread other([&] { numbers[1] = b.arrive_and_wait(); });
-    auto worker = rt.submit(arrive_at, b);
-    numbers[0] = b.arrive_and_wait();
-    other.join();
-    numbers[2] = worker.get();
-    CHECK(all_numbers(numbers));
-  }
-  tandem::barrier alone(rt, 1);
-  CHECK(alone.arrive_and_wait() == 0);
-  CHECK(alone.arrive_and_wait_for(0ms) == 0u);
-}
-
-TEST_CASE("arrivals that come and go at random: every completed round numbers 0..parties-1" *
-          doctest::timeout(120)) {
-  tandem::runtime rt{tandem::test::lanes(2, 1)};
-  constexpr std::uint32_t parties = 3;
-  tandem::barrier b(rt, parties);
-  std::vector<std::atomic<int>> times_given(parties);
-  std::atomic<int> stray{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 5; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 2000; ++i) {
-        const auto number =
-            b.arrive_and_wait_for(std::chrono::microseconds((i * 7 + t * 13) % 300));
-        if (!number) continue;
-        if (*number < parties)
-          times_given[*number].fetch_add(1);
-        else
-          stray.fetch_add(1);
-      }
-    });
-  for (auto& thread : threads) thread.join();
-  CHECK(stray.load() == 0);
-  // Each completed round hands out each number once.
-  CHECK(times_given[0].load() == times_given[1].load());
-  CHECK(times_given[1].load() == times_given[2].load());
 }
 
 TEST_CASE("a condition wakes a worker waiting for a flag" * doctest::timeout(60)) {
