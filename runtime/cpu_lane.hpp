@@ -96,11 +96,12 @@ class cpu_lane {
   void wake() noexcept { signal_->notify(); }
   std::vector<pid_t> worker_pids() const;
 
+  // count_refused() counts a job refused before it was queued (its
+  // arguments could not be encoded) as submitted and failed; any thread.
+  void count_refused() noexcept { refused_.fetch_add(1, std::memory_order_relaxed); }
+
   // Shutdown (the scheduler's thread). Jobs are counted like io tasks:
   // every `finished` before every `queued` (see io_lane.hpp).
-  // count_refused() counts a job refused before it was queued (its
-  // arguments could not be encoded) as submitted and failed.
-  void count_refused() noexcept { refused_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t queued_count() const noexcept { return queued_.load(std::memory_order_seq_cst); }
   std::uint64_t finished_count() const noexcept {
     return finished_.load(std::memory_order_seq_cst);

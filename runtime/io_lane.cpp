@@ -6,7 +6,6 @@
 #include <chrono>
 #include <exception>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include "runtime/asio_handler_memory.hpp"
@@ -46,16 +45,17 @@ std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
   return s;
 }
 
-// stack_midpoint() is the address halfway down this thread's stack (stacks
-// grow down), or 0 when the thread's attributes cannot be read.
-std::uintptr_t stack_midpoint() noexcept {
+// help_floor() is the address three quarters down this thread's stack
+// (stacks grow down): a quarter is kept for the task that runs there. 0
+// when the thread's attributes cannot be read.
+std::uintptr_t help_floor() noexcept {
   pthread_attr_t attributes;
   if (pthread_getattr_np(pthread_self(), &attributes) != 0) return 0;
   void* lowest = nullptr;
   std::size_t size = 0;
   const int got = pthread_attr_getstack(&attributes, &lowest, &size);
   pthread_attr_destroy(&attributes);
-  return got == 0 ? reinterpret_cast<std::uintptr_t>(lowest) + size / 2 : 0;
+  return got == 0 ? reinterpret_cast<std::uintptr_t>(lowest) + size / 4 : 0;
 }
 
 }  // namespace
@@ -82,8 +82,8 @@ io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner,
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<io_worker>(*this, i));
   try {
     for (auto& w : workers_) w->thread_ = std::thread([this, &w = *w] { worker_main(w); });
-  } catch (const std::system_error& e) {
-    stop();  // joins the threads started so far
+  } catch (const std::exception& e) {  // std::system_error, or std::bad_alloc
+    stop();                            // joins the threads started so far
     throw error("cannot start the io lane's " + std::to_string(threads) +
                 " threads (runtime_options::io_threads): " + e.what());
   }
@@ -139,7 +139,7 @@ void io_lane::worker_main(io_worker& self) {
       thread_role{.runtime_id = runtime_id_,
                   .worker = &self,
                   .stack_top = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))};
-  self.help_floor_ = stack_midpoint();
+  self.help_floor_ = help_floor();
   request_slice(thread_slice_);
   bool searching = false;
   for (;;) {

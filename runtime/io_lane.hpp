@@ -68,7 +68,7 @@ class io_worker {
   bool in_reactor_ = false;                // running the reactor's completions (drive_reactor)
   std::atomic<bool> take_reactor_{false};  // woken to become the poller
   std::chrono::steady_clock::time_point reactor_checked_;
-  // Below this address (half the thread's stack) a waiting worker runs no
+  // Below this address (a quarter up the thread's stack) a waiting worker runs no
   // other task: see help_until_ready(). 0 when the stack is unknown.
   std::uintptr_t help_floor_ = 0;
   const std::string trace_label_;
@@ -102,9 +102,11 @@ class io_lane {
   void push(task_node* task) noexcept;
 
   // help_until_ready() runs other tasks on worker `self` until `s` is
-  // ready. Each task it runs nests on the waiter's stack, so once half the
-  // thread's stack is in use it runs none: it only waits (a chain of
-  // waits that deep is left to other threads).
+  // ready. Each task it runs nests on the waiter's stack, so once three
+  // quarters of the thread's stack are in use it runs none: it only waits
+  // (a chain of waits that deep is left to other threads; if none can run
+  // what it waits for, it waits for ever, where it would have overflowed
+  // the stack).
   void help_until_ready(io_worker& self, state_base& s);
 
   // has_idle_worker() is true when a worker sleeps and no work is queued:

@@ -98,7 +98,7 @@ void trace_recorder::stop(const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << json;
   out.close();
-  const int failure = out ? 0 : errno;
+  const int failure = out ? 0 : (errno != 0 ? errno : EIO);
   std::lock_guard lock(mutex_);
   // start_trace() may have begun another trace meanwhile: leave it alone.
   const bool superseded = active_.load(std::memory_order_relaxed) || started_ns_ != began;

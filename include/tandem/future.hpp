@@ -188,8 +188,10 @@ class future {
 
   // wait() blocks until the future is ready. On an io-lane worker it runs
   // other tasks meanwhile, so nested fork-join cannot deadlock the lane
-  // (until half the worker's stack is in use by such nested waits: deeper
-  // down it only waits). So a task that holds a lock across wait() or get()
+  // (until three quarters of the worker's stack are in use by such nested
+  // waits: deeper down it only waits, which deadlocks if no other thread
+  // can run what it waits for; without that limit the stack would
+  // overflow). So a task that holds a lock across wait() or get()
   // may see another task start on its thread under that lock.
   void wait() const {
     auto& s = checked_state();
@@ -224,7 +226,9 @@ class future {
   // future holds task_cancelled at once, and the coroutine is stopped where
   // a co_await of a tandem future would next resume it after waiting (its
   // frame is destroyed there, running its locals' destructors; code between
-  // two co_awaits is never interrupted).
+  // two co_awaits is never interrupted). That happens when what it waits
+  // for resolves (or at shutdown): what its locals refer to must live until
+  // then.
   bool cancel() {
     auto& s = checked_state();
     return s.try_fail(std::make_exception_ptr(task_cancelled())) || s.withdraw();
@@ -463,9 +467,16 @@ class cancellable_coroutine {
  public:
   explicit cancellable_coroutine(state_base& own) noexcept : own_(own) {}
   state_base& own_state() const noexcept { return own_; }
+  // end_with() sets what the future holds if the frame is destroyed before
+  // the coroutine returns (else broken_promise).
+  void end_with(std::exception_ptr reason) noexcept { end_reason_ = std::move(reason); }
+
+ protected:
+  std::exception_ptr end_reason() const noexcept { return end_reason_; }
 
  private:
   state_base& own_;
+  std::exception_ptr end_reason_;
 };
 
 // awaiter suspends a coroutine on a future; it is also the task that
@@ -480,8 +491,7 @@ class awaiter final : public callback_node, public task_node {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> handle) {
     handle_ = handle;
-    if constexpr (std::is_base_of_v<cancellable_coroutine, Promise>)
-      own_ = &handle.promise().own_state();
+    if constexpr (std::is_base_of_v<cancellable_coroutine, Promise>) owner_ = &handle.promise();
     return access::state_of(future_).try_attach(this);
   }
   T await_resume() { return future_.get(); }
@@ -490,17 +500,19 @@ class awaiter final : public callback_node, public task_node {
     post_continuation(access::state_of(future_).runtime_id(), this);
   }
   task_outcome run() noexcept override {
-    if (own_ && own_->is_ready()) {  // cancelled while it waited
-      handle_.destroy();             // this awaiter lives in the frame: gone now
+    if (owner_ && owner_->own_state().is_ready()) {  // cancelled while it waited
+      handle_.destroy();                             // this awaiter lives in the frame: gone now
       return task_outcome::cancelled;
     }
     handle_.resume();
     return task_outcome::completed;
   }
   // abandon() (the runtime stops) ends the coroutine with the reason, not
-  // with the broken_promise its destruction alone would leave.
+  // with the broken_promise its destruction alone would leave. The frame
+  // goes first, so its locals are gone before whoever awaits its future
+  // goes on.
   void abandon(std::exception_ptr reason) noexcept override {
-    if (own_) own_->try_fail(std::move(reason));
+    if (owner_) owner_->end_with(std::move(reason));
     handle_.destroy();
   }
   const char* trace_name() const noexcept override { return "coroutine"; }
@@ -508,7 +520,7 @@ class awaiter final : public callback_node, public task_node {
  private:
   future<T> future_;
   std::coroutine_handle<> handle_;
-  state_base* own_ = nullptr;  // a tandem coroutine's own state, else null
+  cancellable_coroutine* owner_ = nullptr;  // a tandem coroutine's promise, else null
 };
 
 // coroutine_promise_base is what future<T>::promise_type shares for every T:
@@ -521,7 +533,8 @@ class coroutine_promise_base : public cancellable_coroutine {
   coroutine_promise_base(const coroutine_promise_base&) = delete;
   coroutine_promise_base& operator=(const coroutine_promise_base&) = delete;
   ~coroutine_promise_base() {
-    if (state_->try_claim()) state_->fail_claimed(std::make_exception_ptr(broken_promise()));
+    if (state_->try_claim())
+      state_->fail_claimed(end_reason() ? end_reason() : std::make_exception_ptr(broken_promise()));
     state_->release();
   }
 

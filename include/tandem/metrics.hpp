@@ -50,9 +50,11 @@ struct latency_histogram {
 
 // lane_metrics are the figures every lane has.
 struct lane_metrics {
-  std::uint64_t submitted = 0;  // queued so far (io: also continuations and Asio handlers)
+  std::uint64_t submitted = 0;  // submitted so far (io: also continuations and Asio handlers)
   std::uint64_t completed = 0;  // ran and produced a value
-  std::uint64_t failed = 0;     // ran and threw (cpu: also crashed, too large a payload)
+  // failed: ran and threw (cpu: also crashed, a result too large, or
+  // arguments too large or unencodable, refused before they were queued)
+  std::uint64_t failed = 0;
   std::uint64_t cancelled = 0;  // cancelled, or dropped at shutdown
   std::uint64_t timed_out = 0;  // (cpu) stopped at their timeout
   std::uint64_t queued = 0;     // waiting now

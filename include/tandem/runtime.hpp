@@ -215,7 +215,8 @@ void apply_item(Fn&& fn, Item&& item) {
 class runtime {
  public:
   // runtime() starts the io lane (io_threads workers, which also drive the
-  // Asio reactor).
+  // Asio reactor). Options that mean nothing, or threads, processes or
+  // memory the system will not give, throw tandem::error naming them.
   runtime();
   explicit runtime(const runtime_options& options);
   // ~runtime() is shutdown(tandem::drain).
@@ -358,8 +359,8 @@ class runtime {
   // tasks, stops every thread and abandons outstanding Asio operations.
   // When it returns every future the runtime produced is resolved. A later
   // call does nothing but wait until the first has finished (from another
-  // thread, or the destructor). Must not be called from the runtime's own
-  // threads.
+  // thread, or the destructor): so a thread that a draining task waits for
+  // must not call it. Must not be called from the runtime's own threads.
   void shutdown(shutdown_mode mode = drain);
 
   // io_executor() is an Asio executor: Asio I/O objects and co_spawn'ed

@@ -185,6 +185,9 @@ class event {
 // barrier makes `parties` threads or processes meet: each
 // arrive_and_wait() blocks until all have arrived, then all go on and the
 // barrier is ready for the next round.
+//
+// A party that dies while waiting still counts as arrived (the barrier
+// cannot tell it from a slow one), so its round completes without it.
 class barrier {
  public:
   static constexpr detail::object_kind object_kind_v = detail::object_kind::barrier;
@@ -194,7 +197,11 @@ class barrier {
   barrier(runtime& rt, std::uint32_t parties);
 
   // arrive_and_wait() returns this caller's arrival order in the round, 0
-  // for the first; the last arriver (parties - 1) releases the others.
+  // for the first; the last arriver (parties - 1) releases the others. In a
+  // round where an arrival was withdrawn (arrive_and_wait_for() timed out),
+  // later arrivals take the withdrawn place's number again, so numbers may
+  // repeat: numbering them anew would make every party wait for the others
+  // to leave, and one that died would stop the barrier for good.
   std::uint32_t arrive_and_wait();
   // arrive_and_wait_for() is arrive_and_wait() giving up after `timeout`:
   // then its arrival is withdrawn (the round still needs `parties`) and it

@@ -51,7 +51,6 @@ class result_sink {
   ~result_sink() = default;
 };
 
-// task_entry is a defined task as the registry keeps it.
 // arguments_unreadable is the decode_error met reading a task's arguments
 // in a worker (not one the task threw): the worker reports it as such.
 class arguments_unreadable : public decode_error {
@@ -59,6 +58,7 @@ class arguments_unreadable : public decode_error {
   using decode_error::decode_error;
 };
 
+// task_entry is a defined task as the registry keeps it.
 class task_entry {
  public:
   task_entry(std::string name, affinity lane, const std::type_info& signature)

@@ -69,7 +69,9 @@ TEST_CASE("a coroutine waiting at shutdown(cancel) ends cancelled, not as a brok
   std::atomic<bool> resumed{false};
   auto waiting = watched_wait(rt.submit(tandem::io, [] { return 1; }), destroyed, resumed);
   std::thread releaser([&] {
-    std::this_thread::sleep_for(50ms);
+    // Only once shutdown refuses new work has it begun to cancel: the
+    // queued task the coroutine waits for is then cancelled, never run.
+    while (!rt.submit(tandem::io, [] {}).wait_for(0s)) std::this_thread::yield();
     release = true;
   });
   rt.shutdown(tandem::cancel);

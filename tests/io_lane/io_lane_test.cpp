@@ -56,10 +56,11 @@ TEST_CASE("nested fork-join with get() does not deadlock, even on one thread" *
   }
 }
 
-TEST_CASE("waits nested past half an io thread's stack wait instead of overflowing it" *
+TEST_CASE("waits nested deep into an io thread's stack wait instead of overflowing it" *
           doctest::timeout(120)) {
   // Each task waits for a blocking child, so get() runs the next task on
-  // top of it, deeper and deeper: past half the stack it must only wait.
+  // top of it, deeper and deeper: past three quarters of the stack it must
+  // only wait.
   constexpr int tasks = 100'000;
   tandem::runtime rt{tandem::runtime_options{.io_threads = 2}};
   std::vector<tandem::future<int>> results;

@@ -118,12 +118,12 @@ TEST_CASE("limits that mean nothing are refused with an error naming the option"
 #if !defined(TANDEM_ASAN) && !defined(TANDEM_TSAN)
 TEST_CASE("io threads the system cannot start are a tandem::error, not a crash" *
           doctest::timeout(60)) {
-  // A small address-space limit makes thread stacks (8 MiB each) fail to
+  // A 2 GiB address-space limit makes thread stacks (8 MiB each) fail to
   // map after a few: the runtime must stop the threads it started and throw.
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    rlimit small{std::size_t{1} << 30, std::size_t{1} << 30};
+    rlimit small{std::size_t{2} << 30, std::size_t{2} << 30};
     setrlimit(RLIMIT_AS, &small);
     try {
       tandem::runtime rt{tandem::runtime_options{.io_threads = 1000,

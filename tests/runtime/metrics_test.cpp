@@ -498,13 +498,17 @@ TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {
   CHECK_THROWS_WITH_AS(rt.start_trace(), doctest::Contains("already running"), tandem::error);
   CHECK_THROWS_WITH_AS(rt.stop_trace("/nonexistent-dir/trace.json"),
                        doctest::Contains("/nonexistent-dir/trace.json"), tandem::error);
-  // The trace went on: another path gets it, with what ran before and after.
+  // The trace went on: another path gets it, with what ran after the failure.
   rt.submit(tandem::io, [] {}).get();
   const std::string path = temp_path("tandem-trace-retry");
   rt.stop_trace(path);
   boost::property_tree::ptree json;
   REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
   std::filesystem::remove(path);
+  int io_slices = 0;
+  for (const auto& [_, event] : json.get_child("traceEvents"))
+    io_slices += event.get<std::string>("ph") == "X" && event.get<std::string>("cat") == "io";
+  CHECK(io_slices == 1);
   CHECK_THROWS_WITH_AS(rt.stop_trace(path), doctest::Contains("no trace is running"),
                        tandem::error);
 }
