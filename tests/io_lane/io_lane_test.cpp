@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/sanitizers.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/when_all.hpp"
 
@@ -56,6 +57,9 @@ TEST_CASE("nested fork-join with get() does not deadlock, even on one thread" *
   }
 }
 
+// Under ThreadSanitizer hundreds of blocking threads contending for the
+// pool's lock crawl: 100,000 tasks there take longer than CI allows.
+#if !defined(TANDEM_TSAN)
 TEST_CASE("waits nested deep into an io thread's stack wait instead of overflowing it" *
           doctest::timeout(120)) {
   // Each task waits for a blocking child, so get() runs the next task on
@@ -78,6 +82,7 @@ TEST_CASE("waits nested deep into an io thread's stack wait instead of overflowi
   for (auto& f : results) sum += f.get();
   CHECK(sum == static_cast<long long>(tasks) * (tasks - 1) / 2);
 }
+#endif
 
 TEST_CASE("wait_for() on an io thread runs no other task, so it returns on time" *
           doctest::timeout(30)) {
