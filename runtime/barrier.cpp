@@ -49,10 +49,6 @@ std::uint32_t barrier::parties() const noexcept { return body(handle_).parties; 
 
 std::uint32_t barrier::arrive_and_wait() { return *arrive_until(detail::no_deadline); }
 
-std::optional<std::uint32_t> barrier::arrive_and_wait_for(std::chrono::nanoseconds timeout) {
-  return arrive_until(detail::deadline_after(timeout));
-}
-
 std::optional<std::uint32_t> barrier::arrive_until(std::chrono::steady_clock::time_point deadline) {
   auto& state = body(handle_);
   std::uint32_t now = state.word.load(std::memory_order_acquire);

@@ -32,11 +32,6 @@ lock_result condition::wait(std::unique_lock<process_mutex>& lock) {
   return wait_until(lock, detail::no_deadline);
 }
 
-lock_result condition::wait_for(std::unique_lock<process_mutex>& lock,
-                                std::chrono::nanoseconds timeout) {
-  return wait_until(lock, detail::deadline_after(timeout));
-}
-
 lock_result condition::wait_until(std::unique_lock<process_mutex>& lock,
                                   std::chrono::steady_clock::time_point deadline) {
   if (!lock.owns_lock()) throw error("tandem::condition::wait(): the lock passed in is not held");

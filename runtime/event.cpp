@@ -55,10 +55,6 @@ bool event::is_set() const noexcept {
 
 void event::wait() const { wait_until(detail::no_deadline); }
 
-bool event::wait_for(std::chrono::nanoseconds timeout) const {
-  return wait_until(detail::deadline_after(timeout));
-}
-
 // wait_until() returns true once the word differs from the lowered one it
 // began with: only set() changes a lowered word.
 bool event::wait_until(std::chrono::steady_clock::time_point deadline) const {

@@ -73,14 +73,17 @@ struct task_report {
 };
 
 // run_and_time() runs `task` through `run` (which returns its outcome),
-// timing it when it was stamped. The task is gone afterwards.
+// timing it when it was stamped. The task is gone afterwards. One that was
+// cancelled before it started did not run: it has no times (no histogram
+// entry, no trace slice), as a cpu job cancelled in its queue has none.
 template <class Run>
 task_report run_and_time(task_node* task, Run&& run) noexcept {
   const std::int64_t enqueued = task->enqueued_ns;
   if (enqueued == 0) return {run(task), false, 0, 0, 0};
   const std::int64_t start = steady_now_ns();
   const task_outcome outcome = run(task);
-  return {outcome, true, start - enqueued, start, steady_now_ns() - start};
+  const bool ran = outcome != task_outcome::cancelled;
+  return {outcome, ran, start - enqueued, start, steady_now_ns() - start};
 }
 
 // lane_tally counts what happened to the tasks its writer ran.

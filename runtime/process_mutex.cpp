@@ -96,8 +96,8 @@ bool process_mutex::try_lock() {
   return rc != EBUSY && detail::settle(*native(), rc) != lock_result::timed_out;
 }
 
-lock_result process_mutex::try_lock_for(std::chrono::nanoseconds timeout) {
-  return detail::lock_robust_mutex(*native(), detail::deadline_after(timeout));
+lock_result process_mutex::try_lock_until(std::chrono::steady_clock::time_point deadline) {
+  return detail::lock_robust_mutex(*native(), deadline);
 }
 
 void process_mutex::unlock() { detail::unlock_robust_mutex(*native()); }

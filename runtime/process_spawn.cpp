@@ -137,11 +137,12 @@ std::vector<std::string_view> path_entries(std::string_view dirs) {
   return entries;
 }
 
-// found_in_path() is the first executable file `name` in `dirs` as seen
-// from `cwd`, named as the child, after its chdir, must name it.
-std::optional<std::string> found_in_path(const std::string& name, std::string_view dirs,
+// found_in_path() is the first executable file `name` in PATH's `entries`
+// as seen from `cwd`, named as the child, after its chdir, must name it.
+std::optional<std::string> found_in_path(const std::string& name,
+                                         const std::vector<std::string_view>& entries,
                                          const std::string& cwd) {
-  for (const std::string_view dir : path_entries(dirs)) {
+  for (const std::string_view dir : entries) {
     std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
     if (executable_file(seen_from(cwd, candidate))) return candidate;
   }
@@ -150,8 +151,8 @@ std::optional<std::string> found_in_path(const std::string& name, std::string_vi
 
 // relative_entries_note() says where PATH's relative entries were looked
 // in, when that was not the host's working directory.
-std::string relative_entries_note(std::string_view dirs, const std::string& cwd) {
-  const auto entries = path_entries(dirs);
+std::string relative_entries_note(const std::vector<std::string_view>& entries,
+                                  const std::string& cwd) {
   if (cwd.empty() || std::none_of(entries.begin(), entries.end(), relative)) return "";
   return "; relative entries taken from working directory '" + cwd + "'";
 }
@@ -163,9 +164,10 @@ std::string program_path(const std::string& name, const process_environment& var
                          const std::string& cwd) {
   if (name.find('/') != std::string::npos) return name;
   const std::string_view dirs = path_variable(vars);
-  if (auto found = found_in_path(name, dirs, cwd)) return *std::move(found);
+  const auto entries = path_entries(dirs);
+  if (auto found = found_in_path(name, entries, cwd)) return *std::move(found);
   cannot_run(name, "no executable of that name in PATH (" + std::string(dirs) + ")" +
-                       relative_entries_note(dirs, cwd));
+                       relative_entries_note(entries, cwd));
 }
 
 // exec_failure_context() says which file exec was given, where the program

@@ -12,12 +12,11 @@ namespace tandem::detail {
 scheduler::scheduler(const runtime_options& options)
     : options_(options),
       registered_(*this),
-      id_(registered_.id()),
       objects_(object_space::create(options.shared_memory_bytes)),
-      cpu_(options, *this, id_, *objects_, trace_),
-      io_(options.io_threads, id_, &scheduler::run_task, this, options.metrics, trace_,
+      cpu_(options, *this, id(), *objects_, trace_),
+      io_(options.io_threads, id(), &scheduler::run_task, this, options.metrics, trace_,
           options.thread_slice, reactor_),
-      blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id_,
+      blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id(),
                 &scheduler::run_task, this, options.metrics, trace_, options.thread_slice) {}
 
 scheduler::~scheduler() { shutdown(shutdown_mode::drain); }
@@ -82,7 +81,7 @@ void scheduler::wait_until_quiescent() const {
 }
 
 void scheduler::shutdown(shutdown_mode mode) {
-  if (current_thread_role().runtime_id == id_)
+  if (current_thread_role().runtime_id == id())
     throw error(
         "tandem::runtime::shutdown() called from one of the runtime's own threads: it would wait "
         "for itself; call it from the thread that owns the runtime");
@@ -90,7 +89,7 @@ void scheduler::shutdown(shutdown_mode mode) {
   // follow its return at once.
   std::lock_guard lock(shutdown_mutex_);
   if (std::exchange(shut_down_, true)) return;
-  unregister_runtime(id_);
+  unregister_runtime(id());
   while (pins_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   cpu_.close_helping();
   phase_.store(mode == shutdown_mode::drain ? phase::draining : phase::cancelling,

@@ -40,7 +40,7 @@ class scheduler {
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;
 
-  std::uint32_t id() const noexcept { return id_; }
+  std::uint32_t id() const noexcept { return registered_.id(); }
   const runtime_options& options() const noexcept { return options_; }
   boost::asio::io_context& io_context() noexcept { return reactor_.context(); }
 
@@ -91,7 +91,7 @@ class scheduler {
   // above); false when refused.
   template <class Push>
   bool admit(Push&& push) noexcept {
-    if (current_thread_role_id() == id_) {
+    if (current_thread_role_id() == id()) {
       push();  // the runtime's own thread: part of the work
       return true;
     }
@@ -110,7 +110,6 @@ class scheduler {
   const runtime_options options_;
   const runtime_hold hold_;  // no task can be defined from here on
   const registration registered_;
-  const std::uint32_t id_;
   std::atomic<phase> phase_{phase::running};
   alignas(64) std::atomic<std::int64_t> entering_{0};
   std::atomic<int> pins_{0};   // see pin()

@@ -36,10 +36,6 @@ void semaphore::acquire() { acquire_until(detail::no_deadline); }
 
 bool semaphore::try_acquire() { return take_one(body(handle_).permits); }
 
-bool semaphore::try_acquire_for(std::chrono::nanoseconds timeout) {
-  return acquire_until(detail::deadline_after(timeout));
-}
-
 bool semaphore::acquire_until(std::chrono::steady_clock::time_point deadline) {
   auto& state = body(handle_);
   while (!take_one(state.permits))

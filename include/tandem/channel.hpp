@@ -32,6 +32,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "tandem/detail/deadline.hpp"
 #include "tandem/detail/shared_object.hpp"
 #include "tandem/errors.hpp"
 
@@ -86,7 +87,8 @@ class channel {
   // try_send() is false when the channel is full; throws channel_closed.
   bool try_send(const T& value) { return send_until(value, {}); }
   // send_for() is false when no room came within `timeout`.
-  bool send_for(const T& value, std::chrono::nanoseconds timeout) {
+  template <class Rep, class Period>
+  bool send_for(const T& value, const std::chrono::duration<Rep, Period>& timeout) {
     return send_until(value, detail::deadline_after(timeout));
   }
 
@@ -97,7 +99,8 @@ class channel {
   std::optional<T> try_receive() { return receive_until({}); }
   // receive_for() is nothing when no value came within `timeout`, or the
   // channel is closed and empty.
-  std::optional<T> receive_for(std::chrono::nanoseconds timeout) {
+  template <class Rep, class Period>
+  std::optional<T> receive_for(const std::chrono::duration<Rep, Period>& timeout) {
     return receive_until(detail::deadline_after(timeout));
   }
 

@@ -32,6 +32,7 @@
 #include <mutex>
 #include <optional>
 
+#include "tandem/detail/deadline.hpp"
 #include "tandem/detail/shared_object.hpp"
 
 namespace tandem {
@@ -81,13 +82,17 @@ class process_mutex {
   bool try_lock();
   // try_lock_for() waits at most `timeout`; returns timed_out if it could
   // not take the lock by then.
-  lock_result try_lock_for(std::chrono::nanoseconds timeout);
+  template <class Rep, class Period>
+  lock_result try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return try_lock_until(detail::deadline_after(timeout));
+  }
   void unlock();
 
  private:
   friend struct detail::handle_access;
   explicit process_mutex(detail::object_handle handle) noexcept : handle_(std::move(handle)) {}
   pthread_mutex_t* native() const noexcept;
+  lock_result try_lock_until(std::chrono::steady_clock::time_point deadline);
 
   detail::object_handle handle_;
 };
@@ -105,16 +110,20 @@ class condition {
 
   lock_result wait(std::unique_lock<process_mutex>& lock);
   // wait_for() returns timed_out when `timeout` passed without a notify.
-  lock_result wait_for(std::unique_lock<process_mutex>& lock, std::chrono::nanoseconds timeout);
+  template <class Rep, class Period>
+  lock_result wait_for(std::unique_lock<process_mutex>& lock,
+                       const std::chrono::duration<Rep, Period>& timeout) {
+    return wait_until(lock, detail::deadline_after(timeout));
+  }
 
   template <class Predicate>
   void wait(std::unique_lock<process_mutex>& lock, Predicate ready) {
     while (!ready()) wait(lock);
   }
   // wait_for(lock, timeout, ready) returns ready() at the end.
-  template <class Predicate>
-  bool wait_for(std::unique_lock<process_mutex>& lock, std::chrono::nanoseconds timeout,
-                Predicate ready);
+  template <class Rep, class Period, class Predicate>
+  bool wait_for(std::unique_lock<process_mutex>& lock,
+                const std::chrono::duration<Rep, Period>& timeout, Predicate ready);
 
   void notify_one() noexcept;
   void notify_all() noexcept;
@@ -139,7 +148,10 @@ class semaphore {
 
   void acquire();
   bool try_acquire();
-  bool try_acquire_for(std::chrono::nanoseconds timeout);
+  template <class Rep, class Period>
+  bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return acquire_until(detail::deadline_after(timeout));
+  }
   // release() adds `count` permits; throws tandem::error if the count would
   // pass 2^32 - 1.
   void release(std::uint32_t count = 1);
@@ -172,7 +184,10 @@ class event {
   void wait() const;
   // wait_for() is wait() giving up after `timeout`: it returns whether the
   // event was set (at any moment) within `timeout`.
-  bool wait_for(std::chrono::nanoseconds timeout) const;
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+    return wait_until(detail::deadline_after(timeout));
+  }
 
  private:
   friend struct detail::handle_access;
@@ -206,7 +221,11 @@ class barrier {
   // arrive_and_wait_for() is arrive_and_wait() giving up after `timeout`:
   // then its arrival is withdrawn (the round still needs `parties`) and it
   // returns nothing.
-  std::optional<std::uint32_t> arrive_and_wait_for(std::chrono::nanoseconds timeout);
+  template <class Rep, class Period>
+  std::optional<std::uint32_t> arrive_and_wait_for(
+      const std::chrono::duration<Rep, Period>& timeout) {
+    return arrive_until(detail::deadline_after(timeout));
+  }
   std::uint32_t parties() const noexcept;
 
  private:
@@ -217,9 +236,9 @@ class barrier {
   detail::object_handle handle_;
 };
 
-template <class Predicate>
-bool condition::wait_for(std::unique_lock<process_mutex>& lock, std::chrono::nanoseconds timeout,
-                         Predicate ready) {
+template <class Rep, class Period, class Predicate>
+bool condition::wait_for(std::unique_lock<process_mutex>& lock,
+                         const std::chrono::duration<Rep, Period>& timeout, Predicate ready) {
   const auto deadline = detail::deadline_after(timeout);
   while (!ready())
     if (wait_until(lock, deadline) == lock_result::timed_out) return ready();

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "tandem/runtime.hpp"
@@ -40,6 +42,23 @@ tandem::future<int> watched_wait(tandem::future<int> input, std::atomic<int>& de
   const int v = co_await std::move(input);
   resumed = true;
   co_return v;
+}
+
+// logged_wait() awaits `input` holding a local that appends `mark` to `log`
+// when destroyed.
+template <class T>
+tandem::future<T> logged_wait(tandem::future<T> input, std::string& log, std::mutex& guard,
+                              char mark) {
+  struct local {
+    std::string& log;
+    std::mutex& guard;
+    char mark;
+    ~local() {
+      std::lock_guard lock(guard);
+      log += mark;
+    }
+  } logged{log, guard, mark};
+  co_return co_await std::move(input);
 }
 
 }  // namespace
@@ -79,6 +98,28 @@ TEST_CASE("a coroutine waiting at shutdown(cancel) ends cancelled, not as a brok
   CHECK_THROWS_AS(waiting.get(), tandem::task_cancelled);
   CHECK(destroyed.load() == 1);
   CHECK_FALSE(resumed.load());
+}
+
+TEST_CASE("at shutdown(cancel) an awaited coroutine's locals go before its awaiter's" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  std::atomic<bool> release{false};
+  auto blocker = rt.submit(tandem::io, [&] {
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+  });
+  std::string log;
+  std::mutex guard;
+  auto child = logged_wait(rt.submit(tandem::io, [] { return 1; }), log, guard, 'c');
+  auto parent = logged_wait(std::move(child), log, guard, 'p');
+  std::thread releaser([&] {
+    while (!rt.submit(tandem::io, [] {}).wait_for(0s)) std::this_thread::yield();
+    release = true;
+  });
+  rt.shutdown(tandem::cancel);
+  releaser.join();
+  CHECK_THROWS_AS(parent.get(), tandem::task_cancelled);
+  std::lock_guard lock(guard);
+  CHECK(log == "cp");  // the child's frame went first
 }
 
 TEST_CASE("a coroutine returning future<T> awaits a promise set by another thread" *

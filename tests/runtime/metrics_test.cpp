@@ -490,6 +490,57 @@ TEST_CASE("a trace leaves out the tasks queued before it began, on every lane" *
   CHECK(slices["cpu:metrics.nap"] == 1);
 }
 
+TEST_CASE("tasks cancelled before they started have no slice and no times, on every lane" *
+          doctest::timeout(120)) {
+  auto options = tandem::test::lanes(1, 1);
+  options.max_blocking_threads = 1;
+  tandem::runtime rt{options};
+  rt.submit(nap, 0).get();  // the worker is up
+  rt.start_trace();
+  const auto before = rt.metrics();
+  std::atomic<bool> release{false};
+  const auto hold = [&] {
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+  };
+  // Each lane's one thread or worker is busy: what is queued next waits,
+  // and is cancelled there.
+  auto io_hold = rt.submit(tandem::io, hold);
+  auto blocking_hold = rt.submit(tandem::io_blocking, hold);
+  auto busy_worker = rt.submit(nap, 300);
+  std::vector<tandem::future<void>> never_ran;
+  for (int i = 0; i < 5; ++i) never_ran.push_back(rt.submit(tandem::io, [] {}));
+  never_ran.push_back(rt.submit(tandem::io_blocking, [] {}));
+  auto never_ran_nap = rt.submit(nap, 1);
+  for (auto& f : never_ran) CHECK(f.cancel());
+  CHECK(never_ran_nap.cancel());
+  release = true;
+  io_hold.get();
+  blocking_hold.get();
+  CHECK(busy_worker.get() == 300);
+  CHECK(tandem::test::eventually([&] {
+    const auto m = rt.metrics();
+    return m.io.cancelled == 5 && m.blocking.cancelled == 1;
+  }));
+  const std::string path = temp_path("tandem-trace-cancelled");
+  rt.stop_trace(path);
+
+  // Only the tasks that ran were timed: one per lane.
+  const auto after = rt.metrics();
+  CHECK(after.io.run_time.count - before.io.run_time.count == 1);
+  CHECK(after.blocking.run_time.count - before.blocking.run_time.count == 1);
+  CHECK(after.cpu.run_time.count - before.cpu.run_time.count == 1);
+  boost::property_tree::ptree json;
+  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
+  std::filesystem::remove(path);
+  std::map<std::string, int> slices;
+  for (const auto& [_, event] : json.get_child("traceEvents"))
+    if (event.get<std::string>("ph") == "X")
+      ++slices[event.get<std::string>("cat") + ":" + event.get<std::string>("name")];
+  CHECK(slices["io:io task"] == 1);
+  CHECK(slices["io_blocking:io task"] == 1);
+  CHECK(slices["cpu:metrics.nap"] == 1);
+}
+
 TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {
   tandem::runtime rt{tandem::test::lanes(2, 2)};
   CHECK_THROWS_WITH_AS(rt.stop_trace(temp_path("none")), doctest::Contains("no trace is running"),

@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <latch>
 #include <string>
 #include <mutex>
 #include <thread>
@@ -248,4 +250,71 @@ TEST_CASE("a condition wakes a worker waiting for a flag" * doctest::timeout(60)
   CHECK(c.wait_for(lock, 10ms) == tandem::lock_result::timed_out);
   CHECK(lock.owns_lock());
   CHECK_FALSE(c.wait_for(lock, 10ms, [] { return false; }));
+}
+
+namespace {
+
+// later() runs `act` on a thread after 30 ms, so a wait begun now has to
+// sleep for it.
+std::jthread later(std::function<void()> act) {
+  return std::jthread([act = std::move(act)] {
+    std::this_thread::sleep_for(30ms);
+    act();
+  });
+}
+
+}  // namespace
+
+TEST_CASE("timed waits take any duration: a huge one waits instead of overflowing into the past" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::test::lanes(2, 1)};
+  constexpr auto huge = std::chrono::seconds::max();
+  const std::chrono::duration<double> half_second(0.5);
+
+  tandem::semaphore permits(rt, 0);
+  auto releaser = later([&] { permits.release(); });
+  CHECK(permits.try_acquire_for(huge));
+  CHECK_FALSE(permits.try_acquire_for(std::chrono::duration<double, std::milli>(5.5)));
+
+  tandem::event ready(rt);
+  auto setter = later([&] { ready.set(); });
+  CHECK(ready.wait_for(std::chrono::hours::max()));
+  CHECK(ready.wait_for(half_second));
+
+  tandem::barrier meeting(rt, 2);
+  auto partner = later([&] { meeting.arrive_and_wait(); });
+  CHECK(meeting.arrive_and_wait_for(huge).has_value());
+
+  tandem::process_mutex m(rt);
+  std::latch held(1);
+  std::jthread holder([&] {
+    std::lock_guard lock(m);
+    held.count_down();
+    std::this_thread::sleep_for(30ms);
+  });
+  held.wait();
+  CHECK(m.try_lock_for(huge) == tandem::lock_result::acquired);
+  m.unlock();
+
+  tandem::condition c(rt);
+  tandem::shared<int> flag(rt, 0);
+  auto notifier = later([&] {
+    {
+      std::lock_guard lock(m);
+      flag.store(1);
+    }
+    c.notify_all();
+  });
+  std::unique_lock lock(m);
+  CHECK(c.wait_for(lock, huge, [&] { return flag.load() == 1; }));
+  lock.unlock();
+
+  tandem::channel<int> values(rt, 2);
+  auto sender = later([&] { values.send(5); });
+  CHECK(values.receive_for(huge) == 5);
+  values.send(1);
+  values.send(2);
+  auto receiver = later([&] { values.receive(); });
+  CHECK(values.send_for(3, huge));
+  CHECK_FALSE(values.send_for(4, half_second / 50));
 }

@@ -21,12 +21,17 @@ constexpr std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& t
 
 // deadline_after() is now + `timeout`, saturating: a huge timeout means no
 // deadline instead of overflowing into the past; a negative one means now.
-inline std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
+// Any duration type converts here, so the caller's own conversion cannot
+// overflow first (seconds::max() as nanoseconds would).
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(
+    const std::chrono::duration<Rep, Period>& timeout) {
   using clock = std::chrono::steady_clock;
   const auto now = clock::now();
-  if (timeout <= std::chrono::nanoseconds::zero()) return now;
-  if (timeout >= clock::time_point::max() - now) return clock::time_point::max();
-  return now + std::chrono::duration_cast<clock::duration>(timeout);
+  const std::chrono::nanoseconds wait(saturating_ns(timeout));
+  if (wait <= std::chrono::nanoseconds::zero()) return now;
+  if (wait >= clock::time_point::max() - now) return clock::time_point::max();
+  return now + std::chrono::duration_cast<clock::duration>(wait);
 }
 
 }  // namespace tandem::detail

@@ -4,13 +4,11 @@
 // cpu task as an argument, and returned from one. Not the user's business.
 #pragma once
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
-#include "tandem/detail/deadline.hpp"
 #include "tandem/serialize.hpp"
 
 namespace tandem {
