@@ -83,6 +83,23 @@ std::string temp_path(const char* name) {
       .string();
 }
 
+// read_trace() parses the trace written to `path`, and removes the file.
+boost::property_tree::ptree read_trace(const std::string& path) {
+  boost::property_tree::ptree json;
+  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
+  std::filesystem::remove(path);
+  return json;
+}
+
+// slice_counts() counts a trace's slices by "lane:task name".
+std::map<std::string, int> slice_counts(const boost::property_tree::ptree& json) {
+  std::map<std::string, int> slices;
+  for (const auto& [_, event] : json.get_child("traceEvents"))
+    if (event.get<std::string>("ph") == "X")
+      ++slices[event.get<std::string>("cat") + ":" + event.get<std::string>("name")];
+  return slices;
+}
+
 // histogram_whole() says whether `h`'s count is the sum of its buckets.
 bool histogram_whole(const tandem::latency_histogram& h) {
   std::uint64_t sum = 0;
@@ -380,9 +397,7 @@ TEST_CASE("a trace holds every task completed while it ran, once, on its row" *
   const std::string path = temp_path("tandem-trace");
   rt.stop_trace(path);
 
-  boost::property_tree::ptree json;
-  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
-  std::filesystem::remove(path);
+  const boost::property_tree::ptree json = read_trace(path);
   std::map<std::string, int> slices;
   std::map<std::string, int> outcomes;
   int rows = 0;
@@ -431,9 +446,7 @@ TEST_CASE(
   CHECK(m.queue_wait.percentile(100) >= 0.35);
   CHECK(m.run_time.percentile(100) < 0.6);
 
-  boost::property_tree::ptree json;
-  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
-  std::filesystem::remove(path);
+  const boost::property_tree::ptree json = read_trace(path);
   std::vector<std::pair<double, double>> slices;  // start, duration (us)
   for (const auto& [_, event] : json.get_child("traceEvents"))
     if (event.get<std::string>("ph") == "X" && event.get<std::string>("name") == "metrics.nap")
@@ -478,13 +491,7 @@ TEST_CASE("a trace leaves out the tasks queued before it began, on every lane" *
   const std::string path = temp_path("tandem-trace-before");
   rt.stop_trace(path);
 
-  boost::property_tree::ptree json;
-  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
-  std::filesystem::remove(path);
-  std::map<std::string, int> slices;
-  for (const auto& [_, event] : json.get_child("traceEvents"))
-    if (event.get<std::string>("ph") == "X")
-      ++slices[event.get<std::string>("cat") + ":" + event.get<std::string>("name")];
+  auto slices = slice_counts(read_trace(path));
   CHECK(slices["io:io task"] == 10);
   CHECK(slices["io_blocking:io task"] == 1);
   CHECK(slices["cpu:metrics.nap"] == 1);
@@ -529,13 +536,7 @@ TEST_CASE("tasks cancelled before they started have no slice and no times, on ev
   CHECK(after.io.run_time.count - before.io.run_time.count == 1);
   CHECK(after.blocking.run_time.count - before.blocking.run_time.count == 1);
   CHECK(after.cpu.run_time.count - before.cpu.run_time.count == 1);
-  boost::property_tree::ptree json;
-  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
-  std::filesystem::remove(path);
-  std::map<std::string, int> slices;
-  for (const auto& [_, event] : json.get_child("traceEvents"))
-    if (event.get<std::string>("ph") == "X")
-      ++slices[event.get<std::string>("cat") + ":" + event.get<std::string>("name")];
+  auto slices = slice_counts(read_trace(path));
   CHECK(slices["io:io task"] == 1);
   CHECK(slices["io_blocking:io task"] == 1);
   CHECK(slices["cpu:metrics.nap"] == 1);
@@ -553,9 +554,7 @@ TEST_CASE("trace misuse is a clear error" * doctest::timeout(30)) {
   rt.submit(tandem::io, [] {}).get();
   const std::string path = temp_path("tandem-trace-retry");
   rt.stop_trace(path);
-  boost::property_tree::ptree json;
-  REQUIRE_NOTHROW(boost::property_tree::read_json(path, json));
-  std::filesystem::remove(path);
+  const boost::property_tree::ptree json = read_trace(path);
   int io_slices = 0;
   for (const auto& [_, event] : json.get_child("traceEvents"))
     io_slices += event.get<std::string>("ph") == "X" && event.get<std::string>("cat") == "io";
