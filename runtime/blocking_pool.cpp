@@ -7,6 +7,7 @@
 
 #include "runtime/thread_role.hpp"
 #include "runtime/thread_slice.hpp"
+#include "tandem/detail/deadline.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::detail {
@@ -144,7 +145,13 @@ task_node* blocking_pool::wait_for_task(std::unique_lock<std::mutex>& lock, pool
   }
   if (stopping_) return nullptr;
   idle_.push_back(&self);
-  self.wake.wait_for(lock, idle_timeout_, [&] { return self.handed || stopping_; });
+  const auto woken = [&] { return self.handed || stopping_; };
+  // A huge timeout means "keep idle threads": wait_for() would overflow.
+  const auto deadline = deadline_after(idle_timeout_);
+  if (deadline == std::chrono::steady_clock::time_point::max())
+    self.wake.wait(lock, woken);
+  else
+    self.wake.wait_until(lock, deadline, woken);
   if (self.handed) return std::exchange(self.handed, nullptr);
   std::erase(idle_, &self);  // timed out, or stopping: this thread exits
   return nullptr;

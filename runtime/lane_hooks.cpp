@@ -81,11 +81,11 @@ void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept {
 // from the end of even a small stack.
 constexpr std::uintptr_t inline_stack_budget = 256 * 1024;
 
-bool may_run_inline(scheduler& sched) noexcept {
+bool may_run_inline(std::uint32_t runtime_id) noexcept {
   const thread_role& role = current_thread_role();
   // drive_reactor() clears runtime_id while the worker runs completions.
-  if (!role.worker || role.runtime_id == 0 || &role.worker->lane() != &sched.io() ||
-      sched.cancelling())
+  // A worker of that runtime has set its owner by then: it runs tasks.
+  if (!role.worker || role.runtime_id != runtime_id || !role.owner || role.owner->cancelling())
     return false;
   // Stacks grow down; on another stack the difference is out of range.
   const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));

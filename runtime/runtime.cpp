@@ -53,7 +53,9 @@ runtime::~runtime() { scheduler_->shutdown(shutdown_mode::drain); }
 
 void runtime::shutdown(shutdown_mode mode) { scheduler_->shutdown(mode); }
 
-tandem::io_executor runtime::io_executor() const { return tandem::io_executor(*scheduler_); }
+tandem::io_executor runtime::io_executor() const {
+  return tandem::io_executor(*scheduler_, scheduler_->id());
+}
 
 boost::asio::io_context& runtime::io_context() const { return scheduler_->io_context(); }
 

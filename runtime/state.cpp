@@ -69,11 +69,12 @@ void help_while_spinning(state_base& s, clock::time_point deadline) {
   s.help_lane(help_step::end);
 }
 
-bool wait_until(state_base& s, clock::time_point deadline) {
-  // An io worker runs other tasks while it waits without a deadline; one
-  // with a deadline does not, since a task it ran could outlast it.
-  if (io_worker* self = current_thread_role().worker;
-      self && deadline == clock::time_point::max()) {
+// wait_until() waits for `s` until `deadline`, which is no deadline for
+// wait() (not `bounded`). An io worker runs other tasks while it waits in
+// wait(); in a bounded wait it does not, since a task it ran could outlast
+// the wait, however long (a huge timeout saturates to time_point::max()).
+bool wait_until(state_base& s, clock::time_point deadline, bool bounded) {
+  if (io_worker* self = current_thread_role().worker; self && !bounded) {
     self->lane().help_until_ready(*self, s);
     return true;
   }
@@ -93,10 +94,10 @@ bool wait_until(state_base& s, clock::time_point deadline) {
 
 }  // namespace
 
-void wait_ready(state_base& s) { wait_until(s, clock::time_point::max()); }
+void wait_ready(state_base& s) { wait_until(s, clock::time_point::max(), false); }
 
 bool wait_ready_for(state_base& s, std::int64_t timeout_ns) {
-  return wait_until(s, deadline_after(std::chrono::nanoseconds(timeout_ns)));
+  return wait_until(s, deadline_after(std::chrono::nanoseconds(timeout_ns)), true);
 }
 
 }  // namespace tandem::detail

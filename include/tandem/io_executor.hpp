@@ -21,9 +21,11 @@
 // Handlers posted straight to rt.io_context() run on the worker driving the
 // reactor, as an outsider's: they must not block.
 //
-// An io_executor is valid while its runtime exists; after shutdown() began
-// execute() drops the function without running it (Asio's rule for a
-// stopped context).
+// After shutdown() began, execute() drops the function without running it
+// (Asio's rule for a stopped context); so it does once the runtime is gone,
+// as when a handler waits in async_get() on another runtime's future that
+// resolves later: the handler is destroyed, never run. Every other use of
+// an io_executor (query(context)) needs its runtime alive.
 #pragma once
 
 #include <boost/asio/async_result.hpp>
@@ -119,18 +121,18 @@ task_outcome handler_task<F, runs_when_abandoned>::run() noexcept {
 // blocking property.
 class io_executor {
  public:
-  explicit io_executor(detail::scheduler& sched) noexcept : sched_(&sched) {}
+  io_executor(detail::scheduler& sched, std::uint32_t runtime_id) noexcept
+      : sched_(&sched), runtime_id_(runtime_id) {}
 
   template <class F>
   void execute(F&& fn) const {
-    if (may_block_ && detail::may_run_inline(*sched_)) {
+    if (may_block_ && detail::may_run_inline(runtime_id_)) {
       std::decay_t<F> inline_fn(std::forward<F>(fn));
       detail::invoke_reporting(inline_fn);
       return;
     }
     using task = detail::handler_task<std::decay_t<F>>;
-    detail::submit_task(*sched_, detail::lane_kind::io,
-                        new task(std::decay_t<F>(std::forward<F>(fn))));
+    detail::post_continuation(runtime_id_, new task(std::decay_t<F>(std::forward<F>(fn))));
   }
 
   boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
@@ -143,23 +145,24 @@ class io_executor {
     return boost::asio::execution::blocking.never;  // for strands: see above
   }
   io_executor require(boost::asio::execution::blocking_t::never_t) const noexcept {
-    return io_executor(*sched_, false);
+    return io_executor(*this, false);
   }
   io_executor require(boost::asio::execution::blocking_t::possibly_t) const noexcept {
-    return io_executor(*sched_, true);
+    return io_executor(*this, true);
   }
 
   friend bool operator==(const io_executor& a, const io_executor& b) noexcept {
-    return a.sched_ == b.sched_ && a.may_block_ == b.may_block_;
+    return a.runtime_id_ == b.runtime_id_ && a.may_block_ == b.may_block_;
   }
   friend bool operator!=(const io_executor& a, const io_executor& b) noexcept { return !(a == b); }
 
  private:
-  io_executor(detail::scheduler& sched, bool may_block) noexcept
-      : sched_(&sched), may_block_(may_block) {}
+  io_executor(const io_executor& other, bool may_block) noexcept
+      : sched_(other.sched_), runtime_id_(other.runtime_id_), may_block_(may_block) {}
 
-  detail::scheduler* sched_;
-  bool may_block_ = false;  // blocking.possibly: runs inline on an io worker
+  detail::scheduler* sched_;  // for query(context) alone: execute() may outlive it
+  std::uint32_t runtime_id_;  // ids are never reused: execute() looks it up
+  bool may_block_ = false;    // blocking.possibly: runs inline on an io worker
 };
 
 namespace detail {
@@ -219,9 +222,12 @@ class get_waiter final : public callback_node, public pooled {
 
 // async_get() waits for `f` without holding a thread and completes with
 // (exception_ptr, T) — with asio::use_awaitable, `co_await` yields T or
-// throws. The handler runs on its associated executor.
+// throws. The handler runs on its associated executor. A future with no
+// state (default-made, moved from, already consumed) throws tandem::error
+// here, before any operation starts.
 template <class T, class CompletionToken>
 auto async_get(future<T> f, CompletionToken&& token) {
+  f.is_ready();  // throws for a future with no state
   return boost::asio::async_initiate<CompletionToken,
                                      typename detail::async_get_completion<T>::signature>(
       [](auto handler, future<T> waited) {

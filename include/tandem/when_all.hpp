@@ -56,7 +56,7 @@ class combiner {
         watched_(std::move(watched)),
         slots_(new slot[watched_.size()]),
         outstanding_(watched_.size()),
-        result_(new state<result_type>(current_runtime_id(), 2)) {}
+        result_(new state<result_type>(runtime_of(watched_), 2)) {}
   ~combiner() { result_->release(); }
 
   // start() returns the result and attaches every slot; the last attach
@@ -75,6 +75,15 @@ class combiner {
   }
 
  private:
+  // runtime_of() is the runtime whose io lane runs the result's
+  // continuations: that of the first input a runtime made, as a
+  // continuation of that input would run there; else this thread's.
+  static std::uint32_t runtime_of(const std::vector<state_base*>& inputs) noexcept {
+    for (const state_base* input : inputs)
+      if (input->runtime_id() != 0) return input->runtime_id();
+    return current_runtime_id();
+  }
+
   struct slot final : callback_node {
     combiner* owner = nullptr;
     std::size_t index = 0;

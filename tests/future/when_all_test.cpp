@@ -114,3 +114,21 @@ TEST_CASE("when_all and when_any of two futures of one type take them as futures
   CHECK(fa.get() + fb.get() == 3);
   CHECK(any.get().index == 0);
 }
+
+TEST_CASE(
+    "a continuation of when_all or when_any runs on its inputs' io lane, not where they resolved" *
+    doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  const auto io_thread = rt.submit(tandem::io, [] { return std::this_thread::get_id(); }).get();
+  const auto blocking = [] { return std::this_thread::get_id(); };
+  auto all = tandem::when_all(rt.submit(tandem::io_blocking, blocking)).then([](auto) {
+    return std::this_thread::get_id();
+  });
+  CHECK(all.get() == io_thread);
+  std::vector<tandem::future<std::thread::id>> inputs;
+  inputs.push_back(rt.submit(tandem::io_blocking, blocking));
+  auto any = tandem::when_any(inputs.begin(), inputs.end()).then([](auto) {
+    return std::this_thread::get_id();
+  });
+  CHECK(any.get() == io_thread);
+}

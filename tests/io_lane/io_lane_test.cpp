@@ -98,6 +98,24 @@ TEST_CASE("wait_for() on an io thread runs no other task, so it returns on time"
   CHECK(outer.get());
 }
 
+TEST_CASE("wait_for() with a huge timeout on an io thread still runs no other task" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  auto outer = rt.submit(tandem::io, [&rt] {
+    std::atomic<bool> ran{false};
+    auto other = rt.submit(tandem::io, [&ran] { ran = true; });
+    tandem::promise<int> p;
+    auto waited = p.get_future();
+    std::jthread setter([p = std::move(p)]() mutable {
+      std::this_thread::sleep_for(50ms);
+      p.set_value(1);
+    });
+    const bool ready = waited.wait_for(std::chrono::nanoseconds::max());
+    return ready && !ran.load();  // `other` waits for this task to end
+  });
+  CHECK(outer.get());
+}
+
 TEST_CASE("tasks run on the configured number of worker threads" * doctest::timeout(30)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 3}};
   std::mutex m;

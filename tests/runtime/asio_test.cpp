@@ -23,9 +23,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -484,4 +486,68 @@ TEST_CASE("after shutdown(cancel) began, a dispatch from a running task is dropp
   releaser.join();
   CHECK_NOTHROW(task.get());
   CHECK_FALSE(handler_ran);
+}
+
+TEST_CASE("a coroutine waiting in async_get when its runtime goes is destroyed, never resumed" *
+          doctest::timeout(30)) {
+  tandem::promise<int> later;  // resolves once the coroutine's runtime is gone
+  auto owned = std::make_shared<int>(0);
+  const std::weak_ptr<int> watch = owned;
+  std::atomic<bool> resumed{false};
+  {
+    tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+    std::atomic<bool> waiting{false};
+    asio::co_spawn(
+        rt.io_executor(),
+        [&, owned = std::move(owned)]() -> asio::awaitable<void> {
+          waiting = true;
+          co_await tandem::async_get(later.get_future(), asio::use_awaitable);
+          resumed = true;
+        },
+        asio::detached);
+    while (!waiting) std::this_thread::sleep_for(1ms);
+  }
+  CHECK_FALSE(watch.expired());  // the frame waits on the promise's future
+  later.set_value(1);            // its handler goes to a runtime that is gone: dropped
+  CHECK(watch.expired());
+  CHECK_FALSE(resumed);
+}
+
+TEST_CASE("async_get of a future with no state is a tandem::error, and leaks nothing" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  std::promise<std::exception_ptr> outcome;
+  asio::co_spawn(
+      rt.io_executor(),
+      []() -> asio::awaitable<int> {
+        tandem::future<int> empty;
+        co_return co_await tandem::async_get(std::move(empty), asio::use_awaitable);
+      },
+      [&](std::exception_ptr failure, int) { outcome.set_value(failure); });
+  const std::exception_ptr failure = outcome.get_future().get();
+  REQUIRE(failure);
+  CHECK_THROWS_AS(std::rethrow_exception(failure), tandem::error);
+
+  auto held = std::make_shared<int>(0);
+  const std::weak_ptr<int> watch = held;
+  CHECK_THROWS_AS(tandem::async_get(tandem::future<int>{},
+                                    [held = std::move(held)](std::exception_ptr, int) {}),
+                  tandem::error);
+  CHECK(watch.expired());
+}
+
+TEST_CASE("shutdown() from a handler on io_context() is the own-thread error, and harmless" *
+          doctest::timeout(30)) {
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
+  std::promise<std::string> refused;
+  asio::post(rt.io_context(), [&] {
+    try {
+      rt.shutdown();
+      refused.set_value("");
+    } catch (const tandem::error& e) {
+      refused.set_value(e.what());
+    }
+  });
+  CHECK(refused.get_future().get().find("own threads") != std::string::npos);
+  CHECK(rt.submit(tandem::io, [] { return 5; }).get() == 5);
 }

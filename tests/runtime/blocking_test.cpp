@@ -95,6 +95,17 @@ TEST_CASE("idle blocking threads retire after blocking_idle_timeout" * doctest::
   CHECK(settled.threads == with_lane.threads);
 }
 
+TEST_CASE("a huge blocking_idle_timeout keeps idle blocking threads" * doctest::timeout(30)) {
+  for (const auto keep :
+       {std::chrono::milliseconds::max(), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::hours(24 * 365 * 300))}) {
+    tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .blocking_idle_timeout = keep}};
+    rt.submit(tandem::io_blocking, [] {}).get();
+    std::this_thread::sleep_for(100ms);
+    CHECK(rt.metrics().blocking.threads == 1);
+  }
+}
+
 TEST_CASE("a blocking task may submit io work and wait for it" * doctest::timeout(30)) {
   tandem::runtime rt{tandem::runtime_options{.io_threads = 1}};
   auto f = rt.submit(tandem::io_blocking,

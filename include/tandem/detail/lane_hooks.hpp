@@ -75,13 +75,14 @@ bool help_cpu_lane(std::uint32_t runtime_id, help_step step) noexcept;
 // abandons the task with runtime_stopped instead (never throws).
 void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept;
 
-// may_run_inline() is true when a function given to `sched`'s io executor
-// may run inline here: on a worker of its io lane while it runs a task
-// (not while it drives the reactor, whose completions are queued for
-// others to steal), before any shutdown(cancel), on the worker's own stack
-// (not a stackful coroutine's or a fiber's), and while that stack has room
-// to spare: a coroutine that dispatches to its own executor in a loop would
-// otherwise grow the stack with every turn, as it does on an io_context.
-bool may_run_inline(scheduler& sched) noexcept;
+// may_run_inline() is true when a function given to the io executor of
+// runtime `runtime_id` may run inline here: on a worker of its io lane
+// while it runs a task (not while it drives the reactor, whose completions
+// are queued for others to steal), before any shutdown(cancel), on the
+// worker's own stack (not a stackful coroutine's or a fiber's), and while
+// that stack has room to spare: a coroutine that dispatches to its own
+// executor in a loop would otherwise grow the stack with every turn, as it
+// does on an io_context.
+bool may_run_inline(std::uint32_t runtime_id) noexcept;
 
 }  // namespace tandem::detail
