@@ -20,8 +20,13 @@ void* map_memfd(std::size_t size) {
   return base;
 }
 
+// The mapping is reserved, not committed (MAP_NORESERVE): a segment holds
+// heaps sized for the largest payload, of which a program touches a little,
+// so committing it all would refuse (under the kernel's overcommit rules)
+// worker counts whose real use fits easily. Pages are taken as touched.
 void* map_anonymous(std::size_t size) {
-  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) throw_errno("segment: anonymous shared mapping of " + size_text(size));
   return base;
 }
@@ -37,11 +42,10 @@ std::byte* map(const segment_options& options) {
 
 }  // namespace
 
-segment::segment(const segment_options& options)
-    : base_(map(options)), size_(options.size) {
+segment::segment(const segment_options& options) : base_(map(options)), size_(options.size) {
   try {
-    manager_ = boost::interprocess::managed_external_buffer(boost::interprocess::create_only,
-                                                            base_, size_);
+    manager_ = boost::interprocess::managed_external_buffer(boost::interprocess::create_only, base_,
+                                                            size_);
   } catch (const std::exception& failure) {
     munmap(base_, size_);
     throw ipc_error(std::string("segment: cannot place the segment manager: ") + failure.what());

@@ -24,8 +24,12 @@
 namespace tandem::ipc {
 
 enum class segment_backing {
-  memfd,      // reserves the size up front (fallocate): fails now, not with SIGBUS later
-  anonymous,  // MAP_SHARED|MAP_ANONYMOUS: relies on the kernel's overcommit accounting
+  memfd,  // reserves the size up front (fallocate): fails now, not with SIGBUS later
+  // MAP_SHARED|MAP_ANONYMOUS|MAP_NORESERVE: reserved, not committed, so a
+  // size beyond what overcommit accounting allows still maps; pages are
+  // taken as they are touched (if memory runs out then, as for any touched
+  // page: the OOM killer, or SIGBUS).
+  anonymous,
 };
 
 struct segment_options {

@@ -60,11 +60,40 @@ std::size_t argument_heap_bytes(const runtime_options& options) {
   return lane_needed() ? options.cpu_payload_bytes : std::size_t{64} << 10;
 }
 
+// segment_text() says what the lane's segment holds, for errors about it.
+std::string segment_text(const runtime_options& options) {
+  return "cpu_payload_bytes (" + ipc::size_text(options.cpu_payload_bytes) +
+         ") for the argument heap and again for each of the " +
+         std::to_string(options.cpu_workers + options.cpu_spare_workers) +
+         " worker processes (cpu_workers and cpu_spare_workers)";
+}
+
 std::size_t segment_bytes(const runtime_options& options) {
   if (!lane_needed()) return std::size_t{1} << 20;
-  const std::size_t per_worker = options.cpu_payload_bytes + 2 * (ring_shape.capacity + 4096);
-  const std::size_t processes = options.cpu_workers + options.cpu_spare_workers;
-  return options.cpu_payload_bytes + processes * per_worker + (std::size_t{1} << 20);
+  const std::size_t processes = std::size_t{options.cpu_workers} + options.cpu_spare_workers;
+  std::size_t per_worker = 0, bytes = 0;
+  if (__builtin_add_overflow(options.cpu_payload_bytes, 2 * (ring_shape.capacity + 4096),
+                             &per_worker) ||
+      __builtin_mul_overflow(per_worker, processes, &bytes) ||
+      __builtin_add_overflow(bytes, options.cpu_payload_bytes + (std::size_t{1} << 20), &bytes))
+    throw error("tandem: the cpu lane's shared memory would pass 2^64 bytes: " +
+                segment_text(options) + "; lower runtime_options::cpu_payload_bytes");
+  return bytes;
+}
+
+// lane_memory() maps the lane's segment. The heaps in it are reserved, not
+// committed (segment.hpp), so only a size the address space cannot hold
+// fails: an error naming the options that set it.
+ipc::segment lane_memory(const runtime_options& options) {
+  const std::size_t bytes = segment_bytes(options);
+  try {
+    return ipc::segment({bytes, ipc::segment_backing::anonymous});
+  } catch (const ipc::ipc_error& failure) {
+    throw error("tandem: cannot map the cpu lane's " + ipc::size_text(bytes) +
+                " of shared memory, " + segment_text(options) +
+                "; lower runtime_options::cpu_payload_bytes or cpu_workers (" + failure.what() +
+                ")");
+  }
 }
 
 std::exception_ptr crash_of(const cpu_job& job, pid_t pid, const ipc::exit_status& status) {
@@ -93,7 +122,7 @@ cpu_lane::cpu_lane(const runtime_options& options, scheduler& owner, std::uint32
     : options_(options),
       runtime_id_(runtime_id),
       objects_(objects),
-      memory_({segment_bytes(options), ipc::segment_backing::anonymous}),
+      memory_(lane_memory(options)),
       signal_(memory_.construct<lane_signal>()),
       arguments_(memory_, argument_heap_bytes(options)),
       trace_(trace) {

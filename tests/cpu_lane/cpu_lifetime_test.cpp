@@ -244,3 +244,19 @@ TEST_CASE("a zygote killed from outside fails cpu tasks instead of hanging them"
   std::this_thread::sleep_for(500ms);
   CHECK(process_cpu_seconds() - cpu_before < 0.25);
 }
+
+TEST_CASE("heaps larger than memory are reserved, not committed; past the address space, an error" *
+          doctest::timeout(60)) {
+  constexpr std::size_t gib = std::size_t{1} << 30;
+  // 5 heaps of 16 GiB: more than these machines' memory, which a committed
+  // mapping would be refused.
+  tandem::runtime big{tandem::runtime_options{
+      .io_threads = 1, .cpu_workers = 3, .cpu_spare_workers = 1, .cpu_payload_bytes = 16 * gib}};
+  CHECK(big.submit(work, 0).get() == 0);
+  big.shutdown();
+  for (const std::size_t heap : {std::size_t{1} << 45, std::size_t{1} << 62})
+    CHECK_THROWS_WITH_AS(tandem::runtime(tandem::runtime_options{
+                             .io_threads = 1, .cpu_workers = 4, .cpu_payload_bytes = heap}),
+                         doctest::Contains("lower runtime_options::cpu_payload_bytes"),
+                         tandem::error);
+}
