@@ -112,6 +112,7 @@ class io_lane {
   // has_idle_worker() is true when a worker sleeps and no work is queued:
   // a task pushed now would start at once (a hint, for tandem::any).
   bool has_idle_worker() const noexcept { return idle_.has_sleeper() && !work_visible(); }
+  std::uint32_t runtime_id() const noexcept { return runtime_id_; }
 
   // queued_count() and finished_count() are the totals so far (see above).
   std::uint64_t queued_count() const noexcept;

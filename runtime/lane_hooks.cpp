@@ -92,6 +92,12 @@ bool may_run_inline(std::uint32_t runtime_id) noexcept {
   return here <= role.stack_top && role.stack_top - here < inline_stack_budget;
 }
 
+bool on_runtime_thread(std::uint32_t runtime_id) noexcept {
+  const thread_role& role = current_thread_role();
+  return role.runtime_id == runtime_id ||
+         (role.worker && role.worker->lane().runtime_id() == runtime_id);
+}
+
 boost::asio::execution_context& executor_context(scheduler& sched) noexcept {
   return sched.io_context();
 }

@@ -80,13 +80,8 @@ void scheduler::wait_until_quiescent() const {
   }
 }
 
-bool scheduler::on_own_thread() const noexcept {
-  const thread_role& role = current_thread_role();
-  return role.runtime_id == id() || (role.worker && &role.worker->lane() == &io_);
-}
-
 void scheduler::shutdown(shutdown_mode mode) {
-  if (on_own_thread())
+  if (on_runtime_thread(id()))
     throw error(
         "tandem::runtime::shutdown() called from one of the runtime's own threads: it would wait "
         "for itself; call it from the thread that owns the runtime");

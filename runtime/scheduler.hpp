@@ -102,10 +102,6 @@ class scheduler {
     return open;
   }
   static std::uint32_t current_thread_role_id() noexcept;
-  // on_own_thread() is true on the runtime's own threads: its io workers
-  // (also while they run the reactor's handlers, which clears their
-  // runtime_id), its blocking threads and its dispatcher.
-  bool on_own_thread() const noexcept;
 
   static task_outcome run_task(void* self, task_node* task) noexcept;
   void push(lane_kind lane, task_node* task) noexcept;

@@ -132,7 +132,11 @@ class io_executor {
       return;
     }
     using task = detail::handler_task<std::decay_t<F>>;
-    detail::post_continuation(runtime_id_, new task(std::decay_t<F>(std::forward<F>(fn))));
+    auto* queued = new task(std::decay_t<F>(std::forward<F>(fn)));
+    if (detail::on_runtime_thread(runtime_id_))
+      detail::submit_task(*sched_, detail::lane_kind::io, queued);  // it lives: we run on it
+    else
+      detail::post_continuation(runtime_id_, queued);  // looked up: it may be gone
   }
 
   boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
@@ -160,7 +164,7 @@ class io_executor {
   io_executor(const io_executor& other, bool may_block) noexcept
       : sched_(other.sched_), runtime_id_(other.runtime_id_), may_block_(may_block) {}
 
-  detail::scheduler* sched_;  // for query(context) alone: execute() may outlive it
+  detail::scheduler* sched_;  // used only where the runtime is known to live
   std::uint32_t runtime_id_;  // ids are never reused: execute() looks it up
   bool may_block_ = false;    // blocking.possibly: runs inline on an io worker
 };

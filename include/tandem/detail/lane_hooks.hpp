@@ -85,4 +85,9 @@ void submit_task(scheduler& sched, lane_kind lane, task_node* task) noexcept;
 // does on an io_context.
 bool may_run_inline(std::uint32_t runtime_id) noexcept;
 
+// on_runtime_thread() is true on a thread of runtime `runtime_id` (an io
+// worker, also while it drives the reactor, a blocking thread, the cpu
+// lane's dispatcher): that runtime exists while the call runs.
+bool on_runtime_thread(std::uint32_t runtime_id) noexcept;
+
 }  // namespace tandem::detail
