@@ -618,7 +618,10 @@ int run(int argc, char** argv) {
   holds = hold_memory.construct<hold_flags>();
   if (argc == 3 && std::string(argv[1]) == "--probe") return probe(argv[2]);
 
-  tandem::bench::harness h("cpu_lane", tandem::bench::parse_options(argc, argv, "cpu_lane"));
+  tandem::bench::harness h(
+      "cpu_lane", tandem::bench::parse_options(argc, argv, "cpu_lane",
+                                               {"C1_hot", "C1_parked", "C2_single", "C2_batch",
+                                                "C3_copy", "C3_zerocopy", "C4", "C5", "C6"}));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   std::printf("every implementation gets %u worker processes (tandem: cpu_workers = %u)\n", workers,
               workers);

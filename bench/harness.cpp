@@ -1,20 +1,45 @@
 #include "harness.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace tandem::bench {
 
 namespace {
 
-[[noreturn]] void usage(const std::string& bench_name) {
-  std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--reps N] [--only WORKLOAD,...]\n",
-               bench_name.c_str());
-  std::exit(2);
+std::string joined(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : ",") + name;
+  return list;
+}
+
+// usage() goes to stdout with status 0 when asked for (--help), else to
+// stderr with status 2.
+[[noreturn]] void usage(const std::string& bench_name, const std::vector<std::string>& workloads,
+                        int status) {
+  std::fprintf(status == 0 ? stdout : stderr,
+               "usage: %s [--quick] [--json FILE] [--reps N] [--only WORKLOAD,...]\n"
+               "workloads: %s\n",
+               bench_name.c_str(), joined(workloads).c_str());
+  std::exit(status);
+}
+
+// refuse() names what is wrong with the arguments, then the usage.
+[[noreturn]] void refuse(const std::string& bench_name, const std::vector<std::string>& workloads,
+                         const std::string& what) {
+  std::fprintf(stderr, "%s: %s\n", bench_name.c_str(), what.c_str());
+  usage(bench_name, workloads, 2);
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::vector<std::string> split_commas(const std::string& list) {
@@ -35,23 +60,41 @@ std::string json_escape(const std::string& text) {
   return out;
 }
 
+// write_file() writes `text` to `path` whole: 0, or the errno of what
+// failed (a full disk shows only when the data is flushed, at fclose).
+int write_file(const std::string& path, const std::string& text) {
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) return errno;
+  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  const int write_errno = errno;
+  if (std::fclose(file) != 0 && written) return errno;
+  return written ? 0 : write_errno;
+}
+
 }  // namespace
 
-options parse_options(int argc, char** argv, const std::string& bench_name) {
+options parse_options(int argc, char** argv, const std::string& bench_name,
+                      std::vector<std::string> workloads) {
   options opts;
+  opts.workloads = std::move(workloads);
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--quick") {
+    if (arg == "--help" || arg == "-h") {
+      usage(bench_name, opts.workloads, 0);
+    } else if (arg == "--quick") {
       opts.quick = true;
     } else if (arg == "--json" && i + 1 < argc) {
       opts.json_path = argv[++i];
     } else if (arg == "--reps" && i + 1 < argc) {
       opts.repetitions = std::atoi(argv[++i]);
-      if (opts.repetitions < 1) usage(bench_name);
+      if (opts.repetitions < 1) refuse(bench_name, opts.workloads, "--reps needs a count above 0");
     } else if (arg == "--only" && i + 1 < argc) {
       opts.only = split_commas(argv[++i]);
+      for (const auto& name : opts.only)
+        if (!contains(opts.workloads, name))
+          refuse(bench_name, opts.workloads, "unknown workload '" + name + "'");
     } else {
-      usage(bench_name);
+      refuse(bench_name, opts.workloads, "unknown or incomplete argument '" + arg + "'");
     }
   }
   if (opts.quick) opts.repetitions = std::min(opts.repetitions, 2);
@@ -80,8 +123,9 @@ void harness::skip(const std::string& impl, const std::string& why) {
 }
 
 bool harness::selected(const std::string& workload) const {
-  return opts_.only.empty() ||
-         std::find(opts_.only.begin(), opts_.only.end(), workload) != opts_.only.end();
+  if (!contains(opts_.workloads, workload))
+    throw std::logic_error("workload " + workload + " is not in the list given to parse_options");
+  return opts_.only.empty() || contains(opts_.only, workload);
 }
 
 void harness::run_workload(const std::string& workload, const std::vector<metric>& metrics,
@@ -150,8 +194,8 @@ void harness::print_table() const {
                 r.impl.c_str(), r.vs.c_str(), r.median);
 }
 
-void harness::write_json() const {
-  std::ofstream out(opts_.json_path);
+std::string harness::json() const {
+  std::ostringstream out;
   out << "{\n  \"bench\": \"" << json_escape(name_)
       << "\",\n  \"cores\": " << std::thread::hardware_concurrency()
       << ",\n  \"quick\": " << (opts_.quick ? "true" : "false") << ",\n  \"results\": [";
@@ -177,14 +221,18 @@ void harness::write_json() const {
     first = false;
   }
   out << "\n  ]\n}\n";
+  return out.str();
 }
 
 int harness::finish() {
   print_table();
-  if (!opts_.json_path.empty()) {
-    write_json();
-    std::printf("wrote %s\n", opts_.json_path.c_str());
+  if (opts_.json_path.empty()) return 0;
+  if (const int error = write_file(opts_.json_path, json()); error != 0) {
+    std::fprintf(stderr, "%s: cannot write %s: %s\n", name_.c_str(), opts_.json_path.c_str(),
+                 std::strerror(error));
+    return 1;
   }
+  std::printf("wrote %s\n", opts_.json_path.c_str());
   return 0;
 }
 

@@ -34,16 +34,20 @@ struct implementation {
 };
 
 struct options {
-  bool quick = false;             // a few seconds in all: proves the binary works
-  std::string json_path;          // empty: no JSON file
-  int repetitions = 5;            // counted repetitions after the warm-up
-  std::vector<std::string> only;  // --only W1,W3: run just these workloads
+  bool quick = false;                  // a few seconds in all: proves the binary works
+  std::string json_path;               // empty: no JSON file
+  int repetitions = 5;                 // counted repetitions after the warm-up
+  std::vector<std::string> only;       // --only W1,W3: run just these workloads
+  std::vector<std::string> workloads;  // every workload the benchmark runs
 };
 
 // parse_options() reads --quick, --json FILE, --reps N and --only LIST (a
-// comma-separated list of workload names); it prints usage and exits(2) on
-// anything else.
-options parse_options(int argc, char** argv, const std::string& bench_name);
+// comma-separated list of names among `workloads`, which the benchmark runs
+// in that order). --help (-h) prints usage and the workloads on stdout and
+// exits(0); anything else, a workload not among `workloads` included, is
+// refused with a message and exit(2), before any work.
+options parse_options(int argc, char** argv, const std::string& bench_name,
+                      std::vector<std::string> workloads);
 
 class harness {
  public:
@@ -55,7 +59,8 @@ class harness {
   // prints why; it is never faked.
   void skip(const std::string& impl, const std::string& why);
 
-  // selected() is whether --only leaves `workload` in.
+  // selected() is whether --only leaves `workload` in; a workload not
+  // named to parse_options() is a bug of the benchmark (std::logic_error).
   bool selected(const std::string& workload) const;
   // run_workload() runs every implementation interleaved; the first one is
   // the implementation the ratios are taken for (tandem). A workload left
@@ -64,7 +69,7 @@ class harness {
                     const std::vector<implementation>& impls);
 
   // finish() prints the table and ratios, writes JSON if asked; returns the
-  // process exit code.
+  // process exit code: 1, having said why, when the JSON cannot be written.
   int finish();
 
  private:
@@ -79,7 +84,7 @@ class harness {
   };
 
   void print_table() const;
-  void write_json() const;
+  std::string json() const;
   void add_ratios(const std::string& workload, const std::vector<metric>& metrics,
                   const std::vector<implementation>& impls);
   const series* find(const std::string& workload, const std::string& impl,

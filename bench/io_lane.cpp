@@ -558,7 +558,10 @@ int run_tcmalloc_child(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
-  tandem::bench::harness h("io_lane", tandem::bench::parse_options(argc, argv, "io_lane"));
+  tandem::bench::harness h(
+      "io_lane",
+      tandem::bench::parse_options(argc, argv, "io_lane",
+                                   {"W1", "W2", "W3", "W4", "blocking_1000", "timers_100k"}));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::printf("every implementation gets %u threads (tandem: io_threads = %u)\n", threads, threads);

@@ -237,7 +237,9 @@ void bench_r4(tandem::bench::harness& h, const char* workload, std::size_t bytes
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a dead peer must fail a write, not kill the benchmark
-  tandem::bench::harness h("ipc", tandem::bench::parse_options(argc, argv, "ipc"));
+  tandem::bench::harness h(
+      "ipc", tandem::bench::parse_options(argc, argv, "ipc",
+                                          {"R1", "R2", "R3_single", "R3_batch", "R4_4k", "R4_1m"}));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   try {
     bench_r1(h, sz);

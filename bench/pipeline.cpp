@@ -244,7 +244,8 @@ void print_notes(double mib, std::size_t files, std::size_t python_files,
 }
 
 int run(int argc, char** argv) {
-  tandem::bench::harness h("pipeline", tandem::bench::parse_options(argc, argv, "pipeline"));
+  tandem::bench::harness h("pipeline",
+                           tandem::bench::parse_options(argc, argv, "pipeline", {"logstats"}));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   logstats::keep_freed_buffers();  // before the runtime: its workers inherit it
   tandem::runtime rt{logstats::runtime_options_for(workers)};

@@ -120,7 +120,9 @@ void bench_counter(tandem::bench::harness& h, const sizes& sz) {
 }
 
 int run(int argc, char** argv) {
-  tandem::bench::harness h("primitives", tandem::bench::parse_options(argc, argv, "primitives"));
+  tandem::bench::harness h("primitives", tandem::bench::parse_options(
+                                             argc, argv, "primitives",
+                                             {"channel_1m", "counter_locked", "counter_atomic"}));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   bench_channel(h, sz);
   bench_counter(h, sz);

@@ -245,12 +245,24 @@ def run(args):
     return 0 if isolated and survived and set(stopped.values()) == {0} else 1
 
 
+def positive_int(text):
+    """An argparse type: a count of at least 1 (no repetition leaves no figure
+    to take a median of), refused at parse time rather than after a run."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("%r is not a count above 0" % text)
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description="examples/server under wrk, vs --inline")
     parser.add_argument("--server", required=True, help="path to the examples/server binary")
     parser.add_argument("--quick", action="store_true", help="a few seconds: proves it works")
     parser.add_argument("--json", help="write the results as JSON to this file")
-    parser.add_argument("--reps", type=int, default=5, help="counted repetitions (default 5)")
+    parser.add_argument("--reps", type=positive_int, default=5, help="counted repetitions (default 5)")
     args = parser.parse_args()
     if args.quick:
         args.reps = 1
