@@ -3,7 +3,8 @@
 // pipeline in Python (see shared/BENCH.md for the harness's rules).
 //
 //   logstats   500 MiB of logs (32 MiB with --quick), generated once into a
-//              temporary directory that is removed at exit, and analyzed
+//              temporary directory that is removed at exit (on Ctrl-C and
+//              SIGTERM too), and analyzed
 //              whole by each implementation; mib_per_s.
 //     tandem      logstats' pipeline: 8 MiB chunks read into a reused
 //                 tandem::shared_buffer (io_blocking), parsed in place in
@@ -24,6 +25,7 @@
 // machine (Linux groups each session's processes for the scheduler) the
 // pipeline may get no more CPU than the loop.
 // Targets (issue 5): tandem >= 1.8x the loop on 2 cores, >= 5x python_ppe.
+#include <fcntl.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -98,6 +101,71 @@ class scratch_dir {
   }
 
   std::string path_;
+};
+
+// interrupt_cleanup makes SIGINT (Ctrl-C) and SIGTERM remove `dir`, which
+// holds half a GiB of logs in a full run, before the benchmark dies of the
+// signal as it would have. The handler only writes the signal's number to a
+// pipe (async-signal-safe); a thread of its own reads it, cancels the
+// runtime's tasks first (when it returns no worker writes a log into `dir`
+// any more), removes `dir` and raises the signal again at its default action.
+class interrupt_cleanup {
+ public:
+  interrupt_cleanup(tandem::runtime& rt, std::string dir) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    read_end_ = ends[0];
+    write_end = ends[1];
+    watcher_ = std::thread([this, &rt, dir = std::move(dir)] { watch(rt, dir); });
+    for (const int signal : handled) catch_unless_ignored(signal, on_signal);
+  }
+  interrupt_cleanup(const interrupt_cleanup&) = delete;
+  interrupt_cleanup& operator=(const interrupt_cleanup&) = delete;
+  ~interrupt_cleanup() {
+    for (const int signal : handled) catch_unless_ignored(signal, SIG_DFL);
+    on_signal(0);  // 0 tells the watcher to end
+    watcher_.join();
+    ::close(read_end_);
+    ::close(write_end);
+  }
+
+ private:
+  static constexpr int handled[] = {SIGINT, SIGTERM};
+
+  // A signal ignored from the start stays so: a shell starts a background
+  // job with SIGINT ignored, so that Ctrl-C meant for the foreground spares it.
+  static void catch_unless_ignored(int signal, void (*handler)(int)) {
+    struct sigaction action {};
+    if (::sigaction(signal, nullptr, &action) == 0 && action.sa_handler == SIG_IGN) return;
+    action = {};
+    action.sa_handler = handler;
+    action.sa_flags = SA_RESTART;  // the benchmark's reads and waits go on
+    ::sigaction(signal, &action, nullptr);
+  }
+
+  static void on_signal(int signal) {
+    const int saved_errno = errno;
+    const auto number = static_cast<unsigned char>(signal);
+    [[maybe_unused]] const auto ignored = ::write(write_end, &number, 1);
+    errno = saved_errno;
+  }
+
+  void watch(tandem::runtime& rt, const std::string& dir) const {
+    unsigned char signal = 0;
+    while (::read(read_end_, &signal, 1) < 0 && errno == EINTR) {
+    }
+    if (signal == 0) return;
+    rt.shutdown(tandem::cancel);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+  }
+
+  static inline int write_end = -1;  // the handler's, hence static
+  int read_end_ = -1;
+  std::thread watcher_;
 };
 
 // cpu_seconds() is the CPU time used so far by this process (its threads,
@@ -250,6 +318,7 @@ int run(int argc, char** argv) {
   logstats::keep_freed_buffers();  // before the runtime: its workers inherit it
   tandem::runtime rt{logstats::runtime_options_for(workers)};
   const scratch_dir data;
+  const interrupt_cleanup on_interrupt(rt, data.path());
   const auto files = logstats::generate_logs(rt, data.path(), sz.mib, seed);
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
   const logstats::log_stats expected = logstats::analyze_sequentially(files);
