@@ -1,13 +1,13 @@
 #include "log_generator.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <memory>
-#include <stdexcept>
 #include <string_view>
+#include <system_error>
 
 #include <tandem/task.hpp>
 #include <tandem/when_all.hpp>
@@ -120,22 +120,42 @@ class line_writer {
   char stamp_[40]{};
 };
 
-// write_log_file() writes file number `index` of the set: about `bytes`
-// bytes, ending at a line's end.
-void write_log_file(std::string path, std::uint64_t bytes, std::uint64_t seed,
-                    std::uint64_t index) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "wb"), std::fclose);
-  if (!file) throw std::runtime_error("cannot write " + path);
+// A file is written under its name plus this suffix and renamed when
+// whole, so an interrupted generation leaves no cut-short access-NNN.log to
+// be analyzed as if it were complete (list_logs() reads *.log only).
+constexpr std::string_view partial_suffix = ".partial";
+
+// write_log_lines() writes about `bytes` bytes of file number `index` of
+// the set to `file`, ending at a line's end; false when a write failed.
+bool write_log_lines(FILE* file, std::uint64_t bytes, std::uint64_t seed, std::uint64_t index) {
   line_writer lines(random_bits(seed ^ (index * 0x9e3779b97f4a7c15ull)).next(),
                     1'710'000'000 + static_cast<std::time_t>(index) * 21'600);
   std::string block;
   for (std::uint64_t written = 0; written < bytes; written += block.size()) {
     block.clear();
     while (block.size() < (1u << 20) && written + block.size() < bytes) lines.append(block);
-    if (std::fwrite(block.data(), 1, block.size(), file.get()) != block.size())
-      throw std::runtime_error("cannot write " + path);
+    if (std::fwrite(block.data(), 1, block.size(), file) != block.size()) return false;
   }
-  if (std::fflush(file.get()) != 0) throw std::runtime_error("cannot write " + path);
+  return true;
+}
+
+// write_log_file() writes file number `index` of the set to `path`, through
+// a partial file that is renamed to `path` once written and closed.
+void write_log_file(std::string path, std::uint64_t bytes, std::uint64_t seed,
+                    std::uint64_t index) {
+  const std::string partial = path + std::string(partial_suffix);
+  FILE* file = std::fopen(partial.c_str(), "wb");
+  if (file == nullptr)
+    throw std::system_error(errno, std::generic_category(), "cannot write " + partial);
+  const bool written = write_log_lines(file, bytes, seed, index);
+  const int write_errno = errno;
+  if (std::fclose(file) != 0 || !written) {
+    const int error = written ? errno : write_errno;
+    std::remove(partial.c_str());
+    throw std::system_error(error, std::generic_category(), "cannot write " + partial);
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0)
+    throw std::system_error(errno, std::generic_category(), "cannot rename " + partial);
 }
 
 const auto write_log_task =
@@ -143,9 +163,11 @@ const auto write_log_task =
         "logstats.write_log", tandem::cpu, write_log_file);
 
 // is_generated_name() says whether `name` is one generate_logs() gives a
-// file: "access-", at least three digits, ".log".
+// file: "access-", at least three digits, ".log", or that and the partial
+// suffix (left by a generation that was interrupted).
 bool is_generated_name(std::string_view name) {
   constexpr std::string_view prefix = "access-", suffix = ".log";
+  if (name.ends_with(partial_suffix)) name.remove_suffix(partial_suffix.size());
   if (!name.starts_with(prefix) || !name.ends_with(suffix)) return false;
   const auto number = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
   return number.size() >= 3 &&

@@ -19,8 +19,10 @@ namespace logstats {
 
 // generate_logs() creates `dir` if needed, removes the access-NNN.log files
 // an earlier call left there (so that a smaller set is not read with the
-// rest of a larger one), and returns the files written. Other files in
-// `dir` are left alone.
+// rest of a larger one) and their partial ones, and returns the files
+// written. Each file is written as access-NNN.log.partial and renamed once
+// whole: an interrupted call leaves no cut-short access-NNN.log. Other
+// files in `dir` are left alone.
 std::vector<std::string> generate_logs(tandem::runtime& rt, const std::string& dir,
                                        std::uint64_t mib, std::uint64_t seed);
 

@@ -4,6 +4,7 @@
 # them with --check (two files, three chunks: the merge of chunks is
 # checked against one pass), and checks what is printed and written. Then:
 # a smaller set generated over a larger one leaves none of its files behind;
+# an interrupted generation leaves no cut-short file;
 # lines longer than a chunk count once, in the pipeline as in the loop;
 # --help, and numbers that are not what their option takes. The directory
 # is removed however the test ends.
@@ -30,6 +31,24 @@ grep -q "^top 50 paths:" "$dir/a/report.txt"
 touch "$dir/b/notes.log" "$dir/b/access-1.log"
 "$logstats" --generate "$dir/b" --mib 1 >/dev/null
 [ "$(ls "$dir/b" | LC_ALL=C sort | tr '\n' ' ')" = "access-000.log access-1.log notes.log " ]
+
+# A generation cut short (SIGTERM, once a file is being written; a
+# background job ignores SIGINT) leaves no cut-short access-NNN.log: each
+# file is written whole as .partial first and then renamed. The next
+# generation removes the partial files.
+"$logstats" --generate "$dir/cut" --mib 256 >/dev/null &
+generator=$!
+until ls "$dir/cut" 2>/dev/null | grep -q partial || ! kill -0 "$generator" 2>/dev/null; do
+  sleep 0.01
+done
+kill -TERM "$generator" 2>/dev/null || true
+wait "$generator" || true
+for log in "$dir/cut"/access-*.log; do
+  [ ! -e "$log" ] || [ "$(wc -c <"$log")" -ge 16777216 ]
+done
+touch "$dir/cut/access-009.log.partial"
+"$logstats" --generate "$dir/cut" --mib 1 >/dev/null
+[ "$(ls "$dir/cut")" = "access-000.log" ]
 
 # A 20 MB line between access lines, and a 9 MB one that ends the file
 # without a line end: each is one malformed line, however it is chunked.

@@ -97,6 +97,7 @@ wall times printed.
 
   --generate DIR   write N MiB of generated logs into DIR as access-NNN.log,
                    first removing the access-NNN.log files already there
+                   (each is written as access-NNN.log.partial, renamed whole)
   --mib N          how much to generate: 1 to 1048576 (MiB)
   --seed S         the generator's seed (default 1): the same N and S give the same bytes
   DIR              analyze every *.log file in DIR
