@@ -2,7 +2,8 @@
 # command_line_test.sh SEED... — each seed program prints its usage on
 # --help (exit 0) and refuses, with exit status 2 and a message naming what
 # is wrong, any argument it does not take, before it starts any work. Of
-# them cpu_vs_thread takes one, LIMIT, which must be a whole number in range.
+# them cpu_vs_thread takes one, LIMIT, which must be a whole number in range
+# and is counted up to whole.
 set -u
 failures=0
 out=$(mktemp)
@@ -36,6 +37,8 @@ for seed in "$@"; do
         expect 2 "LIMIT takes a whole number from 16 to 1000000000, not '$bad'" err "$seed" "$bad"
       done
       expect 2 "takes one LIMIT, not also '5'" err "$seed" 400 5
+      # every number below LIMIT is counted, not just the 16 slices' multiple
+      expect 0 "^primes below 100: 25\$" out "$seed" 100
       ;;
     *)
       expect 2 "$name: takes no arguments but --help, not '--bogus'" err "$seed" --bogus

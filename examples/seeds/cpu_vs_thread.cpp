@@ -41,6 +41,11 @@ constexpr int slices = 16;
 // count takes hours in one thread.
 constexpr std::int64_t min_limit = slices, max_limit = 1'000'000'000;
 
+// slice_start() is where slice `i` of [0, limit) begins (slice `slices`:
+// limit itself). The bounds are rounded down from i * limit / slices, so the
+// slices cover the whole range when `limit` is not a multiple of `slices`.
+std::int64_t slice_start(int i, std::int64_t limit) { return i * limit / slices; }
+
 struct options {
   std::int64_t limit = 4'000'000;
   bool help = false;
@@ -75,22 +80,23 @@ const auto primes = tandem::define_task<std::int64_t(std::int64_t, std::int64_t)
     "seeds.count_primes", tandem::cpu, count_primes);
 
 int run(const options& o) {
-  const std::int64_t slice = o.limit / slices;
   tandem::runtime rt;
 
   auto start = stopwatch::now();
   std::int64_t in_thread = 0;
-  for (int i = 0; i < slices; ++i) in_thread += count_primes(i * slice, (i + 1) * slice);
+  for (int i = 0; i < slices; ++i)
+    in_thread += count_primes(slice_start(i, o.limit), slice_start(i + 1, o.limit));
   const double thread_s = seconds_since(start);
 
   start = stopwatch::now();
   std::vector<tandem::future<std::int64_t>> parts;
-  for (int i = 0; i < slices; ++i) parts.push_back(rt.submit(primes, i * slice, (i + 1) * slice));
+  for (int i = 0; i < slices; ++i)
+    parts.push_back(rt.submit(primes, slice_start(i, o.limit), slice_start(i + 1, o.limit)));
   std::int64_t in_workers = 0;
   for (auto& part : parts) in_workers += part.get();
   const double workers_s = seconds_since(start);
 
-  std::printf("primes below %lld: %lld\n", static_cast<long long>(slices * slice),
+  std::printf("primes below %lld: %lld\n", static_cast<long long>(o.limit),
               static_cast<long long>(in_workers));
   std::printf("one thread:                 %.2f s\n", thread_s);
   std::printf("%zu worker processes:         %.2f s (%.1fx)\n", rt.cpu_worker_pids().size(),
