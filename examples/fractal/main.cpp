@@ -5,7 +5,8 @@
 // description (a trivially copyable struct) travels to a worker process and
 // its RGB pixels come back as a std::vector<std::uint8_t>. The main thread
 // submits every tile, gathers the futures in order, pastes the tiles into
-// one image and writes the PNG. --compare also renders in this one thread
+// one image and writes the PNG (created before the render, as a partial
+// file renamed once whole). --compare also renders in this one thread
 // and prints the speed-up; --verify reads the PNG back and fails unless it
 // equals that one-thread render byte for byte (meson test runs it so).
 #include <tandem/tandem.hpp>
@@ -98,6 +99,7 @@ int verify(const fractal::options& o, const fractal::rgb_image& reference) {
 }
 
 int run(const fractal::options& o) {
+  fractal::png_output out(o.out);  // before the render: a bad --out fails at once
   tandem::runtime rt(tandem::runtime_options{.cpu_workers = o.workers});
   const fractal::view& v = o.picture;
   const auto tiles = fractal::split(v, o.tile);
@@ -108,7 +110,7 @@ int run(const fractal::options& o) {
   const fractal::rgb_image image = render_in_tiles(rt, tiles);
   const double tiled_seconds = seconds_since(start);
   std::printf("rendered in %.3f s\n", tiled_seconds);
-  fractal::write_png(o.out, image);
+  out.write(image);
   std::printf("wrote %s (%ju bytes)\n", o.out.c_str(),
               std::uintmax_t(std::filesystem::file_size(o.out)));
   if (!o.compare && !o.verify) return 0;

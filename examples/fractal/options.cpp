@@ -124,7 +124,9 @@ process, and writes it as a PNG.
   --iterations I     iterations before a point counts as inside (default 1000)
   --center X,Y       centre of the view in the complex plane (default -0.5,0)
   --zoom Z           magnification: the shorter side spans 3/Z (default 1)
-  --out FILE         the PNG to write (default fractal.png)
+  --out FILE         the PNG to write (default fractal.png); checked before the
+                     render, written as FILE.partial and renamed once whole
+                     (so it must be a regular file where it exists)
   --workers N        cpu worker processes (default 0: one per core)
   --compare          also render in this one thread; print both times and the speed-up
   --verify           read FILE back; fail unless it equals a one-thread render byte for byte

@@ -15,7 +15,10 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <system_error>
+#include <utility>
 
 namespace fractal {
 namespace {
@@ -60,8 +63,17 @@ struct read_handles {
   ~read_handles() { png_destroy_read_struct(&png, &info, nullptr); }
 };
 
+// write_data() is libpng's default write, but a failure names its reason
+// (libpng's own says only "Write Error").
+void write_data(png_structp png, png_bytep data, std::size_t length) {
+  if (std::fwrite(data, 1, length, static_cast<std::FILE*>(png_get_io_ptr(png))) != length)
+    png_error(png, std::strerror(errno));
+}
+
+void flush_data(png_structp png) { std::fflush(static_cast<std::FILE*>(png_get_io_ptr(png))); }
+
 void write_rows(png_structp png, png_infop info, std::FILE* file, const rgb_image& image) {
-  png_init_io(png, file);
+  png_set_write_fn(png, file, write_data, flush_data);
   png_set_IHDR(png, info, png_uint_32(image.width), png_uint_32(image.height), 8,
                PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
@@ -113,14 +125,31 @@ bool decode(std::FILE* file, rgb_image& image, failure& why) {
 
 }  // namespace
 
-void write_png(const std::string& path, const rgb_image& image) {
-  file_ptr file = open_file(path, "wb");
+png_output::png_output(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {
+  std::error_code error;
+  const auto status = std::filesystem::status(path_, error);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    throw png_file_error(
+        "cannot write PNG '" + path_ +
+        "': not a regular file (the PNG is written beside it and renamed over it)");
+  file_ = open_file(partial_, "wb").release();
+}
+
+png_output::~png_output() {
+  if (file_ == nullptr) return;
+  std::fclose(file_);
+  std::remove(partial_.c_str());
+}
+
+void png_output::write(const rgb_image& image) {
   failure why;
-  if (!encode(file.get(), image, why))
-    throw png_file_error("cannot write PNG '" + path + "': " + why.message);
+  const bool encoded = encode(file_, image, why);
   // Buffered output meets a full disk only when it is flushed.
-  if (std::fclose(file.release()) != 0)
-    throw png_file_error("cannot write PNG '" + path + "': " + std::strerror(errno));
+  const bool closed = std::fclose(std::exchange(file_, nullptr)) == 0;
+  if (encoded && closed && std::rename(partial_.c_str(), path_.c_str()) == 0) return;
+  const std::string reason = encoded ? std::strerror(errno) : why.message;  // fclose's or rename's
+  std::remove(partial_.c_str());
+  throw png_file_error("cannot write PNG '" + path_ + "': " + reason);
 }
 
 rgb_image read_png(const std::string& path) {
