@@ -6,7 +6,8 @@
 # a smaller set generated over a larger one leaves none of its files behind;
 # an interrupted generation leaves no cut-short file;
 # lines longer than a chunk count once, in the pipeline as in the loop;
-# --help, and numbers that are not what their option takes. The directory
+# a report that cannot be written fails before the analysis; --help, and
+# numbers that are not what their option takes. The directory
 # is removed however the test ends.
 set -eu
 logstats=$1
@@ -63,6 +64,15 @@ mkdir "$dir/long"
 "$logstats" "$dir/long" --check --workers 2 | tee "$dir/long.out"
 grep -q "^check: the sequential report matches the pipeline's" "$dir/long.out"
 grep -q "^3,000 requests (2 malformed lines skipped)" "$dir/long.out"
+
+# A report that cannot be written fails before the analysis, with the reason.
+status=0
+"$logstats" "$dir/a" --report "$dir/missing/report.txt" >"$dir/report.out" 2>"$dir/report.err" ||
+  status=$?
+[ "$status" -eq 1 ]
+grep -q "^logstats: cannot write the report to $dir/missing/report.txt: No such file or directory" \
+  "$dir/report.err"
+if grep -q "speed-up" "$dir/report.out"; then exit 1; fi
 
 "$logstats" --help >"$dir/help.out"
 grep -q "^usage: logstats --generate DIR --mib N" "$dir/help.out"

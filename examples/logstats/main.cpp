@@ -156,6 +156,7 @@ void print_stages(const std::vector<tandem::stage_summary>& stages) {
 int analyze(tandem::runtime& rt, const options& opts) {
   const auto files = logstats::list_logs(opts.dir);
   if (files.empty()) throw std::runtime_error("no *.log files in " + opts.dir);
+  logstats::check_report_path(opts.report);
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
   // An untimed round just before each timed one, the pipeline's over as
   // many chunks as its pool has slots and the loop's on the first file:
