@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using stopwatch = std::chrono::steady_clock;
@@ -109,15 +111,20 @@ void cpu_tasks(tandem::runtime& rt) {
   } catch (const tandem::task_timeout& e) {
     timeout_error = e.what();
   }
-  std::printf("4. %u worker processes: sum of fib(26..33) = %ld in %.2f s\n   crash: %s\n"
-              "   timeout: %s\n",
-              rt.options().cpu_workers, sum, seconds_since(start), crash_error.c_str(),
-              timeout_error.c_str());
+  std::printf(
+      "4. %u worker processes: sum of fib(26..33) = %ld in %.2f s\n   crash: %s\n"
+      "   timeout: %s\n",
+      rt.options().cpu_workers, sum, seconds_since(start), crash_error.c_str(),
+      timeout_error.c_str());
 }
 
-}  // namespace
+const char* const usage =
+    "usage: demo\n"
+    "A tour of tandem's lanes in four scenes: blocking waits on the io lane, 10,000\n"
+    "coroutines waiting on timers, futures (fork-join, then(), when_all()), and\n"
+    "cpu tasks in worker processes, one of which crashes and one times out.\n";
 
-int main() {
+int run(const examples::no_options&) {
   tandem::runtime rt;
   std::printf("tandem demo: io lane with %u threads\n", rt.options().io_threads);
   blocking_waits(rt);
@@ -126,4 +133,11 @@ int main() {
   cpu_tasks(rt);
   rt.shutdown();
   std::printf("shut down: every future resolved, every thread joined, every process reaped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return examples::command_line_main("demo", argc, argv, examples::parse_no_options, usage, run);
 }
