@@ -53,3 +53,13 @@ TEST_CASE("a grandchild dies when its parent exits" * doctest::timeout(20)) {
   CHECK(WTERMSIG(status) == SIGKILL);
   munmap(page, 4096);
 }
+
+TEST_CASE("tie_to_parent ties a child to a live parent and reports one that is gone" *
+          doctest::timeout(10)) {
+  const pid_t child = test::fork_child([] {
+    if (tie_to_parent(getppid(), SIGTERM) != parent_tie::tied) return 1;
+    if (parent_death_signal() != SIGTERM) return 2;
+    return tie_to_parent(getppid() + 1000000, SIGKILL) == parent_tie::parent_gone ? 0 : 3;
+  }, 10);
+  CHECK(test::exited_zero(test::reap(child)));
+}
