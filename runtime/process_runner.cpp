@@ -286,7 +286,7 @@ future<process_result> start_process(scheduler& sched, std::uint32_t runtime_id,
   call->try_claim();  // running from here on: cancel() can no longer win
   std::shared_ptr<process_runner> runner;
   try {
-    spawned_child child = spawn_child(args, options);
+    spawned_child child = spawn_child(sched.spawner(), args, options);
     runner = std::make_shared<process_runner>(sched, *call, std::move(args), std::move(options),
                                               std::move(child));
   } catch (...) {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,9 +12,10 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
-#include <system_error>
 
 #include "ipc/error.hpp"
+#include "ipc/vfork_exec.hpp"
+#include "runtime/spawner_thread.hpp"
 #include "tandem/errors.hpp"
 
 extern char** environ;
@@ -199,49 +199,20 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-// spawn_plan is what posix_spawn does in the child before exec (see the
-// header), owning glibc's two descriptions of it.
-class spawn_plan {
- public:
-  spawn_plan(int stdin_fd, int stdout_fd, int stderr_fd, const std::string& cwd) {
-    posix_spawn_file_actions_init(&actions_);
-    posix_spawnattr_init(&attributes_);
-    check(posix_spawn_file_actions_adddup2(&actions_, stdin_fd, STDIN_FILENO));
-    check(posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO));
-    check(posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO));
-    check(posix_spawn_file_actions_addclosefrom_np(&actions_, STDERR_FILENO + 1));
-    if (!cwd.empty()) check(posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str()));
-    reset_signals();
-    check(posix_spawnattr_setpgroup(&attributes_, 0));
-    check(posix_spawnattr_setflags(
-        &attributes_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP));
+// start_failure_context() says what went wrong where `step`, a step of
+// starting the child, failed: exec (see exec_failure_context()), the chdir
+// into cwd, or another step of the set-up.
+std::string start_failure_context(ipc::exec_step step, const std::string& program,
+                                  const std::string& path, const std::string& cwd) {
+  switch (step) {
+    case ipc::exec_step::exec:
+      return exec_failure_context(program, path, cwd);
+    case ipc::exec_step::chdir:
+      return "working directory '" + cwd + "': ";
+    default:
+      return std::string(ipc::step_name(step)) + ": ";
   }
-  spawn_plan(const spawn_plan&) = delete;
-  spawn_plan& operator=(const spawn_plan&) = delete;
-  ~spawn_plan() {
-    posix_spawnattr_destroy(&attributes_);
-    posix_spawn_file_actions_destroy(&actions_);
-  }
-
-  const posix_spawn_file_actions_t* actions() const noexcept { return &actions_; }
-  const posix_spawnattr_t* attributes() const noexcept { return &attributes_; }
-
- private:
-  // The set-up calls fail only without memory.
-  static void check(int rc) {
-    if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn set-up");
-  }
-  void reset_signals() {
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    check(posix_spawnattr_setsigmask(&attributes_, &none));
-    check(posix_spawnattr_setsigdefault(&attributes_, &all));
-  }
-
-  posix_spawn_file_actions_t actions_;
-  posix_spawnattr_t attributes_;
-};
+}
 
 // watch() opens the pidfd of a child just started. Should that fail (out
 // of descriptors), the child is killed and reaped before the error goes
@@ -306,19 +277,28 @@ void check_arguments(const std::vector<std::string>& args, const process_options
   check_environment(options.env_extra, program);
 }
 
-spawned_child spawn_child(const std::vector<std::string>& args, const process_options& options) {
+spawned_child spawn_child(spawner_thread& spawner, const std::vector<std::string>& args,
+                          const process_options& options) {
   const std::string& program = args.front();
   const process_environment vars = child_environment(options);
   check_directory(options.cwd, program);
   const std::string path = program_path(program, vars, options.cwd);
   pipe_ends in = make_pipe(program), out = make_pipe(program), err = make_pipe(program);
-  const spawn_plan plan(in.read.get(), out.write.get(), err.write.get(), options.cwd);
+  const std::vector<char*> argv = c_strings(args);
   const std::vector<std::string> environment = environment_strings(vars);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, path.c_str(), plan.actions(), plan.attributes(),
-                             c_strings(args).data(), c_strings(environment).data());
-  if (rc != 0) cannot_run_errno(program, exec_failure_context(program, path, options.cwd), rc);
-  return {watch(pid, program), std::move(in.write), std::move(out.read), std::move(err.read)};
+  const std::vector<char*> envp = c_strings(environment);
+  const ipc::exec_result started = spawner.start({
+      .path = path.c_str(),
+      .argv = argv.data(),
+      .envp = envp.data(),
+      .stdio = {in.read.get(), out.write.get(), err.write.get()},
+      .cwd = options.cwd.empty() ? nullptr : options.cwd.c_str(),
+  });
+  if (started.failed != ipc::exec_step::none)
+    cannot_run_errno(program, start_failure_context(started.failed, program, path, options.cwd),
+                     started.error);
+  return {watch(started.pid, program), std::move(in.write), std::move(out.read),
+          std::move(err.read)};
 }
 
 std::string command_text(const std::vector<std::string>& args) {

@@ -1,20 +1,20 @@
 // process_spawn.hpp — starting a child program safely from a threaded host.
 //
-// The host has threads when a process is started, so fork() (which copies
-// one thread and every lock another thread held) is out: children start
-// with posix_spawn, which glibc does with clone(CLONE_VM | CLONE_VFORK) and
-// which reports a failed exec (ENOENT, EACCES, ENOEXEC) synchronously as
-// its return value. In the child, before exec:
+// Children start on the runtime's spawner thread (spawner_thread.hpp)
+// through ipc::vfork_exec(), which reports a failed exec (ENOENT, EACCES,
+// ENOEXEC) synchronously. In the child, before exec:
+//  * it is tied to the host: SIGKILL when the host dies, however it dies;
 //  * stdin, stdout and stderr are pipes to us; every other descriptor is
-//    closed (closefrom(3)), whether or not its owner set close-on-exec;
+//    closed, whether or not its owner set close-on-exec;
 //  * the signal mask is empty and every signal has its default action (a
 //    host that ignores SIGPIPE or blocks SIGTERM does not pass that on);
 //  * it leads a new process group (its pgid is its pid), so the runtime
 //    can kill what it starts along with it;
 //  * it changes into the requested working directory.
-// Our ends of the pipes are close-on-exec and numbered above 2, so they
-// cannot collide with the child's 0, 1 and 2, even in a host that closed
-// its own stdio.
+// The program is looked up (PATH, as seen from cwd) before the child is
+// made, so the child only execs. Our ends of the pipes are close-on-exec
+// and numbered above 2, so they cannot collide with the child's 0, 1 and
+// 2, even in a host that closed its own stdio.
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +28,8 @@
 #include "tandem/process.hpp"
 
 namespace tandem::detail {
+
+class spawner_thread;
 
 // owned_fd closes the descriptor it holds unless release()d. Move-only.
 class owned_fd {
@@ -89,10 +91,11 @@ struct spawned_child {
 void check_arguments(const std::vector<std::string>& args, const process_options& options);
 
 // spawn_child() starts args[0] with `args` as configured by `options`
-// (cwd, env, env_extra). Throws tandem::error naming the program when it
+// (cwd, env, env_extra), on `spawner`'s thread. Throws tandem::error naming the program when it
 // cannot be started (not found in PATH, not executable, cwd unusable, out
 // of descriptors). On success the child runs and must be reaped.
-spawned_child spawn_child(const std::vector<std::string>& args, const process_options& options);
+spawned_child spawn_child(spawner_thread& spawner, const std::vector<std::string>& args,
+                          const process_options& options);
 
 // command_text() is `args` as one line for messages: "ls -l /tmp".
 std::string command_text(const std::vector<std::string>& args);

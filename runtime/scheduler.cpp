@@ -105,6 +105,7 @@ void scheduler::shutdown(shutdown_mode mode) {
   io_.stop();
   blocking_.stop();
   reactor_.abandon_pending();
+  spawner_.stop();
 }
 
 }  // namespace tandem::detail

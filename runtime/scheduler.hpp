@@ -25,6 +25,7 @@
 #include "runtime/object_space.hpp"
 #include "runtime/trace_recorder.hpp"
 #include "runtime/process_table.hpp"
+#include "runtime/spawner_thread.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/runtime_registry.hpp"
 #include "runtime/task_registry.hpp"
@@ -74,6 +75,7 @@ class scheduler {
   metrics_snapshot metrics() const;
   object_space& objects() noexcept { return *objects_; }
   process_table& processes() noexcept { return processes_; }
+  spawner_thread& spawner() noexcept { return spawner_; }
   io_lane& io() noexcept { return io_; }
   // cancelling() is true once shutdown(cancel) began: what is queued from
   // then on is dropped, not run.
@@ -123,6 +125,7 @@ class scheduler {
   io_lane io_;
   blocking_pool blocking_;
   process_table processes_;
+  spawner_thread spawner_;  // stopped by shutdown(), once no process is live
 };
 
 }  // namespace tandem::detail

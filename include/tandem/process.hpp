@@ -23,15 +23,24 @@
 // directory, where a relative path was taken from it).
 //
 // The child gets pipes for stdin, stdout and stderr and no other descriptor
-// of the host; default signal dispositions (but for glibc's two internal
-// signals, 32 and 33, which its posix_spawn leaves ignored in every child
-// and no call can reset) and an empty signal mask; and a
+// of the host; default signal dispositions and an empty signal mask; and a
 // process group of its own, so that a timeout or a cancel kills what it
 // started too (SIGKILL to the group). A consequence: a Ctrl-C typed at the
 // terminal reaches the host only, not the child. Every child is reaped by
 // the runtime (through a pidfd: no SIGCHLD handler is installed); a program
 // that sets SIGCHLD to SIG_IGN or reaps with waitpid(-1) takes exit
 // statuses away from it.
+//
+// A child never outlives the host: when the host process dies, however it
+// dies (SIGKILL, a signal it has no handler for, a crash), the child gets
+// SIGKILL from the kernel (PR_SET_PDEATHSIG). The kernel sends that when the
+// thread that started the child exits, so children are started not by the
+// thread calling run_process(), which may end first, but by one thread of
+// the runtime's own, started with the first run_process() and ended once
+// the runtime has stopped and reaped its last child. Limits: that signal
+// reaches the child alone, not what it started in its process group; and
+// the kernel drops it when the child execs a set-user-ID, set-group-ID or
+// file-capability program.
 #pragma once
 
 #include <chrono>
