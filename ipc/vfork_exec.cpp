@@ -1,5 +1,6 @@
 #include "ipc/vfork_exec.hpp"
 
+#include <dlfcn.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
 
 #include "ipc/pdeathsig.hpp"
 
@@ -78,14 +80,28 @@ void reap(pid_t pid) noexcept {
   }
 }
 
+// libc_clone() is libc's clone() itself. ThreadSanitizer intercepts clone()
+// and takes the call for a fork, which aborts its runtime when the child
+// shares our memory; this child runs no instrumented code and execs or
+// exits at once, so it needs no sanitizer's bookkeeping.
+using clone_function = int (*)(int (*)(void*), void*, int, void*, ...);
+clone_function libc_clone() noexcept {
+  static const clone_function found = [] {
+    clone_function next = &::clone;
+    if (void* symbol = dlsym(RTLD_NEXT, "clone")) std::memcpy(&next, &symbol, sizeof next);
+    return next;
+  }();
+  return found;
+}
+
 // cloned() runs child_main on `stack` and returns when the child has
 // exec'd or exited. Every signal is blocked meanwhile (raw call: glibc's
 // sigprocmask leaves its internal two open) and the child inherits that.
 pid_t cloned(child_job& job, void* stack) noexcept {
   unsigned long old_mask[8] = {};
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all_bits, old_mask, kernel_sigset_bytes);
-  const pid_t pid = clone(child_main, static_cast<char*>(stack) + child_stack_bytes,
-                          CLONE_VM | CLONE_VFORK | SIGCHLD, &job);
+  const pid_t pid = libc_clone()(child_main, static_cast<char*>(stack) + child_stack_bytes,
+                                 CLONE_VM | CLONE_VFORK | SIGCHLD, &job);
   const int clone_error = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old_mask, nullptr, kernel_sigset_bytes);
   errno = clone_error;
