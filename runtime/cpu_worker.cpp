@@ -1,23 +1,19 @@
 #include "runtime/cpu_worker.hpp"
 
-#include <cxxabi.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
-#include <memory>
 #include <string>
-#include <typeinfo>
 #include <vector>
 
 #include "ipc/error.hpp"
 #include "runtime/lane_tally.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/worker_protocol.hpp"
+#include "tandem/detail/describe.hpp"
 
 namespace tandem::detail {
 
@@ -31,33 +27,6 @@ ipc::channel* current_completions = nullptr;
 // others need on a small machine.
 constexpr std::uint32_t idle_spins = 600;
 constexpr auto liveness_check = std::chrono::milliseconds(250);
-// Longest text of an exception that travels back (the rest is cut).
-constexpr std::size_t max_error_text = 400;
-
-std::string demangled(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> readable(
-      abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-  return status == 0 && readable ? readable.get() : name;
-}
-
-// describe_current_exception() is (type name, what()) of the exception being
-// handled; any type, not only std::exception.
-std::pair<std::string, std::string> describe_current_exception() {
-  const std::type_info* type = abi::__cxa_current_exception_type();
-  std::string name = type ? demangled(type->name()) : "an unknown exception";
-  std::string message;
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    message = e.what();
-  } catch (...) {
-  }
-  name.resize(std::min(name.size(), max_error_text));
-  message.resize(std::min(message.size(), max_error_text));
-  return {std::move(name), std::move(message)};
-}
-
 // rss_probe reads this process's private resident memory (/proc/self/statm).
 class rss_probe {
  public:
@@ -118,6 +87,14 @@ class worker {
   }
 
  private:
+  // result_refused is the sink's own payload_too_large: the result does not
+  // fit the heap. A task may throw payload_too_large itself (from a nested
+  // encoding, say): that one is the task's exception, like any other.
+  class result_refused : public payload_too_large {
+   public:
+    using payload_too_large::payload_too_large;
+  };
+
   // sink hands the task's encoded result room in the ring or the heap.
   class sink final : public result_sink {
    public:
@@ -128,7 +105,7 @@ class worker {
         return small_;
       }
       const std::size_t limit = largest_payload(heap_bytes_);
-      if (length > limit) throw payload_too_large("", length, limit);
+      if (length > limit) throw result_refused("", length, limit);
       if (!(block_ = out_.allocate(length, {0, std::chrono::seconds(10)})))
         throw error("the worker's result heap had no room for " + ipc::size_text(length) +
                     " for 10 s: the runtime is not taking this worker's results");
@@ -165,7 +142,7 @@ class worker {
     sink result(out_, setup_.completions.heap().bytes().size());
     try {
       task->invoke(frame.payload, result);
-    } catch (const payload_too_large& e) {
+    } catch (const result_refused& e) {
       return post_encoded(to_parent::too_large, frame.id, std::uint64_t{e.size()},
                           std::uint64_t{e.limit()});
     } catch (const arguments_unreadable& e) {

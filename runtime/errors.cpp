@@ -1,5 +1,14 @@
 #include "tandem/errors.hpp"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string_view>
+
+#include "tandem/detail/describe.hpp"
+
 namespace tandem {
 
 task_cancelled::task_cancelled()
@@ -19,7 +28,7 @@ broken_promise::broken_promise()
 
 remote_error::remote_error(const std::string& task, const std::string& type_name,
                            const std::string& message)
-    : error("task '" + task + "' threw " + type_name + " in its worker process" +
+    : error("task '" + task + "' threw " + type_name +
             (message.empty() ? std::string() : ": " + message)),
       type_name_(type_name),
       message_(message) {}
@@ -32,5 +41,51 @@ payload_too_large::payload_too_large(const std::string& what, std::size_t size, 
 
 channel_closed::channel_closed()
     : error("tandem::channel: send on a closed channel (close() was called); nothing was sent") {}
+
+namespace detail {
+
+namespace {
+
+// cut() shortens `text` to at most max_error_text bytes, marking the cut.
+// It cuts before a UTF-8 continuation byte never, so no character is split.
+void cut(std::string& text) {
+  if (text.size() <= max_error_text) return;
+  constexpr std::string_view mark = "\u2026";  // …
+  std::size_t end = max_error_text - mark.size();
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  text.resize(end);
+  text += mark;
+}
+
+}  // namespace
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  const std::unique_ptr<char, void (*)(void*)> readable(
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && readable ? readable.get() : type.name();
+}
+
+std::pair<std::string, std::string> describe_current_exception() {
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  std::string name = type ? type_name(*type) : "an unknown exception";
+  std::string message;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+  }
+  cut(name);
+  cut(message);
+  return {std::move(name), std::move(message)};
+}
+
+void rethrow_as_remote(const std::string& task) {
+  auto [type, message] = describe_current_exception();
+  throw remote_error(task, type, message);
+}
+
+}  // namespace detail
 
 }  // namespace tandem

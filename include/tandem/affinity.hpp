@@ -10,7 +10,8 @@
 //
 // A defined task also carries a default affinity (tandem::io, tandem::cpu or
 // tandem::any) that rt.submit(task, args...) follows. tandem::any lets the
-// scheduler pick the lane that starts the task soonest.
+// scheduler pick the lane that starts the task soonest; an exception it
+// throws arrives as tandem::remote_error on either lane.
 //
 // Blocking work is marked where it is submitted: tandem never guesses.
 #pragma once

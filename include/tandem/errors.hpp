@@ -43,11 +43,15 @@ class broken_promise : public error {
 
 // remote_error is stored in the future of a cpu task whose function threw in
 // the worker process: the exception itself cannot cross processes, so its
-// type name and what() travel instead.
+// type name and what() travel instead. A tandem::any task that the
+// scheduler ran on the io lane reports its exception the same way, so the
+// error does not depend on the lane picked (see runtime::submit()).
 class remote_error : public error {
  public:
   remote_error(const std::string& task, const std::string& type_name, const std::string& message);
   // type_name() is the thrown type, demangled ("std::invalid_argument").
+  // Each of type_name() and message() is at most 400 bytes: a longer one is
+  // cut on a UTF-8 character boundary and ends with "…" (U+2026).
   const std::string& type_name() const noexcept { return type_name_; }
   // message() is the thrown exception's what() ("" for a non-std exception).
   const std::string& message() const noexcept { return message_; }

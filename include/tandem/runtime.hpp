@@ -65,6 +65,7 @@
 
 #include "tandem/affinity.hpp"
 #include "tandem/detail/cpu_job.hpp"
+#include "tandem/detail/describe.hpp"
 #include "tandem/detail/lane_hooks.hpp"
 #include "tandem/detail/shared_object.hpp"
 #include "tandem/future.hpp"
@@ -165,6 +166,30 @@ inline constexpr shutdown_mode cancel = shutdown_mode::cancel;
 
 namespace detail {
 
+// as_remote calls a defined task that tandem::any sent to the io lane: an
+// exception it throws becomes the remote_error a worker would have sent.
+template <class Signature>
+class as_remote;
+template <class R, class... A>
+class as_remote<R(A...)> {
+ public:
+  explicit as_remote(const task_ref<R(A...)>& task) noexcept : task_(task) {}
+
+  template <class... U>
+  requires std::invocable < const task_ref<R(A...)>
+  &, U... > R operator()(U&&... args) const {
+    try {
+      return task_(std::forward<U>(args)...);
+    } catch (...) {
+      rethrow_as_remote(task_.name());
+    }
+  }
+  const std::string& name() const noexcept { return task_.name(); }
+
+ private:
+  task_ref<R(A...)> task_;
+};
+
 // bound_task is a submitted callable with its arguments, fused with the
 // state of its future: one allocation per submission. The lane holds one
 // reference and the future the other.
@@ -184,7 +209,7 @@ class bound_task final : public state<R>, public task_node {
     return outcome;
   }
   const char* trace_name() const noexcept override {
-    if constexpr (is_task_ref<Fn>::value)
+    if constexpr (is_task_ref<Fn>::value || is_instance_v<Fn, as_remote>)
       return fn_.name().c_str();
     else
       return "io task";
@@ -244,17 +269,21 @@ class runtime {
   // submit(task, args...) runs a defined task on the lane it declares: a
   // cpu worker (tandem::cpu), the io lane (tandem::io), or whichever starts
   // it soonest (tandem::any: an idle cpu worker, else an idle io worker,
-  // else the cpu lane's queue). Arguments convert to the task's parameter
-  // types. Never throws: every error lands in the future.
+  // else the cpu lane's queue). An exception that a tandem::any task throws
+  // reaches the future as remote_error (type name and what()) on either
+  // lane, so catching it does not depend on the lane picked; a tandem::io
+  // task's exception, or any task's under submit(tandem::io, ...), arrives
+  // as itself. Arguments convert implicitly to the task's parameter types.
+  // Never throws: every error lands in the future.
   template <class R, class... A, class... U>
   requires(sizeof...(U) == sizeof...(A)) &&
-      (std::constructible_from<std::decay_t<A>, U&&> &&
+      (std::convertible_to<U&&, std::decay_t<A>> &&
        ...) future<R> submit(const task_ref<R(A...)>& task, U&&... args) {
     return submit(submit_options{}, task, std::forward<U>(args)...);
   }
   template <class R, class... A, class... U>
   requires(sizeof...(U) == sizeof...(A)) &&
-      (std::constructible_from<std::decay_t<A>, U&&> &&
+      (std::convertible_to<U&&, std::decay_t<A>> &&
        ...) future<R> submit(const submit_options& options, const task_ref<R(A...)>& task,
                              U&&... args) {
     const bool timed = options.timeout > std::chrono::nanoseconds::zero();
@@ -268,7 +297,7 @@ class runtime {
         return submit(tandem::io, task, std::forward<U>(args)...);
       case affinity::any:
         if (!timed && !detail::prefers_cpu_lane(*scheduler_))
-          return submit(tandem::io, task, std::forward<U>(args)...);
+          return submit(tandem::io, detail::as_remote<R(A...)>(task), std::forward<U>(args)...);
         [[fallthrough]];
       case affinity::cpu:
         break;
@@ -280,7 +309,7 @@ class runtime {
   // overload above for any callable) runs it on the io lane.
   template <class R, class... A, class... U>
   requires(sizeof...(U) == sizeof...(A)) &&
-      (std::constructible_from<std::decay_t<A>, U&&> &&
+      (std::convertible_to<U&&, std::decay_t<A>> &&
        ...) future<R> submit(cpu_t, const task_ref<R(A...)>& task, U&&... args) {
     return submit_cpu(std::chrono::nanoseconds::zero(), task, std::forward<U>(args)...);
   }

@@ -3,12 +3,13 @@
 // A cpu task runs in another process, so its arguments and its result
 // travel as bytes. tandem encodes, with no schema and no copy it can avoid:
 //  * arithmetic types, enums, and trivially copyable structs (byte for byte:
-//    both ends are the same program, forked, so layouts agree; a struct
-//    holding pointers is copied as is and its pointers mean nothing in the
-//    other process: give it a serializer; views, std::string_view,
-//    std::span and std::reference_wrapper, do not compile alone or in a
-//    standard container, but a struct of yours holding one is a struct
-//    holding a pointer);
+//    both ends are the same program, forked, so layouts agree; no default
+//    constructor is needed; a struct holding pointers is copied as is and
+//    its pointers mean nothing in the other process: give it a serializer;
+//    pointers, member pointers and views, std::string_view, std::span and
+//    std::reference_wrapper, do not compile alone or in a standard
+//    container, but a struct of yours holding one is a struct holding a
+//    pointer);
 //  * std::string, std::vector, std::array, std::optional, std::pair,
 //    std::tuple, std::map, std::unordered_map, std::set, nested freely
 //    (a vector of trivially copyable elements is one block copy);
@@ -24,12 +25,17 @@
 //       }
 //     };
 //
+//   write() must write at least one byte (an empty type can write a bool):
+//   the reader bounds a count of elements by the bytes left, one byte each
+//   at least, so a write() that writes nothing throws tandem::error.
+//
 // The reader trusts nothing: a length that runs past the input, a count
 // that cannot fit, or bytes left over all throw tandem::decode_error, never
 // read outside the input or allocate without bound.
 #pragma once
 
 #include <array>
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -43,10 +49,12 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "tandem/detail/describe.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem {
@@ -151,9 +159,12 @@ struct is_std_array : std::false_type {};
 template <class T, std::size_t N>
 struct is_std_array<std::array<T, N>> : std::true_type {};
 
-// Views are trivially copyable, but what they point at stays behind in
-// this process: no codec takes them, alone or inside a pair, tuple,
-// array or optional (send the owning std::string or std::vector).
+// Pointers, member pointers and views are trivially copyable, but what they
+// point at stays behind in this process: no codec takes them, alone or
+// inside a pair, tuple, array or optional, however deep (send the value,
+// or the owning std::string or std::vector).
+template <class T>
+inline constexpr bool is_pointer_like_v = std::is_pointer_v<T> || std::is_member_pointer_v<T>;
 template <class T>
 inline constexpr bool is_view_v = false;
 template <class C, class Tr>
@@ -163,21 +174,27 @@ inline constexpr bool is_view_v<std::span<T, N>> = true;
 template <class T>
 inline constexpr bool is_view_v<std::reference_wrapper<T>> = true;
 
+// A type with its own serializer is not copied byte for byte either, even
+// inside a vector, optional, array, pair or tuple: its serializer wins.
 template <class T>
-inline constexpr bool holds_view_v = is_view_v<T>;
+struct holds_non_plain : std::bool_constant<is_pointer_like_v<T> || is_view_v<T>> {};
+// holds_non_plain_v: T is, or holds at any depth, a pointer, a view or a
+// type with a serializer.
+template <class T>
+inline constexpr bool holds_non_plain_v =
+    has_serializer<std::remove_cv_t<T>> || holds_non_plain<std::remove_cv_t<T>>::value;
 template <class... T>
-inline constexpr bool holds_view_v<std::pair<T...>> = (holds_view_v<T> || ...);
+struct holds_non_plain<std::pair<T...>> : std::bool_constant<(holds_non_plain_v<T> || ...)> {};
 template <class... T>
-inline constexpr bool holds_view_v<std::tuple<T...>> = (holds_view_v<T> || ...);
+struct holds_non_plain<std::tuple<T...>> : std::bool_constant<(holds_non_plain_v<T> || ...)> {};
 template <class T, std::size_t N>
-inline constexpr bool holds_view_v<std::array<T, N>> = holds_view_v<T>;
+struct holds_non_plain<std::array<T, N>> : std::bool_constant<holds_non_plain_v<T>> {};
 template <class T>
-inline constexpr bool holds_view_v<std::optional<T>> = holds_view_v<T>;
+struct holds_non_plain<std::optional<T>> : std::bool_constant<holds_non_plain_v<T>> {};
 
 // Plain values are copied byte for byte: see the header comment.
 template <class T>
-inline constexpr bool is_plain_v = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
-                                   !std::is_member_pointer_v<T> && !holds_view_v<T>;
+inline constexpr bool is_plain_v = std::is_trivially_copyable_v<T> && !holds_non_plain_v<T>;
 
 template <class T>
 inline constexpr bool is_block_vector_v = false;
@@ -210,6 +227,23 @@ requires(!has_serializer<T> && is_view_v<T>) struct codec<T> {
                 "std::reference_wrapper) to another process: what it points at stays in this "
                 "one; send a std::string or std::vector");
 };
+
+template <class T>
+requires(!has_serializer<T> && is_pointer_like_v<T>) struct codec<T> {
+  static_assert(sizeof(T) == 0,
+                "tandem cannot send a pointer (or member pointer) to another process, alone or "
+                "inside an optional, array, pair, tuple or container: its address means nothing "
+                "there; send the value it points at (a std::string for a const char*)");
+};
+
+// from_bytes() is the T whose bytes start at `bytes`, which need not be
+// aligned for T; T needs no default constructor.
+template <class T>
+T from_bytes(const std::byte* bytes) noexcept {
+  std::array<std::byte, sizeof(T)> raw;
+  std::memcpy(raw.data(), bytes, sizeof(T));
+  return std::bit_cast<T>(raw);
+}
 
 // write_elements() writes a container as a count, then its elements.
 template <class Container>
@@ -245,7 +279,14 @@ namespace detail {
 template <class T>
 requires has_serializer<T>
 struct codec<T> {
-  static void write(writer& out, const T& value) { serializer<T>::write(out, value); }
+  static void write(writer& out, const T& value) {
+    const std::size_t before = out.size();
+    serializer<T>::write(out, value);
+    if (out.size() == before)
+      throw error("tandem::serializer<" + type_name(typeid(T)) +
+                  ">::write() wrote no byte: it must write at least one (an empty type can "
+                  "write a bool), or a count of them could not be read back");
+  }
   static T read(reader& in) { return serializer<T>::read(in); }
 };
 
@@ -263,11 +304,7 @@ struct codec<bool> {
 template <class T>
 requires(!has_serializer<T> && is_plain_v<T> && !std::is_same_v<T, bool>) struct codec<T> {
   static void write(writer& out, const T& value) { out.bytes(&value, sizeof(T)); }
-  static T read(reader& in) {
-    T value;
-    in.bytes(&value, sizeof(T));
-    return value;
-  }
+  static T read(reader& in) { return from_bytes<T>(in.take(sizeof(T)).data()); }
 };
 
 template <class T>
@@ -279,8 +316,14 @@ requires(!has_serializer<T> && (is_block_vector_v<T> || is_block_string_v<T>)) s
   }
   static T read(reader& in) {
     const std::size_t n = in.count(sizeof(element));
-    T items(n, element{});
-    in.bytes(items.data(), n * sizeof(element));
+    const auto block = in.take(n * sizeof(element));
+    if (n == 0) return T();
+    // Filled with the first element, then overwritten in one copy: an
+    // element needs no default constructor. Copying its bytes is how a
+    // trivially copyable object takes another's value, even one whose
+    // assignment is deleted by a const member (hence the cast to void*).
+    T items(n, from_bytes<element>(block.data()));
+    std::memcpy(static_cast<void*>(items.data()), block.data(), block.size());
     return items;
   }
 };

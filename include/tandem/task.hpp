@@ -12,7 +12,8 @@
 //   tandem::future<long> b = rt.submit(tandem::io, fib, 20);  // this once: an io thread
 //
 // The default affinity is tandem::cpu, tandem::io or tandem::any (the lane
-// that starts it soonest). Every worker is forked after the tasks are
+// that starts it soonest; an exception arrives as remote_error on either
+// lane, see runtime::submit()). Every worker is forked after the tasks are
 // defined, so every worker knows every task.
 //
 // Rules, each checked with a clear tandem::error rather than undefined
@@ -144,6 +145,25 @@ void register_task(std::unique_ptr<task_entry> entry);
 // find_task_entry() is the task of that name, or nullptr.
 const task_entry* find_task_entry(std::string_view name) noexcept;
 
+// task_signature_t<Signature> is the signature a task is known by: a const
+// result type (which could not be moved into its future) and noexcept are
+// dropped, as neither changes what crosses processes.
+template <class Signature>
+struct task_signature {
+  static_assert(std::is_function_v<Signature> && !std::is_function_v<Signature>,
+                "a task's signature is a function type, result(parameters): e.g. long(int)");
+};
+template <class R, class... A>
+struct task_signature<R(A...)> {
+  using type = std::remove_cv_t<R>(A...);
+};
+template <class R, class... A>
+struct task_signature<R(A...) noexcept> {
+  using type = std::remove_cv_t<R>(A...);
+};
+template <class Signature>
+using task_signature_t = typename task_signature<Signature>::type;
+
 }  // namespace detail
 
 template <class Signature>
@@ -196,9 +216,10 @@ class task_ref<R(A...)> {
 
  private:
   template <class Signature, class Affinity, class F>
-  friend task_ref<Signature> define_task(std::string name, Affinity lane, F&& fn);
+  friend task_ref<detail::task_signature_t<Signature>> define_task(std::string name, Affinity lane,
+                                                                   F&& fn);
   template <class Signature>
-  friend task_ref<Signature> find_task(std::string_view name);
+  friend task_ref<detail::task_signature_t<Signature>> find_task(std::string_view name);
 
   explicit task_ref(const detail::typed_entry<R(A...)>& entry) noexcept : entry_(&entry) {}
 
@@ -208,27 +229,31 @@ class task_ref<R(A...)> {
 // define_task() registers `fn` as the task `name` with signature
 // `Signature` (e.g. long(int)) and default affinity `lane` (tandem::io,
 // tandem::cpu or tandem::any). Arguments and result must be serializable
-// (see serialize.hpp). Throws tandem::error for a duplicate name or when a
-// runtime exists.
+// (see serialize.hpp). A const result type and noexcept are dropped:
+// define_task<const std::string(int) noexcept> is a task_ref<std::string(int)>.
+// Throws tandem::error for a duplicate name or when a runtime exists.
 template <class Signature, class Affinity, class F>
-task_ref<Signature> define_task(std::string name, Affinity lane, F&& fn) {
-  auto entry = std::make_unique<detail::task_impl<std::decay_t<F>, Signature>>(
+task_ref<detail::task_signature_t<Signature>> define_task(std::string name, Affinity lane, F&& fn) {
+  using known_as = detail::task_signature_t<Signature>;
+  auto entry = std::make_unique<detail::task_impl<std::decay_t<F>, known_as>>(
       std::move(name), affinity_of(lane), std::forward<F>(fn));
   const auto& typed = *entry;
   detail::register_task(std::move(entry));
-  return task_ref<Signature>(typed);
+  return task_ref<known_as>(typed);
 }
 
-// find_task() is the defined task `name`, which must have this signature;
-// throws tandem::unknown_task otherwise.
+// find_task() is the defined task `name`, which must have this signature
+// (a const result type and noexcept dropped, as by define_task()); throws
+// tandem::unknown_task otherwise.
 template <class Signature>
-task_ref<Signature> find_task(std::string_view name) {
+task_ref<detail::task_signature_t<Signature>> find_task(std::string_view name) {
+  using known_as = detail::task_signature_t<Signature>;
   const detail::task_entry* entry = detail::find_task_entry(name);
   if (entry == nullptr) throw unknown_task("no task named '" + std::string(name) + "' is defined");
-  if (entry->signature() != typeid(Signature))
+  if (entry->signature() != typeid(known_as))
     throw unknown_task("task '" + std::string(name) +
                        "' is defined with another signature than the one asked for");
-  return task_ref<Signature>(static_cast<const detail::typed_entry<Signature>&>(*entry));
+  return task_ref<known_as>(static_cast<const detail::typed_entry<known_as>&>(*entry));
 }
 
 }  // namespace tandem

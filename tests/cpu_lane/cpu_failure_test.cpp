@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ipc/channel.hpp"
@@ -41,6 +42,18 @@ const auto thrower = tandem::define_task<int()>(
     "fail.thrower", tandem::cpu, []() -> int { throw std::out_of_range("no such row"); });
 const auto odd_thrower =
     tandem::define_task<int()>("fail.odd_thrower", tandem::cpu, []() -> int { throw 42; });
+const auto too_large_thrower = tandem::define_task<int()>(
+    "fail.too_large_thrower", tandem::cpu,
+    []() -> int { throw tandem::payload_too_large("my own limit", 1, 0); });
+// Its message is 396 ASCII bytes, then 'é' (2 bytes) across the 400-byte
+// limit less the cut's mark; its type's name is over 400 bytes too.
+using long_named =
+    std::pair<std::map<std::string, std::string>, std::map<std::string, std::string>>;
+const auto long_thrower =
+    tandem::define_task<int(bool)>("fail.long_thrower", tandem::cpu, [](bool long_type) -> int {
+      if (long_type) throw long_named{};
+      throw std::runtime_error(std::string(396, 'a') + "\u00e9" + std::string(100, 'b'));
+    });
 const auto crasher =
     tandem::define_task<int(std::string)>("fail.crasher", tandem::cpu, [](std::string how) -> int {
       spin_for(50);
@@ -67,6 +80,12 @@ const auto echo = tandem::define_task<std::vector<std::byte>(std::vector<std::by
     "fail.echo", tandem::cpu, [](std::vector<std::byte> v) { return v; });
 const auto make_bytes = tandem::define_task<std::vector<std::byte>(std::size_t)>(
     "fail.make_bytes", tandem::cpu, [](std::size_t n) { return std::vector<std::byte>(n); });
+// A user type whose serializer writes nothing: refused when written.
+struct silent {};
+const auto count_silent = tandem::define_task<int(std::vector<silent>)>(
+    "fail.count_silent", tandem::cpu, [](std::vector<silent> v) { return int(v.size()); });
+const auto make_silent = tandem::define_task<std::vector<silent>(int)>(
+    "fail.make_silent", tandem::cpu, [](int n) { return std::vector<silent>(n); });
 const auto scribble = tandem::define_task<int()>("fail.scribble", tandem::cpu, []() -> int {
   // A broken worker: it scribbles over its own completion ring's index.
   tandem::ipc::channel* completions = tandem::detail::this_worker_completions();
@@ -97,6 +116,16 @@ const auto forged_retiring = tandem::define_task<int()>("fail.forged_retiring", 
   pause();
   return 7;
 });
+
+}  // namespace
+
+template <>
+struct tandem::serializer<silent> {
+  static void write(tandem::writer&, const silent&) {}
+  static silent read(tandem::reader&) { return {}; }
+};
+
+namespace {
 
 tandem::runtime_options two_workers() { return {.io_threads = 2, .cpu_workers = 2}; }
 
@@ -143,6 +172,49 @@ TEST_CASE("an exception in a task reaches only its future, as remote_error" *
   CHECK(after.get() == 16);
   CHECK_THROWS_WITH_AS(rt.submit(odd_thrower).get(), doctest::Contains("threw int"),
                        tandem::remote_error);
+}
+
+TEST_CASE(
+    "a payload_too_large the task throws itself is its remote_error, not an oversized "
+    "result" *
+    doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  try {
+    rt.submit(too_large_thrower).get();
+    FAIL("no exception");
+  } catch (const tandem::remote_error& e) {
+    CHECK(e.type_name() == "tandem::payload_too_large");
+    CHECK(e.message() == "my own limit");
+  }
+}
+
+TEST_CASE("a long message or type name is cut on a character boundary, and says so" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  try {
+    rt.submit(long_thrower, false).get();
+    FAIL("no exception");
+  } catch (const tandem::remote_error& e) {
+    CHECK(e.message() == std::string(396, 'a') + "\u2026");
+  }
+  try {
+    rt.submit(long_thrower, true).get();
+    FAIL("no exception");
+  } catch (const tandem::remote_error& e) {
+    CHECK(e.type_name().size() <= 400);
+    CHECK(e.type_name().starts_with("std::pair<std::map<"));
+    CHECK(e.type_name().ends_with("\u2026"));
+  }
+}
+
+TEST_CASE("a serializer that writes nothing is refused on the argument and the result path" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  CHECK_THROWS_WITH_AS(rt.submit(count_silent, std::vector<silent>(3)).get(),
+                       doctest::Contains("silent>::write() wrote no byte"), tandem::error);
+  CHECK_THROWS_WITH_AS(rt.submit(make_silent, 3).get(),
+                       doctest::Contains("silent>::write() wrote no byte"), tandem::remote_error);
+  CHECK(rt.submit(square, 3).get() == 9);  // the lane is unharmed
 }
 
 TEST_CASE("a crashing task fails alone with worker_crashed and its worker is replaced" *

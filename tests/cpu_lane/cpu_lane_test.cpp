@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -47,6 +48,35 @@ const auto reshape = tandem::define_task<std::tuple<std::string, record, std::se
       r["added"] = {1, std::nullopt};
       return std::tuple{s + "!", r, std::set<int>(v.begin(), v.end())};
     });
+// Trivially copyable, but with no default constructor, or a const member.
+struct vec3 {
+  float x, y, z;
+  vec3(float x_, float y_, float z_) : x(x_), y(y_), z(z_) {}
+  bool operator==(const vec3&) const = default;
+};
+struct tagged {
+  const int tag;
+  double value;
+  bool operator==(const tagged&) const = default;
+};
+const auto shift = tandem::define_task<std::vector<vec3>(vec3, std::vector<vec3>)>(
+    "lane.shift", tandem::cpu, [](vec3 by, std::vector<vec3> points) {
+      for (auto& p : points) p = vec3(p.x + by.x, p.y + by.y, p.z + by.z);
+      return points;
+    });
+const auto retag = tandem::define_task<std::vector<tagged>(tagged, std::vector<tagged>)>(
+    "lane.retag", tandem::cpu, [](tagged first, std::vector<tagged> rest) {
+      std::vector<tagged> all{first};  // no insert(): a tagged cannot be assigned
+      for (const tagged& t : rest) all.push_back(t);
+      return all;
+    });
+const auto one_tag = tandem::define_task<tagged(tagged)>("lane.one_tag", tandem::cpu, [](tagged t) {
+  return tagged{t.tag + 1, t.value};
+});
+// It says in its message which process it ran in.
+const auto throw_any = tandem::define_task<int()>("lane.throw_any", tandem::any, []() -> int {
+  throw std::invalid_argument(std::to_string(getpid()));
+});
 std::atomic<int> ran_here{0};
 const auto nothing = tandem::define_task<void()>("lane.nothing", tandem::cpu, [] { ++ran_here; });
 
@@ -110,6 +140,48 @@ TEST_CASE("arguments and results of nested standard types cross the process boun
   CHECK(back.at("a") == r.at("a"));
   CHECK(back.at("added") == std::vector<std::optional<int>>{1, std::nullopt});
   CHECK(set == std::set<int>{1, 3});
+}
+
+TEST_CASE("plain structs with no default constructor or a const member cross it too" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  CHECK(rt.submit(shift, vec3{1, 1, 1}, std::vector<vec3>{{0, 1, 2}, {3, 4, 5}}).get() ==
+        std::vector<vec3>{{1, 2, 3}, {4, 5, 6}});
+  CHECK(rt.submit(retag, tagged{1, 0.5}, std::vector<tagged>{{2, 1.5}}).get() ==
+        std::vector<tagged>{{1, 0.5}, {2, 1.5}});
+  CHECK(rt.submit(one_tag, tagged{1, 0.5}).get() == tagged{2, 0.5});
+}
+
+// remote_error_of() checks that `f` holds lane.throw_any's exception as a
+// remote_error, thrown in a process that `pid_in` accepts.
+template <class Check>
+void remote_error_of(tandem::future<int> f, Check&& pid_in) {
+  try {
+    f.get();
+    FAIL("no exception");
+  } catch (const tandem::remote_error& e) {
+    CHECK(e.type_name() == "std::invalid_argument");
+    CHECK(pid_in(std::stoi(e.message())));
+    CHECK(std::string(e.what()).find("lane.throw_any") != std::string::npos);
+  }
+}
+
+TEST_CASE("a tandem::any task's exception is a remote_error on either lane" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_workers()};
+  both_workers_up(rt);
+  std::this_thread::sleep_for(50ms);  // io threads parked
+  remote_error_of(rt.submit(throw_any), [](int pid) { return pid != getpid(); });
+  // Both workers busy: tandem::any picks an idle io thread.
+  auto busy1 = rt.submit(hold, 1500);
+  auto busy2 = rt.submit(hold, 1500);
+  tandem::test::eventually([&] { return rt.metrics().cpu.running == 2; });
+  std::this_thread::sleep_for(100ms);
+  remote_error_of(rt.submit(throw_any), [](int pid) { return pid == getpid(); });
+  // tandem::io named at the call keeps the exception itself.
+  CHECK_THROWS_AS(rt.submit(tandem::io, throw_any).get(), std::invalid_argument);
+  busy1.get();
+  busy2.get();
 }
 
 TEST_CASE("two long cpu tasks on two workers run at the same time" * doctest::timeout(60)) {

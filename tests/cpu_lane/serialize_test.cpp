@@ -32,6 +32,25 @@ struct labelled {
   std::vector<double> xs;
   bool operator==(const labelled&) const = default;
 };
+// Trivially copyable, but with no default constructor, or a const member.
+struct vec3 {
+  float x, y, z;
+  vec3(float x_, float y_, float z_) : x(x_), y(y_), z(z_) {}
+  bool operator==(const vec3&) const = default;
+};
+struct tagged {
+  const int tag;
+  double value;
+  bool operator==(const tagged&) const = default;
+};
+// A user type whose serializer writes nothing, and one that writes a bool.
+struct silent {};
+struct flag {
+  bool operator==(const flag&) const = default;
+};
+struct holder {
+  int held;
+};
 
 template <class T>
 T round_trip(const T& value) {
@@ -57,6 +76,21 @@ struct tandem::serializer<labelled> {
   }
 };
 
+template <>
+struct tandem::serializer<silent> {
+  static void write(tandem::writer&, const silent&) {}
+  static silent read(tandem::reader&) { return {}; }
+};
+
+template <>
+struct tandem::serializer<flag> {
+  static void write(tandem::writer& out, const flag&) { out.write(true); }
+  static flag read(tandem::reader& in) {
+    in.read<bool>();
+    return {};
+  }
+};
+
 TEST_CASE("serialize: arithmetic, enums, plain structs and bool round-trip" *
           doctest::timeout(10)) {
   CHECK(round_trip(42) == 42);
@@ -66,6 +100,17 @@ TEST_CASE("serialize: arithmetic, enums, plain structs and bool round-trip" *
   CHECK(round_trip(plain_point{3, 4.5}) == plain_point{3, 4.5});
   CHECK(round_trip(true));
   CHECK_FALSE(round_trip(false));
+}
+
+TEST_CASE("serialize: plain structs need no default constructor, alone or in a vector" *
+          doctest::timeout(10)) {
+  CHECK(round_trip(vec3{1, 2, 3}) == vec3{1, 2, 3});
+  const std::vector<vec3> points{{1, 2, 3}, {4, 5, 6}};
+  CHECK(round_trip(points) == points);
+  CHECK(round_trip(std::vector<vec3>()).empty());
+  CHECK(round_trip(tagged{7, 0.5}) == tagged{7, 0.5});
+  const std::vector<tagged> tags{{1, 1.5}, {2, 2.5}};
+  CHECK(round_trip(tags) == tags);
 }
 
 TEST_CASE("serialize: standard containers, nested, round-trip" * doctest::timeout(10)) {
@@ -96,7 +141,23 @@ TEST_CASE("serialize: a user type goes through tandem::serializer" * doctest::ti
   CHECK(round_trip(std::vector<labelled>{v, v}) == std::vector<labelled>{v, v});
 }
 
-TEST_CASE("serialize: views are never copied byte for byte, alone or nested" *
+TEST_CASE("serialize: a serializer's write() that writes nothing is refused, naming the type" *
+          doctest::timeout(10)) {
+  // A reader bounds a count by the bytes left, at least one per element:
+  // elements of zero bytes could never be read back.
+  CHECK_THROWS_WITH_AS(tandem::encoded_size(std::vector<silent>(3)),
+                       doctest::Contains("tandem::serializer<(anonymous namespace)::silent>"),
+                       tandem::error);
+  CHECK_THROWS_AS(tandem::encoded_size(silent{}), tandem::error);
+  // Though trivially copyable, it is never copied byte for byte: its
+  // serializer wins, in a vector or an array too.
+  CHECK_FALSE(tandem::detail::is_plain_v<silent>);
+  CHECK_THROWS_AS(tandem::encoded_size(std::array<silent, 2>{}), tandem::error);
+  CHECK(round_trip(std::vector<flag>(3)) == std::vector<flag>(3));
+  CHECK(round_trip(std::set<std::pair<int, int>>{{1, 2}}) == std::set<std::pair<int, int>>{{1, 2}});
+}
+
+TEST_CASE("serialize: views and pointers are never copied byte for byte, alone or nested" *
           doctest::timeout(10)) {
   // Their bytes would arrive as a pointer into the sender's memory. No
   // codec takes them (a static_assert says why), so they do not compile.
@@ -108,7 +169,16 @@ TEST_CASE("serialize: views are never copied byte for byte, alone or nested" *
   CHECK_FALSE(is_plain_v<std::tuple<double, std::span<int>>>);
   CHECK_FALSE(is_plain_v<std::array<std::string_view, 2>>);
   CHECK_FALSE(is_plain_v<std::optional<std::span<int>>>);
+  CHECK_FALSE(is_plain_v<const char*>);
+  CHECK_FALSE(is_plain_v<int holder::*>);
+  CHECK_FALSE(is_plain_v<std::optional<const char*>>);
+  CHECK_FALSE(is_plain_v<std::array<int*, 2>>);
+  CHECK_FALSE(is_plain_v<std::pair<int, int holder::*>>);
+  CHECK_FALSE(is_plain_v<std::tuple<int, void (*)()>>);
+  CHECK_FALSE(is_plain_v<std::array<std::optional<const int* const>, 1>>);
+  CHECK_FALSE(is_plain_v<std::optional<const std::string_view>>);
   CHECK(is_plain_v<std::array<int, 4>>);
+  CHECK(is_plain_v<std::optional<std::array<int, 2>>>);
 }
 
 TEST_CASE("serialize: a large byte vector is one block" * doctest::timeout(10)) {

@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,13 +15,35 @@ namespace {
 const auto twice =
     tandem::define_task<int(int)>("task_test.twice", tandem::cpu, [](int x) { return 2 * x; });
 
+// A const result type and noexcept are dropped from a task's signature.
+const auto greet = tandem::define_task<const std::string(int) noexcept>(
+    "task_test.greet", tandem::cpu, [](int n) noexcept { return std::string(n, '!'); });
+const auto negate = tandem::define_task<int(int) noexcept>("task_test.negate", tandem::cpu,
+                                                           [](int x) { return -x; });
+const auto length = tandem::define_task<int(std::string)>(
+    "task_test.length", tandem::cpu, [](std::string s) { return int(s.size()); });
+
 // A closure sent to tandem::cpu must not compile; a defined task must.
 template <class F>
 concept cpu_accepts = requires(tandem::runtime& rt, F f) {
   rt.submit(tandem::cpu, f, 1);
 };
 
+// What submit() accepts as the argument of a task taking a std::string.
+template <class Argument>
+concept submit_accepts = requires(tandem::runtime& rt, Argument a) {
+  rt.submit(length, a);
+};
+
 }  // namespace
+
+static_assert(std::is_same_v<decltype(greet), const tandem::task_ref<std::string(int)>>);
+static_assert(std::is_same_v<decltype(negate), const tandem::task_ref<int(int)>>);
+// Arguments convert implicitly, as in a call: a string_view, which converts
+// to std::string only explicitly, fails submit()'s constraint, not deep
+// inside the encoder.
+static_assert(submit_accepts<const char*> && submit_accepts<std::string>);
+static_assert(!submit_accepts<std::string_view>);
 
 static_assert(!cpu_accepts<decltype([](int x) { return x; })>,
               "a closure must not be accepted by tandem::cpu");
@@ -31,6 +55,16 @@ TEST_CASE("define_task names, numbers and calls a task" * doctest::timeout(10)) 
   CHECK(twice.name() == "task_test.twice");
   CHECK(twice.default_affinity() == tandem::affinity::cpu);
   CHECK(twice(21) == 42);  // a task_ref also runs in the calling thread
+}
+
+TEST_CASE("a task declared with a const result or noexcept runs as one without" *
+          doctest::timeout(30)) {
+  CHECK(tandem::find_task<int(int) noexcept>("task_test.negate")(3) == -3);
+  CHECK(tandem::find_task<const std::string(int)>("task_test.greet")(2) == "!!");
+  tandem::runtime rt{tandem::runtime_options{.io_threads = 1, .cpu_workers = 1}};
+  CHECK(rt.submit(greet, 3).get() == "!!!");
+  CHECK(rt.submit(negate, 4).get() == -4);
+  CHECK(rt.submit(length, "four").get() == 4);
 }
 
 TEST_CASE("a second task with the same name is refused with a clear error" * doctest::timeout(10)) {
