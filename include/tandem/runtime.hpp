@@ -275,6 +275,11 @@ class runtime {
   // task's exception, or any task's under submit(tandem::io, ...), arrives
   // as itself. Arguments convert implicitly to the task's parameter types.
   // Never throws: every error lands in the future.
+  // Backpressure: cpu arguments over 16 KiB (encoded) go through the shared
+  // argument heap (runtime_options::cpu_payload_bytes); while it is full,
+  // submit() waits for running tasks to free room, as a bounded queue's
+  // producer does. So do not submit such a task from a task that the
+  // running ones wait for, and on the io lane prefer io_blocking for it.
   template <class R, class... A, class... U>
   requires(sizeof...(U) == sizeof...(A)) &&
       (std::convertible_to<U&&, std::decay_t<A>> &&
