@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/cpu_tasks.hpp"
+#include "support/plain_structs.hpp"
 #include "tandem/tandem.hpp"
 
 using namespace std::chrono_literals;
@@ -23,6 +24,9 @@ using tandem::test::now_ns;
 using tandem::test::spin_for;
 
 namespace {
+
+using tandem::test::tagged;
+using tandem::test::vec3;
 
 long slow_fib(int n) { return n < 2 ? n : slow_fib(n - 1) + slow_fib(n - 2); }
 
@@ -48,17 +52,6 @@ const auto reshape = tandem::define_task<std::tuple<std::string, record, std::se
       r["added"] = {1, std::nullopt};
       return std::tuple{s + "!", r, std::set<int>(v.begin(), v.end())};
     });
-// Trivially copyable, but with no default constructor, or a const member.
-struct vec3 {
-  float x, y, z;
-  vec3(float x_, float y_, float z_) : x(x_), y(y_), z(z_) {}
-  bool operator==(const vec3&) const = default;
-};
-struct tagged {
-  const int tag;
-  double value;
-  bool operator==(const tagged&) const = default;
-};
 const auto shift = tandem::define_task<std::vector<vec3>(vec3, std::vector<vec3>)>(
     "lane.shift", tandem::cpu, [](vec3 by, std::vector<vec3> points) {
       for (auto& p : points) p = vec3(p.x + by.x, p.y + by.y, p.z + by.z);

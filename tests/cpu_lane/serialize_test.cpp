@@ -17,9 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/plain_structs.hpp"
 #include "tandem/serialize.hpp"
 
 namespace {
+
+using tandem::test::tagged;
+using tandem::test::vec3;
 
 enum class colour : std::uint8_t { red, green };
 struct plain_point {
@@ -31,17 +35,6 @@ struct labelled {
   std::string label;
   std::vector<double> xs;
   bool operator==(const labelled&) const = default;
-};
-// Trivially copyable, but with no default constructor, or a const member.
-struct vec3 {
-  float x, y, z;
-  vec3(float x_, float y_, float z_) : x(x_), y(y_), z(z_) {}
-  bool operator==(const vec3&) const = default;
-};
-struct tagged {
-  const int tag;
-  double value;
-  bool operator==(const tagged&) const = default;
 };
 // A user type whose serializer writes nothing, and one that writes a bool.
 struct silent {};
