@@ -16,7 +16,15 @@
 
 // Code run by the child, on its own stack: a sanitizer's instrumentation
 // would work on the host's per-thread state, which the child shares.
+// no_sanitize stops the checks of memory accesses, but clang still calls
+// ThreadSanitizer at each function's entry and exit, and the child never
+// returns from child_main: disable_sanitizer_instrumentation (clang 14)
+// removes those calls too.
+#if defined(__has_attribute) && __has_attribute(disable_sanitizer_instrumentation)
+#define TANDEM_CHILD_CODE __attribute__((disable_sanitizer_instrumentation))
+#else
 #define TANDEM_CHILD_CODE __attribute__((no_sanitize("address", "thread", "undefined")))
+#endif
 
 namespace tandem::ipc {
 namespace {
@@ -35,6 +43,7 @@ constexpr unsigned long all_bits[8] = {~0UL, ~0UL, ~0UL, ~0UL, ~0UL, ~0UL, ~0UL,
 struct child_job {
   const exec_request& request;
   pid_t parent;
+  long fd_limit;  // for closing descriptors one by one (see take_stdio)
   exec_step failed = exec_step::none;
   int error = 0;
 };
@@ -57,7 +66,11 @@ TANDEM_CHILD_CODE void take_stdio(child_job& job) {
   for (int fd = 0; fd < 3; ++fd)
     if (syscall(SYS_dup3, job.request.stdio[fd], fd, 0) < 0)
       child_fails(job, exec_step::stdio, errno);
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) child_fails(job, exec_step::close_fds, errno);
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+  // Kernels before 5.9, and seccomp filters older than close_range, refuse
+  // it: close one by one up to the descriptor limit, as glibc would.
+  if (errno != ENOSYS && errno != EPERM) child_fails(job, exec_step::close_fds, errno);
+  for (long fd = 3; fd < job.fd_limit; ++fd) syscall(SYS_close, fd);
 }
 
 TANDEM_CHILD_CODE int child_main(void* shared) {
@@ -114,7 +127,7 @@ exec_result vfork_exec(const exec_request& request) noexcept {
   void* stack = mmap(nullptr, child_stack_bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return {.failed = exec_step::start, .error = errno};
-  child_job job{request, getpid()};
+  child_job job{request, getpid(), sysconf(_SC_OPEN_MAX)};
   const pid_t pid = cloned(job, stack);
   const int clone_error = errno;
   munmap(stack, child_stack_bytes);

@@ -25,7 +25,9 @@
 // (Asio's rule for a stopped context); so it does once the runtime is gone,
 // as when a handler waits in async_get() on another runtime's future that
 // resolves later: the handler is destroyed, never run. Every other use of
-// an io_executor (query(context)) needs its runtime alive.
+// an io_executor (query(context)) needs its runtime alive, and so does a
+// strand or an I/O object made on it: those live in the runtime's
+// io_context, so one must not outlive the runtime.
 #pragma once
 
 #include <boost/asio/async_result.hpp>

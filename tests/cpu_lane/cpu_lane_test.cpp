@@ -168,7 +168,7 @@ TEST_CASE("a tandem::any task's exception is a remote_error on either lane" *
   // Both workers busy: tandem::any picks an idle io thread.
   auto busy1 = rt.submit(hold, 1500);
   auto busy2 = rt.submit(hold, 1500);
-  tandem::test::eventually([&] { return rt.metrics().cpu.running == 2; });
+  REQUIRE(tandem::test::eventually([&] { return rt.metrics().cpu.running == 2; }));
   std::this_thread::sleep_for(100ms);
   remote_error_of(rt.submit(throw_any), [](int pid) { return pid == getpid(); });
   // tandem::io named at the call keeps the exception itself.
