@@ -48,20 +48,29 @@ using clock = std::chrono::steady_clock;
 
 // How many passes of the cpu lane a waiter runs before it waits the usual
 // way: a short task's round trip is a few passes; a long one's waiter should
-// not hold a core. After spin_passes passes that found nothing to do it
-// yields between passes: the worker it waits for may share its core.
+// not hold a core.
 constexpr unsigned help_passes = 2000;
-constexpr unsigned spin_passes = 64;
+// How long the waiter spins on passes that found nothing before it yields
+// the core between them: about the rest of a round trip to a worker that is
+// awake on another core. Counted in time, not in pauses, whose cost differs
+// threefold between the machines we measured. On a small machine the
+// worker it waits for is often woken onto the waiter's own core, and then
+// each microsecond spun is a microsecond the worker waits: on 2 vCPUs, 64
+// spinning passes (15-46 us) made bench/cpu_lane's C1_hot p50 18-26 us and
+// C1_parked 45 us in that placement, against 1.8-4.2 us and 25-29 us now.
+constexpr auto spin_time = std::chrono::microseconds(1);
 
 // help_while_spinning() lends the waiting thread to the lane that will
 // resolve `s` for a short while (cpu tasks only: state_base::help_lane()).
 void help_while_spinning(state_base& s, clock::time_point deadline) {
   if (!s.help_lane(help_step::begin)) return;
-  unsigned idle = 0;
+  clock::time_point spin_end{};
   for (unsigned i = 0; i < help_passes && !s.is_ready(); ++i) {
     if (s.help_lane(help_step::pass)) continue;
-    if ((i & 63) == 0 && clock::now() >= deadline) break;
-    if (++idle < spin_passes)
+    const auto now = clock::now();
+    if (now >= deadline) break;
+    if (spin_end == clock::time_point{}) spin_end = now + spin_time;
+    if (now < spin_end)
       cpu_relax();
     else
       std::this_thread::yield();
