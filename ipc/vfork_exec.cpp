@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,28 @@ TANDEM_CHILD_CODE void reset_signals() {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, no_bits, nullptr, kernel_sigset_bytes);
 }
 
+// refused_without_privilege() is true for the errno of a scheduling change
+// the kernel allows only with CAP_SYS_NICE (see exec_scheduling).
+TANDEM_CHILD_CODE bool refused_without_privilege(int error) {
+  return error == EPERM || error == EACCES;
+}
+
+// 0 names the calling thread to each call: the child, which has no other.
+TANDEM_CHILD_CODE void take_scheduling(child_job& job) {
+  const exec_scheduling* wanted = job.request.scheduling;
+  if (!wanted) return;
+  if (syscall(SYS_sched_setaffinity, 0, sizeof wanted->affinity, &wanted->affinity) != 0)
+    child_fails(job, exec_step::affinity, errno);
+  // The system call takes the nice value itself (only getpriority's is
+  // biased, to stay positive).
+  if (syscall(SYS_setpriority, PRIO_PROCESS, 0, wanted->nice) != 0 &&
+      !refused_without_privilege(errno))
+    child_fails(job, exec_step::nice, errno);
+  if (syscall(SYS_sched_setscheduler, 0, wanted->policy, &wanted->parameters) != 0 &&
+      !refused_without_privilege(errno))
+    child_fails(job, exec_step::policy, errno);
+}
+
 TANDEM_CHILD_CODE void take_stdio(child_job& job) {
   for (int fd = 0; fd < 3; ++fd)
     if (syscall(SYS_dup3, job.request.stdio[fd], fd, 0) < 0)
@@ -80,6 +103,7 @@ TANDEM_CHILD_CODE int child_main(void* shared) {
   if (tie != parent_tie::tied)
     child_fails(job, exec_step::tie, tie == parent_tie::refused ? errno : ESRCH);
   if (syscall(SYS_setpgid, 0, 0) != 0) child_fails(job, exec_step::group, errno);
+  take_scheduling(job);
   take_stdio(job);
   if (request.cwd && syscall(SYS_chdir, request.cwd) != 0)
     child_fails(job, exec_step::chdir, errno);
@@ -147,6 +171,12 @@ const char* step_name(exec_step step) noexcept {
       return "prctl(PR_SET_PDEATHSIG)";
     case exec_step::group:
       return "setpgid";
+    case exec_step::affinity:
+      return "sched_setaffinity";
+    case exec_step::nice:
+      return "setpriority";
+    case exec_step::policy:
+      return "sched_setscheduler";
     case exec_step::stdio:
       return "dup3";
     case exec_step::close_fds:

@@ -14,6 +14,7 @@
 //    and file-capability programs), and gives up should the host be gone
 //    already;
 //  * leads a new process group (its pgid is its pid);
+//  * takes request.scheduling, when given (see exec_scheduling);
 //  * takes request.stdio as its 0, 1 and 2 and closes every other
 //    descriptor, close-on-exec or not;
 //  * changes into request.cwd, when given;
@@ -22,9 +23,31 @@
 //    so no handler of the host runs in the child.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 namespace tandem::ipc {
+
+// exec_scheduling is the CPU scheduling a child takes before exec, in this
+// order: its affinity, then its nice value, then its policy and priority.
+// The nice value goes first because the kernel lets a thread leave
+// SCHED_IDLE only for a nice value it could also set (below), and checks
+// the one the thread has then; sched_setscheduler keeps it. Without
+// exec_scheduling the child keeps the scheduling of the thread calling
+// vfork_exec(), as a child of clone() does.
+//
+// Without CAP_SYS_NICE a thread may not take every scheduling: not a nice
+// value below what RLIMIT_NICE allows, not a real-time priority above
+// RLIMIT_RTPRIO, not a way out of SCHED_IDLE. Where the kernel refuses the
+// policy or the nice value so (EPERM, EACCES), the child keeps the calling
+// thread's and goes on, as run_process() documents (process.hpp). Any
+// other refusal, and any refusal of the affinity, is a failure of that step.
+struct exec_scheduling {
+  cpu_set_t affinity;      // sched_setaffinity's mask
+  int policy;              // sched_setscheduler's (SCHED_RESET_ON_FORK may be set)
+  sched_param parameters;  // sched_setscheduler's: the priority of SCHED_FIFO or SCHED_RR
+  int nice;                // -20 to 19
+};
 
 // exec_request is what the child runs, as the C strings execve takes.
 struct exec_request {
@@ -33,11 +56,24 @@ struct exec_request {
   char* const* envp;  // NULL-terminated
   int stdio[3];       // become the child's 0, 1 and 2; each must be above 2
   const char* cwd;    // nullptr: the host's
+  const exec_scheduling* scheduling = nullptr;  // nullptr: the calling thread's
 };
 
 // exec_step names what failed: the start itself (mmap, clone) or a step of
 // the child's set-up.
-enum class exec_step { none, start, tie, group, stdio, close_fds, chdir, exec };
+enum class exec_step {
+  none,
+  start,
+  tie,
+  group,
+  affinity,
+  nice,
+  policy,
+  stdio,
+  close_fds,
+  chdir,
+  exec
+};
 
 // exec_result is a started child's pid, or the step that failed and its
 // errno (the child, if one was made, already reaped).

@@ -8,6 +8,11 @@
 // child runs on. So every child is started by this one thread: started by
 // the first run_process(), it lives until the runtime has stopped, its last
 // child reaped.
+//
+// That thread took its scheduling (CPU affinity, policy and priority, nice
+// value) from the first caller, and each child would take it from that
+// thread: so each child is given the scheduling of the thread that asked
+// for it instead, as fork() or posix_spawn() there would have given it.
 #pragma once
 
 #include <condition_variable>
@@ -27,8 +32,11 @@ class spawner_thread {
   spawner_thread& operator=(const spawner_thread&) = delete;
 
   // start() runs ipc::vfork_exec(request) on the spawner thread, starting
-  // that thread first if needed, and returns its result. Any thread; one
-  // request at a time. Throws std::system_error if no thread can start.
+  // that thread first if needed, and returns its result. Without
+  // request.scheduling the child takes that of the thread calling start(),
+  // as fork() there would give it. Any thread; one request at a time.
+  // Throws std::system_error if no thread can start, or if the calling
+  // thread's scheduling cannot be read.
   ipc::exec_result start(const ipc::exec_request& request);
   // stop() ends the thread, which kills every child it started: call it
   // once they are all reaped, never during a start().

@@ -31,6 +31,20 @@
 // that sets SIGCHLD to SIG_IGN or reaps with waitpid(-1) takes exit
 // statuses away from it.
 //
+// The child gets the CPU scheduling of the thread that calls run_process(),
+// as fork() there would give it: that thread's CPU affinity, scheduling
+// policy and priority, and nice value (with SCHED_RESET_ON_FORK set, no
+// real-time policy and no negative nice value). Children are started by a
+// thread of the runtime's own (below), which took the scheduling of the
+// first thread to call run_process(); where moving a child from that
+// scheduling to its caller's needs a privilege (CAP_SYS_NICE) the host
+// lacks — a nice value lower than RLIMIT_NICE allows, a way out of
+// SCHED_IDLE, a real-time priority above RLIMIT_RTPRIO — the kernel
+// refuses it, and the child keeps that first caller's nice value or policy
+// instead (and runs all the same). A
+// thread under SCHED_DEADLINE, which fork() refuses too, cannot start a
+// process (a tandem::error naming sched_setscheduler).
+//
 // A child never outlives the host: when the host process dies, however it
 // dies (SIGKILL, a signal it has no handler for, a crash), the child gets
 // SIGKILL from the kernel (PR_SET_PDEATHSIG). The kernel sends that when the

@@ -1,14 +1,21 @@
-// vfork_exec: the child's set-up (stdio, descriptors, cwd, group, signals),
-// failures reported by step, and the child's death with its starting thread.
+// vfork_exec: the child's set-up (stdio, descriptors, cwd, group, signals,
+// scheduling), failures reported by step, and the child's death with its
+// starting thread.
 #include "ipc/vfork_exec.hpp"
 
 #include "child.hpp"
+#include "support/scheduling_report.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -69,6 +76,41 @@ bool ended_within(pid_t pid, std::chrono::milliseconds limit, int& status) {
   return false;
 }
 
+// other_policy_with_nice() is SCHED_OTHER at `nice`, on the CPUs this
+// thread may use.
+exec_scheduling other_policy_with_nice(int nice) {
+  exec_scheduling scheduling{};
+  REQUIRE(sched_getaffinity(0, sizeof scheduling.affinity, &scheduling.affinity) == 0);
+  scheduling.policy = SCHED_OTHER;
+  scheduling.nice = nice;
+  return scheduling;
+}
+
+// report_of_child_with() is what a child started with `scheduling` reports
+// of its own.
+tandem::test::reported_scheduling report_of_child_with(const exec_scheduling& scheduling) {
+  child_output output;
+  char cat[] = "/bin/cat", status[] = "/proc/self/status", stat[] = "/proc/self/stat";
+  char* const argv[] = {cat, status, stat, nullptr};
+  exec_request request = output.request(argv);
+  request.scheduling = &scheduling;
+  const exec_result started = vfork_exec(request);
+  REQUIRE(started.failed == exec_step::none);
+  const auto report = tandem::test::read_report(output.all());
+  REQUIRE(test::exited_zero(test::reap(started.pid)));
+  return report;
+}
+
+// drop_cap_sys_nice() takes CAP_SYS_NICE out of this thread's effective
+// capabilities (run as root, a test would otherwise never be refused).
+bool drop_cap_sys_nice() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  data[CAP_TO_INDEX(CAP_SYS_NICE)].effective &= ~CAP_TO_MASK(CAP_SYS_NICE);
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
 }  // namespace
 
 TEST_CASE("the child gets its stdio, cwd and group, no other descriptor, clean signals" *
@@ -97,6 +139,33 @@ TEST_CASE("the child gets its stdio, cwd and group, no other descriptor, clean s
   const int status = test::reap(started.pid);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 7);
+}
+
+TEST_CASE("the child takes the affinity and nice value it is given" * doctest::timeout(20)) {
+  exec_scheduling scheduling =
+      other_policy_with_nice(std::min(tandem::test::this_threads_nice() + 5, 19));
+  int last_cpu = CPU_SETSIZE - 1;
+  while (!CPU_ISSET(last_cpu, &scheduling.affinity)) --last_cpu;
+  CPU_ZERO(&scheduling.affinity);
+  CPU_SET(last_cpu, &scheduling.affinity);
+  const auto report = report_of_child_with(scheduling);
+  CHECK(report.cpus == std::to_string(last_cpu));
+  CHECK(report.nice == scheduling.nice);
+}
+
+// Without privilege a thread may not lower its nice value, nor may the
+// child it starts: the child keeps that thread's and still runs.
+TEST_CASE("a lower nice value refused for want of privilege leaves the child at the thread's" *
+          doctest::timeout(20)) {
+  const pid_t host = test::fork_child([] {
+    const int nicer = std::min(tandem::test::this_threads_nice() + 5, 19);
+    const rlimit no_lowering{0, 0};
+    if (setpriority(PRIO_PROCESS, 0, nicer) != 0 || setrlimit(RLIMIT_NICE, &no_lowering) != 0 ||
+        !drop_cap_sys_nice())
+      return 10;
+    return report_of_child_with(other_policy_with_nice(nicer - 5)).nice == nicer ? 0 : 11;
+  });
+  CHECK(test::exited_zero(test::reap(host)));
 }
 
 TEST_CASE("a failed exec or chdir is reported with its errno, the child reaped" *

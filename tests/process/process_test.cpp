@@ -7,12 +7,15 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +29,7 @@
 
 #include "support/cpu_tasks.hpp"
 #include "support/process_census.hpp"
+#include "support/scheduling_report.hpp"
 
 using namespace std::chrono_literals;
 using tandem::test::process_exists;
@@ -60,6 +64,14 @@ std::string numbers_up_to(int last) {
   std::string text;
   for (int i = 1; i <= last; ++i) text += std::to_string(i) + "\n";
   return text;
+}
+
+// child_scheduling() is the scheduling of a child that `rt` starts from
+// the calling thread.
+tandem::test::reported_scheduling child_scheduling(tandem::runtime& rt) {
+  const auto report = rt.run_process({"cat", "/proc/self/status", "/proc/self/stat"}).get();
+  REQUIRE(report.ok());
+  return tandem::test::read_report(report.out);
 }
 
 struct temp_dir {
@@ -542,6 +554,66 @@ TEST_CASE("a host killed by SIGINT (no handler) takes its running process with i
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGINT);
   CHECK(gone_within(host.sleep_pid(), 2000ms));
+}
+
+// Children are started by one thread, which the first run_process() call
+// starts with its own scheduling: a later child must still get its caller's.
+TEST_CASE("a child gets the CPU affinity of the thread calling run_process, not the first's" *
+          doctest::timeout(60)) {
+  cpu_set_t allowed;
+  REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  if (CPU_COUNT(&allowed) < 2) {
+    MESSAGE("skipped: this thread may run on one CPU only");
+    return;
+  }
+  int first_cpu = 0;
+  while (!CPU_ISSET(first_cpu, &allowed)) ++first_cpu;
+  tandem::runtime rt{two_threads};
+  std::thread([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first_cpu, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    CHECK(child_scheduling(rt).cpus == std::to_string(first_cpu));
+  }).join();
+  CHECK(child_scheduling(rt).cpus == tandem::test::this_threads_cpus());
+}
+
+TEST_CASE("a child gets the nice value of the thread calling run_process, not the first's" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_threads};
+  const int own_nice = tandem::test::this_threads_nice();
+  CHECK(child_scheduling(rt).nice == own_nice);
+  const int nicer = std::min(own_nice + 5, 19);
+  std::thread([&] {
+    REQUIRE(setpriority(PRIO_PROCESS, 0, nicer) == 0);  // this thread's alone
+    CHECK(child_scheduling(rt).nice == nicer);
+  }).join();
+}
+
+// The first caller here leaves the runtime's spawner thread at nice -3,
+// which a clone() child of it would keep.
+TEST_CASE("under SCHED_RESET_ON_FORK a child gets no negative nice value, as from fork()" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{two_threads};
+  const auto at_nice_minus_3 = [&](int policy) {
+    const sched_param no_priority{};
+    REQUIRE(sched_setscheduler(0, policy, &no_priority) == 0);
+    return setpriority(PRIO_PROCESS, 0, -3) == 0;
+  };
+  bool privileged = false;
+  std::thread([&] {
+    privileged = at_nice_minus_3(SCHED_OTHER);
+    if (privileged) CHECK(child_scheduling(rt).nice == -3);
+  }).join();
+  if (!privileged) {
+    MESSAGE("skipped: a negative nice value needs CAP_SYS_NICE");
+    return;
+  }
+  std::thread([&] {
+    REQUIRE(at_nice_minus_3(SCHED_OTHER | SCHED_RESET_ON_FORK));
+    CHECK(child_scheduling(rt).nice == 0);
+  }).join();
 }
 
 // A child dies with the thread that started it (PR_SET_PDEATHSIG), so
