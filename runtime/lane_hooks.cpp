@@ -43,6 +43,10 @@ void post_continuation(std::uint32_t runtime_id, task_node* task) noexcept {
   }
 }
 
+bool runtime_accepts_continuations(std::uint32_t runtime_id) noexcept {
+  return runtime_id != 0 && is_registered(runtime_id);
+}
+
 void submit_cpu(scheduler& sched, cpu_job& job) noexcept { sched.submit_cpu(job); }
 
 void submit_cpu_batch(scheduler& sched, std::span<cpu_job* const> jobs) noexcept {

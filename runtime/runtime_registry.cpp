@@ -50,6 +50,10 @@ bool with_registered(std::uint32_t id, Fn&& fn) {
   return true;
 }
 
+bool is_registered(std::uint32_t id) noexcept {
+  return with_registered(id, [](scheduler&) {});
+}
+
 bool submit_to_registered(std::uint32_t id, task_node* task) noexcept {
   // The submission cannot re-enter the registry: a registered scheduler is
   // still running and therefore queues the task instead of abandoning it.

@@ -33,6 +33,10 @@ class registration {
   std::uint32_t id_;
 };
 
+// is_registered() is true while runtime `id` is registered: made, its
+// shutdown not begun.
+bool is_registered(std::uint32_t id) noexcept;
+
 // submit_to_registered() submits `task` to the io lane of runtime `id`;
 // false when no such runtime is registered (the task is untouched).
 bool submit_to_registered(std::uint32_t id, task_node* task) noexcept;

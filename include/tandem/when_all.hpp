@@ -11,7 +11,11 @@
 // first ready one named by `index` (when_any), so each input's value or
 // exception is read with get(). Neither ever throws an input's exception
 // itself. Callbacks run on the thread that resolves the last (when_all) or
-// first (when_any) input; nothing blocks.
+// first (when_any) input; nothing blocks. A continuation of the result
+// (then(), co_await) runs on the io lane of the first input's runtime that
+// is still running when when_all() or when_any() is called, passing over
+// runtimes destroyed or shutting down; with none, it runs as for a future
+// no runtime made.
 #pragma once
 
 #include <atomic>
@@ -76,11 +80,14 @@ class combiner {
 
  private:
   // runtime_of() is the runtime whose io lane runs the result's
-  // continuations: that of the first input a runtime made, as a
-  // continuation of that input would run there; else this thread's.
+  // continuations: that of the first input whose runtime still accepts
+  // them, as a continuation of that input would run there. A runtime
+  // destroyed or shutting down is passed over, or it would abandon them
+  // with runtime_stopped while another input's could run them. With no
+  // such runtime, this thread's, as for a future no runtime made.
   static std::uint32_t runtime_of(const std::vector<state_base*>& inputs) noexcept {
     for (const state_base* input : inputs)
-      if (input->runtime_id() != 0) return input->runtime_id();
+      if (runtime_accepts_continuations(input->runtime_id())) return input->runtime_id();
     return current_runtime_id();
   }
 

@@ -132,3 +132,38 @@ TEST_CASE(
   });
   CHECK(any.get() == io_thread);
 }
+
+namespace {
+
+// answer_of_a_gone_runtime() is a ready future whose runtime no longer
+// exists.
+tandem::future<int> answer_of_a_gone_runtime() {
+  tandem::runtime gone{tandem::runtime_options{.io_threads = 1}};
+  auto answer = gone.submit(tandem::io, [] { return 42; });
+  answer.wait();
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE("when_all and when_any bind to a live runtime among their inputs, not a gone one" *
+          doctest::timeout(30)) {
+  tandem::runtime live{tandem::runtime_options{.io_threads = 1}};
+  const auto io_thread = live.submit(tandem::io, [] { return std::this_thread::get_id(); }).get();
+  const auto one = [] { return 1; };
+  const auto thread_of_continuation = [](auto) { return std::this_thread::get_id(); };
+  auto all = tandem::when_all(answer_of_a_gone_runtime(), live.submit(tandem::io, one));
+  CHECK(all.then(thread_of_continuation).get() == io_thread);
+  auto any = tandem::when_any(answer_of_a_gone_runtime(), live.submit(tandem::io, one));
+  CHECK(any.then(thread_of_continuation).get() == io_thread);
+}
+
+TEST_CASE("when_all and when_any of gone runtimes alone act as futures of no runtime" *
+          doctest::timeout(30)) {
+  const auto here = std::this_thread::get_id();
+  const auto thread_of_continuation = [](auto) { return std::this_thread::get_id(); };
+  auto all = tandem::when_all(answer_of_a_gone_runtime());
+  CHECK(all.then(thread_of_continuation).get() == here);  // inline: the inputs are ready
+  auto any = tandem::when_any(answer_of_a_gone_runtime());
+  CHECK(any.then(thread_of_continuation).get() == here);
+}

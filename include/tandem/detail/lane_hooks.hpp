@@ -27,6 +27,11 @@ bool post_to_current_worker(task_node* task) noexcept;
 // task runs on the current io-lane worker if there is one, else inline.
 void post_continuation(std::uint32_t runtime_id, task_node* task) noexcept;
 
+// runtime_accepts_continuations() is true while runtime `runtime_id`
+// exists and its shutdown has not begun, so that post_continuation() from
+// any thread queues a task there rather than abandon it; false for 0.
+bool runtime_accepts_continuations(std::uint32_t runtime_id) noexcept;
+
 }  // namespace tandem::detail
 
 namespace tandem::detail {
