@@ -12,7 +12,9 @@
 //    pointer);
 //  * std::string, std::vector, std::array, std::optional, std::pair,
 //    std::tuple, std::map, std::unordered_map, std::set, nested freely
-//    (a vector of trivially copyable elements is one block copy);
+//    (a vector of trivially copyable elements is one block copy, but for
+//    elements that cannot be assigned, such as a struct with a const
+//    member: those are copied one by one);
 //  * any other type through the one customization point, tandem::serializer:
 //
 //     struct point { std::string label; std::vector<double> xs; };
@@ -317,13 +319,31 @@ requires(!has_serializer<T> && (is_block_vector_v<T> || is_block_string_v<T>)) s
   static T read(reader& in) {
     const std::size_t n = in.count(sizeof(element));
     const auto block = in.take(n * sizeof(element));
+    // Bytes copied over a live element are an assignment, valid only where
+    // assignment is trivial. A const (or reference) member, however deep,
+    // deletes the assignment: bytes copied over it would modify a const
+    // object, and the vector's pointers would not reach the object they
+    // leave there (C++20 [basic.life]). Such elements are made one by one.
+    if constexpr (std::is_trivially_copy_assignable_v<element>)
+      return copied_over(n, block);
+    else
+      return made_one_by_one(n, block);
+  }
+
+ private:
+  // copied_over() fills the items with the first element, then overwrites
+  // them in one copy: an element needs no default constructor.
+  static T copied_over(std::size_t n, std::span<const std::byte> block) {
     if (n == 0) return T();
-    // Filled with the first element, then overwritten in one copy: an
-    // element needs no default constructor. Copying its bytes is how a
-    // trivially copyable object takes another's value, even one whose
-    // assignment is deleted by a const member (hence the cast to void*).
     T items(n, from_bytes<element>(block.data()));
-    std::memcpy(static_cast<void*>(items.data()), block.data(), block.size());
+    std::memcpy(items.data(), block.data(), block.size());
+    return items;
+  }
+  static T made_one_by_one(std::size_t n, std::span<const std::byte> block) {
+    T items;
+    items.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+      items.push_back(from_bytes<element>(block.data() + i * sizeof(element)));
     return items;
   }
 };
