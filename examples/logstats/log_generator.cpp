@@ -1,16 +1,16 @@
 #include "log_generator.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <string_view>
-#include <system_error>
 
 #include <tandem/task.hpp>
 #include <tandem/when_all.hpp>
+
+#include "whole_file.hpp"
 
 namespace logstats {
 
@@ -120,11 +120,6 @@ class line_writer {
   char stamp_[40]{};
 };
 
-// A file is written under its name plus this suffix and renamed when
-// whole, so an interrupted generation leaves no cut-short access-NNN.log to
-// be analyzed as if it were complete (list_logs() reads *.log only).
-constexpr std::string_view partial_suffix = ".partial";
-
 // write_log_lines() writes about `bytes` bytes of file number `index` of
 // the set to `file`, ending at a line's end; false when a write failed.
 bool write_log_lines(FILE* file, std::uint64_t bytes, std::uint64_t seed, std::uint64_t index) {
@@ -139,23 +134,14 @@ bool write_log_lines(FILE* file, std::uint64_t bytes, std::uint64_t seed, std::u
   return true;
 }
 
-// write_log_file() writes file number `index` of the set to `path`, through
-// a partial file that is renamed to `path` once written and closed.
+// write_log_file() writes file number `index` of the set to `path`, whole
+// (whole_file.hpp): an interrupted generation leaves no cut-short
+// access-NNN.log to be analyzed as if it were complete (list_logs() reads
+// *.log only).
 void write_log_file(std::string path, std::uint64_t bytes, std::uint64_t seed,
                     std::uint64_t index) {
-  const std::string partial = path + std::string(partial_suffix);
-  FILE* file = std::fopen(partial.c_str(), "wb");
-  if (file == nullptr)
-    throw std::system_error(errno, std::generic_category(), "cannot write " + partial);
-  const bool written = write_log_lines(file, bytes, seed, index);
-  const int write_errno = errno;
-  if (std::fclose(file) != 0 || !written) {
-    const int error = written ? errno : write_errno;
-    std::remove(partial.c_str());
-    throw std::system_error(error, std::generic_category(), "cannot write " + partial);
-  }
-  if (std::rename(partial.c_str(), path.c_str()) != 0)
-    throw std::system_error(errno, std::generic_category(), "cannot rename " + partial);
+  write_whole_file(path,
+                   [&](std::FILE* file) { return write_log_lines(file, bytes, seed, index); });
 }
 
 const auto write_log_task =

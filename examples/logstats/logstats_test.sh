@@ -6,7 +6,8 @@
 # a smaller set generated over a larger one leaves none of its files behind;
 # an interrupted generation leaves no cut-short file;
 # lines longer than a chunk count once, in the pipeline as in the loop;
-# a report that cannot be written fails before the analysis; --help, and
+# a report that cannot be written (no such directory, a FIFO) fails at once,
+# before the analysis, and a written one leaves no partial file; --help, and
 # numbers that are not what their option takes. The directory
 # is removed however the test ends.
 set -eu
@@ -65,14 +66,25 @@ mkdir "$dir/long"
 grep -q "^check: the sequential report matches the pipeline's" "$dir/long.out"
 grep -q "^3,000 requests (2 malformed lines skipped)" "$dir/long.out"
 
-# A report that cannot be written fails before the analysis, with the reason.
-status=0
-"$logstats" "$dir/a" --report "$dir/missing/report.txt" >"$dir/report.out" 2>"$dir/report.err" ||
-  status=$?
-[ "$status" -eq 1 ]
-grep -q "^logstats: cannot write the report to $dir/missing/report.txt: No such file or directory" \
-  "$dir/report.err"
-if grep -q "speed-up" "$dir/report.out"; then exit 1; fi
+# The report is written whole: no partial file is left beside it.
+[ ! -e "$dir/a/report.txt.partial" ]
+
+# refused_report PATH REASON: a report that cannot be written fails at once,
+# before the analysis, with the reason (a FIFO is refused, not opened: a
+# timeout catches a check that waits for a reader).
+refused_report() {
+  status=0
+  timeout 60 "$logstats" "$dir/a" --report "$1" >"$dir/report.out" 2>"$dir/report.err" ||
+    status=$?
+  [ "$status" -eq 1 ]
+  grep -q "^logstats: cannot write $1: $2" "$dir/report.err"
+  if grep -q "speed-up" "$dir/report.out"; then exit 1; fi
+}
+refused_report "$dir/missing/report.txt" "No such file or directory"
+mkfifo "$dir/fifo"
+refused_report "$dir/fifo" "not a regular file"
+[ -p "$dir/fifo" ]
+[ ! -e "$dir/fifo.partial" ]
 
 "$logstats" --help >"$dir/help.out"
 grep -q "^usage: logstats --generate DIR --mib N" "$dir/help.out"

@@ -26,6 +26,7 @@
 #include "log_generator.hpp"
 #include "progress_bar.hpp"
 #include "report.hpp"
+#include "whole_file.hpp"
 
 namespace {
 
@@ -103,7 +104,9 @@ wall times printed.
   DIR              analyze every *.log file in DIR
   --check          also compare the two reports; exit 1 if they differ
   --workers N      cpu worker processes: 0 to 256 (default 0: one per core)
-  --report FILE    where the full report goes (default DIR/report.txt)
+  --report FILE    where the full report goes (default DIR/report.txt); checked
+                   before the analysis, written as FILE.partial and renamed once
+                   whole (so it must be a regular file where it exists)
   --help           this text
 )";
 
@@ -156,7 +159,13 @@ void print_stages(const std::vector<tandem::stage_summary>& stages) {
 int analyze(tandem::runtime& rt, const options& opts) {
   const auto files = logstats::list_logs(opts.dir);
   if (files.empty()) throw std::runtime_error("no *.log files in " + opts.dir);
-  logstats::check_report_path(opts.report);
+  // Checked before the analysis, which may take minutes, and without
+  // blocking: a path that is not, and cannot become, a regular file is
+  // refused at once. The report is written beside it and renamed over it,
+  // so that a failed run leaves no empty or cut-short report; a FIFO or a
+  // device would be replaced rather than written to, and opening a FIFO to
+  // check it would wait for a reader.
+  logstats::check_whole_file(opts.report);
   const double mib = static_cast<double>(logstats::total_bytes(files)) / (1u << 20);
   // An untimed round just before each timed one, the pipeline's over as
   // many chunks as its pool has slots and the loop's on the first file:

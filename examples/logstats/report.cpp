@@ -1,16 +1,13 @@
 #include "report.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
-#include <system_error>
 #include <utility>
 #include <vector>
+
+#include "whole_file.hpp"
 
 namespace logstats {
 
@@ -95,28 +92,10 @@ std::string format_report(const log_stats& stats, std::size_t top_paths) {
   return out;
 }
 
-namespace {
-
-[[noreturn]] void cannot_write(const std::string& path, int error) {
-  throw std::system_error(error, std::generic_category(), "cannot write the report to " + path);
-}
-
-}  // namespace
-
-void check_report_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-  if (fd < 0) cannot_write(path, errno);
-  ::close(fd);
-}
-
 void write_report(const std::string& path, const std::string& text) {
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) cannot_write(path, errno);
-  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  const int write_errno = errno;
-  // Buffered output meets a full disk only when it is flushed.
-  if (std::fclose(file) != 0 && written) cannot_write(path, errno);
-  if (!written) cannot_write(path, write_errno);
+  write_whole_file(path, [&](std::FILE* file) {
+    return std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  });
 }
 
 }  // namespace logstats

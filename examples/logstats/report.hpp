@@ -14,13 +14,9 @@ namespace logstats {
 // p99 and p99.9 latencies.
 std::string format_report(const log_stats& stats, std::size_t top_paths);
 
-// check_report_path() opens `path` for writing, creating it if need be,
-// so that a report that cannot be written fails before the analysis;
-// throws std::system_error naming `path` and the reason when it cannot.
-void check_report_path(const std::string& path);
-
-// write_report() writes `text` to `path` (a blocking write); throws
-// std::system_error naming `path` and the reason when it cannot.
+// write_report() writes `text` to `path` whole (whole_file.hpp: check the
+// path first with check_whole_file()), a blocking write; throws
+// std::runtime_error naming `path` and the reason when it cannot.
 void write_report(const std::string& path, const std::string& text);
 
 }  // namespace logstats
