@@ -26,6 +26,7 @@
 // pipeline may get no more CPU than the loop.
 // Targets (issue 5): tandem >= 1.8x the loop on 2 cores, >= 5x python_ppe.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,10 +106,13 @@ class scratch_dir {
 
 // interrupt_cleanup makes SIGINT (Ctrl-C) and SIGTERM remove `dir`, which
 // holds half a GiB of logs in a full run, before the benchmark dies of the
-// signal as it would have. The handler only writes the signal's number to a
-// pipe (async-signal-safe); a thread of its own reads it, cancels the
-// runtime's tasks first (when it returns no worker writes a log into `dir`
-// any more), removes `dir` and raises the signal again at its default action.
+// signal as it would have (a Python peer dies with it: python_peer.hpp). The
+// handler only writes the signal's number to a pipe (async-signal-safe); a
+// thread of its own reads it, stops the runtime's tasks so that no worker
+// writes a log into `dir` any more, removes `dir` and raises the signal
+// again at its default action. A second signal while the tasks stop (the
+// user who presses Ctrl-C again means "now") waits no longer for them: the
+// benchmark dies at once, `dir` removed, its workers with it.
 class interrupt_cleanup {
  public:
   interrupt_cleanup(tandem::runtime& rt, std::string dir) {
@@ -122,16 +126,25 @@ class interrupt_cleanup {
   }
   interrupt_cleanup(const interrupt_cleanup&) = delete;
   interrupt_cleanup& operator=(const interrupt_cleanup&) = delete;
+  // The watcher is told to end before the handlers go: this thread unwinds
+  // here also when a first signal's cleanup cancelled its tasks, and the
+  // handlers must then stay, or a second signal would kill the benchmark
+  // before `dir` is removed. (A signal after the watcher ended and before
+  // the handlers go is lost; the benchmark is ending, and scratch_dir
+  // removes `dir`.)
   ~interrupt_cleanup() {
-    for (const int signal : handled) catch_unless_ignored(signal, SIG_DFL);
-    on_signal(0);  // 0 tells the watcher to end
+    send(stop_watching);
     watcher_.join();
+    for (const int signal : handled) catch_unless_ignored(signal, SIG_DFL);
     ::close(read_end_);
     ::close(write_end);
   }
 
  private:
   static constexpr int handled[] = {SIGINT, SIGTERM};
+  // What the pipe carries besides the numbers of the signals.
+  static constexpr unsigned char stop_watching = 0;
+  static constexpr unsigned char tasks_stopped = 255;
 
   // A signal ignored from the start stays so: a shell starts a background
   // job with SIGINT ignored, so that Ctrl-C meant for the foreground spares it.
@@ -146,21 +159,46 @@ class interrupt_cleanup {
 
   static void on_signal(int signal) {
     const int saved_errno = errno;
-    const auto number = static_cast<unsigned char>(signal);
-    [[maybe_unused]] const auto ignored = ::write(write_end, &number, 1);
+    send(static_cast<unsigned char>(signal));
     errno = saved_errno;
   }
 
-  void watch(tandem::runtime& rt, const std::string& dir) const {
-    unsigned char signal = 0;
-    while (::read(read_end_, &signal, 1) < 0 && errno == EINTR) {
+  static void send(unsigned char message) {
+    [[maybe_unused]] const auto ignored = ::write(write_end, &message, 1);
+  }
+
+  unsigned char next_message() const {
+    unsigned char message = stop_watching;
+    while (::read(read_end_, &message, 1) < 0 && errno == EINTR) {
     }
-    if (signal == 0) return;
-    rt.shutdown(tandem::cancel);
+    return message;
+  }
+
+  void watch(tandem::runtime& rt, const std::string& dir) const {
+    const unsigned char signal = next_message();
+    if (signal == stop_watching) return;
+    stop_tasks(rt);
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
     std::signal(signal, SIG_DFL);
     std::raise(signal);
+  }
+
+  // stop_tasks() returns once the runtime's cancel has (it kills the
+  // workers that run tasks and starts none: no worker writes into `dir` any
+  // more), or at once when a second signal comes first. The cancel runs on
+  // a thread of its own, so that the watcher hears that signal; the process
+  // dies of the first signal before that thread could outlive what it uses.
+  void stop_tasks(tandem::runtime& rt) const {
+    std::thread([&rt] {
+      rt.shutdown(tandem::cancel);
+      send(tasks_stopped);
+    }).detach();
+    for (unsigned char message; (message = next_message()) != tasks_stopped;) {
+      // The main thread unwinds (the cancel failed what it waited for) and
+      // its ~interrupt_cleanup() waits for this thread: go on waiting.
+      if (message != stop_watching) return;
+    }
   }
 
   static inline int write_end = -1;  // the handler's, hence static

@@ -1,11 +1,18 @@
 #include "python_peer.hpp"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <csignal>
 #include <cstdlib>
-#include <memory>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace tandem::bench {
@@ -33,6 +40,65 @@ figures parse_figures(const std::string& text) {
   return got;
 }
 
+// child_output is a child process and the read end of the pipe its
+// stdout goes to.
+struct child_output {
+  pid_t pid;
+  int output;
+};
+
+// start_shell() runs `exec COMMAND` in sh, its stdout on a pipe. The child
+// is sent SIGTERM when this thread ends (PR_SET_PDEATHSIG), so that a peer
+// never outlives the benchmark, however the benchmark dies (Ctrl-C,
+// SIGTERM, a crash): the shell execs the command so that the signal reaches
+// it, and `timeout`, which runs the Python peers, passes SIGTERM on to the
+// peer's process group, its pool included (SIGKILL it could not pass on).
+// The child calls only async-signal-safe functions: this process has threads.
+child_output start_shell(const std::string& command) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  const std::string line = "exec " + command;
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the benchmark died before the prctl
+    ::dup2(ends[1], STDOUT_FILENO);           // the copy is not close-on-exec
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(ends[1]);
+  if (pid < 0) {
+    ::close(ends[0]);
+    throw std::system_error(fork_errno, std::generic_category(), "fork");
+  }
+  return {pid, ends[0]};
+}
+
+// read_all() reads `fd` to its end and closes it.
+std::string read_all(int fd) {
+  std::string text;
+  char chunk[256];
+  for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) != 0;) {
+    if (n > 0)
+      text.append(chunk, static_cast<std::size_t>(n));
+    else if (errno != EINTR)
+      break;
+  }
+  ::close(fd);
+  return text;
+}
+
+// wait_for() reaps `pid` and returns its wait status (0: exited with 0).
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
 }  // namespace
 
 bool python_available() {
@@ -44,11 +110,9 @@ bool python_available() {
 }
 
 figures run_command(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  std::string output;
-  char chunk[256];
-  while (pipe && std::fgets(chunk, sizeof chunk, pipe.get())) output += chunk;
-  const int status = pipe ? pclose(pipe.release()) : -1;
+  const child_output child = start_shell(command);
+  const std::string output = read_all(child.output);
+  const int status = wait_for(child.pid);
   figures got = parse_figures(output);
   if (status != 0 || got.empty())
     throw std::runtime_error("peer process failed (status " + std::to_string(status) +

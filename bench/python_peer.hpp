@@ -4,8 +4,9 @@
 // A script prints one flat JSON object of numbers on stdout, e.g.
 // {"ms": 12.5} or {"p50_us": 80.1, "p99_us": 140.2}, timed inside Python so
 // that interpreter start-up is never counted. The script runs as a child
-// process (popen), which is reaped before run_python() returns, also when it
-// fails.
+// process, which is reaped before run_python() returns, also when it fails,
+// and which is sent SIGTERM if the benchmark dies first (Ctrl-C, SIGTERM, a
+// crash): no peer outlives its benchmark.
 #pragma once
 
 #include <functional>
@@ -20,9 +21,11 @@ namespace tandem::bench {
 // the Python peers are then skipped with a printed line.
 bool python_available();
 
-// run_command() runs a shell command that prints such a JSON object and
-// returns its figures; throws std::runtime_error (with the command and its
-// output) when the command fails or prints no figure.
+// run_command() runs a shell command, one program and its arguments (the
+// shell execs it, so that it is the process sent SIGTERM should the
+// benchmark die), that prints such a JSON object and returns its figures;
+// throws std::runtime_error (with the command and its output) when the
+// command fails or prints no figure.
 figures run_command(const std::string& command);
 
 // process_peer() is implementation `impl` that runs `run` (a peer in a
