@@ -18,7 +18,8 @@ it), both servers on 127.0.0.1 and both stopped at the end.
 
 usage: server.py --server PATH [--quick] [--json FILE] [--reps N]
 Exit status 1 when a judged check fails; 0 with a line saying so when wrk
-is not installed (figures are never faked).
+is not installed (figures are never faked); 2, with one line saying why,
+for a bad command line (a --server that is not an executable file).
 """
 import argparse
 import json
@@ -257,6 +258,17 @@ def positive_int(text):
     return value
 
 
+def server_problem(path):
+    """Why --server PATH cannot be run, in a few words, or None."""
+    if not os.path.exists(path):
+        return "no such file"
+    if not os.path.isfile(path):
+        return "not a regular file"
+    if not os.access(path, os.X_OK):
+        return "not executable"
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description="examples/server under wrk, vs --inline")
     parser.add_argument("--server", required=True, help="path to the examples/server binary")
@@ -264,6 +276,12 @@ def main():
     parser.add_argument("--json", help="write the results as JSON to this file")
     parser.add_argument("--reps", type=positive_int, default=5, help="counted repetitions (default 5)")
     args = parser.parse_args()
+    # Checked before wrk is looked for or any server started: a wrong path
+    # is a usage error (exit 2) said in one line, not a traceback from Popen.
+    problem = server_problem(args.server)
+    if problem:
+        print("bench server: --server %s: %s" % (args.server, problem), file=sys.stderr)
+        return 2
     if args.quick:
         args.reps = 1
     if shutil.which("wrk") is None:

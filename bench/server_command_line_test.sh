@@ -1,0 +1,34 @@
+#!/bin/sh
+# server_command_line_test.sh PYTHON3 SERVER_PY — bench/server.py
+# refuses a --server that is not an executable file (missing, a directory,
+# not executable) with exit status 2 and one line on stderr naming the path
+# and why (no traceback), before it starts anything.
+set -u
+python3=$1 script=$2
+failures=0
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+touch "$dir/not-executable"
+
+# refused PATTERN ARG...: server.py ARG... exits with 2, having written
+# one line on stderr, which matches PATTERN.
+refused() {
+  pattern=$1
+  shift
+  timeout 60 "$python3" "$script" "$@" >"$dir/out" 2>"$dir/err"
+  got=$?
+  if [ "$got" -eq 2 ] && [ "$(wc -l <"$dir/err")" -eq 1 ] && grep -q -- "$pattern" "$dir/err"; then
+    echo "ok   $* -> 2: $(cat "$dir/err")"
+  else
+    echo "FAIL $* -> $got (expected 2 and one line /$pattern/ on stderr):"
+    cat "$dir/out" "$dir/err"
+    failures=$((failures + 1))
+  fi
+}
+
+refused "^bench server: --server $dir/missing: no such file\$" --server "$dir/missing"
+refused "^bench server: --server $dir: not a regular file\$" --server "$dir"
+refused "^bench server: --server $dir/not-executable: not executable\$" \
+  --server "$dir/not-executable"
+echo "$failures failed"
+[ "$failures" -eq 0 ]
