@@ -19,7 +19,8 @@ it), both servers on 127.0.0.1 and both stopped at the end.
 usage: server.py --server PATH [--quick] [--json FILE] [--reps N]
 Exit status 1 when a judged check fails; 0 with a line saying so when wrk
 is not installed (figures are never faked); 2, with one line saying why,
-for a bad command line (a --server that is not an executable file).
+for a bad command line (a --server that is not an executable file, a --json
+in a directory that does not exist).
 """
 import argparse
 import json
@@ -269,6 +270,29 @@ def server_problem(path):
     return None
 
 
+def json_problem(path):
+    """Why --json PATH could not be written at the end of the run, or None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return "no such directory %s" % folder
+    if os.path.isdir(path):
+        return "a directory"
+    if not os.access(folder, os.W_OK):
+        return "%s is not writable" % folder
+    return None
+
+
+def usage_problem(args):
+    """What is wrong with the paths the command line names, as one line, or None."""
+    problem = server_problem(args.server)
+    if problem:
+        return "--server %s: %s" % (args.server, problem)
+    problem = args.json and json_problem(args.json)
+    if problem:
+        return "--json %s: %s" % (args.json, problem)
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description="examples/server under wrk, vs --inline")
     parser.add_argument("--server", required=True, help="path to the examples/server binary")
@@ -277,10 +301,11 @@ def main():
     parser.add_argument("--reps", type=positive_int, default=5, help="counted repetitions (default 5)")
     args = parser.parse_args()
     # Checked before wrk is looked for or any server started: a wrong path
-    # is a usage error (exit 2) said in one line, not a traceback from Popen.
-    problem = server_problem(args.server)
+    # is a usage error (exit 2) said in one line, not a traceback from Popen
+    # or, for --json, from open() once the whole run is done.
+    problem = usage_problem(args)
     if problem:
-        print("bench server: --server %s: %s" % (args.server, problem), file=sys.stderr)
+        print("bench server: %s" % problem, file=sys.stderr)
         return 2
     if args.quick:
         args.reps = 1

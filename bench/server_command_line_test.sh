@@ -1,10 +1,11 @@
 #!/bin/sh
-# server_command_line_test.sh PYTHON3 SERVER_PY — bench/server.py
+# server_command_line_test.sh PYTHON3 SERVER_PY SERVER — bench/server.py
 # refuses a --server that is not an executable file (missing, a directory,
-# not executable) with exit status 2 and one line on stderr naming the path
-# and why (no traceback), before it starts anything.
+# not executable), and a --json FILE it could not write at the end (no such
+# directory, a directory), with exit status 2 and one line on stderr naming
+# the path and why (no traceback), before it starts anything.
 set -u
-python3=$1 script=$2
+python3=$1 script=$2 server=$3
 failures=0
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -30,5 +31,8 @@ refused "^bench server: --server $dir/missing: no such file\$" --server "$dir/mi
 refused "^bench server: --server $dir: not a regular file\$" --server "$dir"
 refused "^bench server: --server $dir/not-executable: not executable\$" \
   --server "$dir/not-executable"
+refused "^bench server: --json $dir/missing/out.json: no such directory $dir/missing\$" \
+  --server "$server" --json "$dir/missing/out.json"
+refused "^bench server: --json $dir: a directory\$" --server "$server" --json "$dir"
 echo "$failures failed"
 [ "$failures" -eq 0 ]

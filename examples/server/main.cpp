@@ -70,12 +70,17 @@ class stop_signals_held {
 
 // create_trace_file() creates (or empties) the file --trace names, so that
 // a path that cannot be written stops the server before it serves, rather
-// than losing the whole trace when it stops.
+// than losing the whole trace when it stops. O_NONBLOCK: a FIFO that no
+// process reads is refused at once (ENXIO) instead of holding the start
+// until a reader comes; a regular file ignores the flag.
 void create_trace_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw std::runtime_error("--trace: cannot write '" + path + "': " + std::strerror(errno));
-  ::close(fd);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  const std::string why = errno == ENXIO ? "a FIFO that no process reads" : std::strerror(errno);
+  throw std::runtime_error("--trace: cannot write '" + path + "': " + why);
 }
 
 // write_trace() ends the trace and writes it to `path`; false, having said

@@ -5,7 +5,8 @@ header, malformed HTTP, a Transfer-Encoding other than chunked, huge headers
 and bodies, slow clients), a crash (500, then the server still serves), a
 hang (504), /metrics, a graceful SIGTERM (the request in flight is answered,
 exit status 0, no process of the server's left), and the trace it writes
-then (--trace), and that a --trace path it cannot write stops it at start.
+then (--trace), and that a --trace path it cannot write (a FIFO nobody
+reads included) stops it at start.
 
 usage: server_test.py PATH_TO_SERVER
 """
@@ -265,10 +266,12 @@ def trace_written(path):
     check(all(s["dur"] >= 0 and s["ts"] >= 0 for s in slices), "--trace: slices have times")
 
 
-def trace_refused(server):
-    """A --trace path that cannot be written stops the server before it serves."""
+def trace_refused(server, fifo):
+    """A --trace path that cannot be written stops the server before it serves;
+    a FIFO that no process reads, at once (not once a reader comes)."""
+    os.mkfifo(fifo)
     for path, why in (("/nonexistent-dir/trace.json", "No such file or directory"),
-                      ("/", "Is a directory")):
+                      ("/", "Is a directory"), (fifo, "a FIFO that no process reads")):
         done = subprocess.run([server, "--port", "0", "--trace", path], capture_output=True,
                               text=True, timeout=30)
         check(done.returncode == 1 and "listening" not in done.stdout and path in done.stderr
@@ -346,7 +349,7 @@ def main():
             [on_port(t) for t in (endpoints, faults, bad_requests, malformed, transfer_encodings,
                                   slow_clients, metrics)] +
             [graceful_stop, lambda proc, port: trace_written(trace)])
-    trace_refused(sys.argv[1])
+        trace_refused(sys.argv[1], os.path.join(scratch, "fifo"))
     run(sys.argv[1], ["--io-threads", "1", "--cpu-workers", "1"], [lost_zygote])
     run(sys.argv[1], ["--inline", "--max-connections", "2"], [inline_mode])
     print("%d failed" % len(failures))
