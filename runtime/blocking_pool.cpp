@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "runtime/thread_role.hpp"
-#include "runtime/thread_slice.hpp"
+#include "runtime/thread_scheduling.hpp"
 #include "tandem/detail/deadline.hpp"
 #include "tandem/errors.hpp"
 

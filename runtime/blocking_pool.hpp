@@ -33,7 +33,7 @@ class blocking_pool {
   using task_runner = task_outcome (*)(void* context, task_node* task);
 
   // blocking_pool() starts no thread yet; those it starts ask for
-  // `thread_slice` (thread_slice.hpp). With `metrics`, it counts what it
+  // `thread_slice` (thread_scheduling.hpp). With `metrics`, it counts what it
   // runs (metrics.hpp); `trace` records slices while a trace runs.
   blocking_pool(unsigned max_threads, std::chrono::milliseconds idle_timeout,
                 std::uint32_t runtime_id, task_runner runner, void* context, bool metrics,

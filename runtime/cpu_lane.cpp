@@ -13,7 +13,7 @@
 #include "runtime/object_space.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/thread_role.hpp"
-#include "runtime/thread_slice.hpp"
+#include "runtime/thread_scheduling.hpp"
 #include "runtime/worker_protocol.hpp"
 
 namespace tandem::detail {
@@ -352,7 +352,7 @@ void cpu_lane::stop() noexcept {
 
 void cpu_lane::dispatch_loop(scheduler& owner) {
   current_thread_role() = thread_role{runtime_id_, nullptr, &owner};
-  request_slice(options_.thread_slice);
+  take_scheduling({options_.thread_slice, options_.realtime_priority});
   auto wake_at = clock::now();
   while (!stopping_.load(std::memory_order_acquire)) {
     std::uint64_t seen = signal_->events.load(std::memory_order_seq_cst);

@@ -11,7 +11,7 @@
 #include "runtime/asio_handler_memory.hpp"
 #include "runtime/cpu_relax.hpp"
 #include "runtime/thread_role.hpp"
-#include "runtime/thread_slice.hpp"
+#include "runtime/thread_scheduling.hpp"
 #include "runtime/wait_backoff.hpp"
 #include "tandem/errors.hpp"
 
@@ -68,14 +68,13 @@ io_worker::io_worker(io_lane& lane, unsigned index)
       trace_label_("io worker " + std::to_string(index)) {}
 
 io_lane::io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
-                 bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice,
-                 reactor& events)
+                 bool metrics, trace_recorder& trace, thread_scheduling scheduling, reactor& events)
     : runtime_id_(runtime_id),
       runner_(runner),
       runner_context_(context),
       metrics_(metrics),
       trace_(trace),
-      thread_slice_(thread_slice),
+      scheduling_(scheduling),
       idle_(threads),
       reactor_(events) {
   workers_.reserve(threads);
@@ -140,7 +139,7 @@ void io_lane::worker_main(io_worker& self) {
                   .worker = &self,
                   .stack_top = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))};
   self.help_floor_ = help_floor();
-  request_slice(thread_slice_);
+  take_scheduling(scheduling_);
   bool searching = false;
   for (;;) {
     task_node* task = next_local(self);

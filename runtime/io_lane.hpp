@@ -41,6 +41,7 @@
 #include "runtime/inject_queue.hpp"
 #include "runtime/lane_tally.hpp"
 #include "runtime/reactor.hpp"
+#include "runtime/thread_scheduling.hpp"
 #include "runtime/trace_recorder.hpp"
 #include "runtime/work_stealing_deque.hpp"
 #include "tandem/detail/state.hpp"
@@ -86,12 +87,11 @@ class io_lane {
   // decides between run() and abandon()).
   using task_runner = task_outcome (*)(void* context, task_node* task);
 
-  // io_lane() starts `threads` workers, which ask for `thread_slice`
-  // (thread_slice.hpp) and drive `events`. With `metrics`, workers count
+  // io_lane() starts `threads` workers, which ask for `scheduling`
+  // (thread_scheduling.hpp) and drive `events`. With `metrics`, workers count
   // what they run (metrics.hpp); `trace` records slices while a trace runs.
   io_lane(unsigned threads, std::uint32_t runtime_id, task_runner runner, void* context,
-          bool metrics, trace_recorder& trace, std::chrono::nanoseconds thread_slice,
-          reactor& events);
+          bool metrics, trace_recorder& trace, thread_scheduling scheduling, reactor& events);
   ~io_lane();  // stop() must have been called
   io_lane(const io_lane&) = delete;
   io_lane& operator=(const io_lane&) = delete;
@@ -154,7 +154,7 @@ class io_lane {
   void* runner_context_;
   const bool metrics_;
   trace_recorder& trace_;
-  const std::chrono::nanoseconds thread_slice_;
+  const thread_scheduling scheduling_;
   inject_queue<> inject_;
   idle_set idle_;
   std::vector<std::unique_ptr<io_worker>> workers_;

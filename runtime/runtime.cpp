@@ -1,10 +1,13 @@
 #include "tandem/runtime.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <string>
 #include <thread>
 
 #include "runtime/process_runner.hpp"
 #include "runtime/scheduler.hpp"
+#include "runtime/thread_scheduling.hpp"
 #include "tandem/io_executor.hpp"
 
 namespace tandem {
@@ -17,6 +20,21 @@ void check_thread_slice(std::chrono::microseconds slice) {
   if (slice != 0us && (slice < 100us || slice > 100ms))
     throw error("runtime_options::thread_slice is " + std::to_string(slice.count()) +
                 " us: give 100 us to 100 ms (100000 us), or 0 for the kernel's default slice");
+}
+
+// check_realtime_priority() refuses a priority SCHED_RR has not, or one
+// the kernel would not give this process's threads.
+void check_realtime_priority(int priority) {
+  const std::string option =
+      "runtime_options::realtime_priority is " + std::to_string(priority) + ": ";
+  if (priority < 0 || priority > 99)
+    throw error(option + "give 1 to 99 (SCHED_RR), or 0 for ordinary scheduling");
+  if (priority == 0) return;
+  if (const int refusal = detail::realtime_refusal(priority); refusal != 0)
+    throw error(option + "the kernel refuses SCHED_RR at that priority here (" +
+                std::strerror(refusal) +
+                "): it needs CAP_SYS_NICE or an RLIMIT_RTPRIO at least that high, and "
+                "real-time time in the process's cgroup; or give 0");
 }
 
 // check_limits() refuses limits that mean nothing.
@@ -33,6 +51,7 @@ void check_limits(const runtime_options& options) {
 
 runtime_options with_defaults(runtime_options options) {
   check_thread_slice(options.thread_slice);
+  check_realtime_priority(options.realtime_priority);
   check_limits(options);
   if (options.io_threads == 0)
     options.io_threads = std::max(1u, std::thread::hardware_concurrency());

@@ -15,7 +15,7 @@ scheduler::scheduler(const runtime_options& options)
       objects_(object_space::create(options.shared_memory_bytes)),
       cpu_(options, *this, id(), *objects_, trace_),
       io_(options.io_threads, id(), &scheduler::run_task, this, options.metrics, trace_,
-          options.thread_slice, reactor_),
+          {options.thread_slice, options.realtime_priority}, reactor_),
       blocking_(options.max_blocking_threads, options.blocking_idle_timeout, id(),
                 &scheduler::run_task, this, options.metrics, trace_, options.thread_slice) {}
 

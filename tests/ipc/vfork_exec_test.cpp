@@ -4,11 +4,11 @@
 #include "ipc/vfork_exec.hpp"
 
 #include "child.hpp"
+#include "support/capabilities.hpp"
 #include "support/scheduling_report.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -101,16 +101,6 @@ tandem::test::reported_scheduling report_of_child_with(const exec_scheduling& sc
   return report;
 }
 
-// drop_cap_sys_nice() takes CAP_SYS_NICE out of this thread's effective
-// capabilities (run as root, a test would otherwise never be refused).
-bool drop_cap_sys_nice() {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  data[CAP_TO_INDEX(CAP_SYS_NICE)].effective &= ~CAP_TO_MASK(CAP_SYS_NICE);
-  return syscall(SYS_capset, &header, data) == 0;
-}
-
 }  // namespace
 
 TEST_CASE("the child gets its stdio, cwd and group, no other descriptor, clean signals" *
@@ -161,7 +151,7 @@ TEST_CASE("a lower nice value refused for want of privilege leaves the child at 
     const int nicer = std::min(tandem::test::this_threads_nice() + 5, 19);
     const rlimit no_lowering{0, 0};
     if (setpriority(PRIO_PROCESS, 0, nicer) != 0 || setrlimit(RLIMIT_NICE, &no_lowering) != 0 ||
-        !drop_cap_sys_nice())
+        !tandem::test::drop_cap_sys_nice())
       return 10;
     return report_of_child_with(other_policy_with_nice(nicer - 5)).nice == nicer ? 0 : 11;
   });

@@ -1,10 +1,12 @@
-#include "runtime/thread_slice.hpp"
+#include "runtime/thread_scheduling.hpp"
 
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <thread>
 
 namespace tandem::detail {
 
@@ -45,6 +47,26 @@ bool request_slice(std::chrono::nanoseconds slice) noexcept {
   attr.sched_runtime = static_cast<std::uint64_t>(slice.count());
   if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return false;
   return current_slice() == slice;
+}
+
+bool request_realtime(int priority) noexcept {
+  if (priority <= 0) return false;
+  sched_attr attr{};
+  attr.size = sizeof attr;
+  attr.sched_policy = SCHED_RR;
+  attr.sched_flags = reset_on_fork_flag;
+  attr.sched_priority = static_cast<std::uint32_t>(priority);
+  return syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
+}
+
+int realtime_refusal(int priority) {
+  int refusal = 0;
+  std::thread([&] { refusal = request_realtime(priority) ? 0 : errno; }).join();
+  return refusal;
+}
+
+void take_scheduling(const thread_scheduling& wanted) noexcept {
+  if (!request_realtime(wanted.realtime_priority)) request_slice(wanted.slice);
 }
 
 std::chrono::nanoseconds current_slice(pid_t thread) noexcept {

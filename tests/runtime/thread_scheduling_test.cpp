@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,12 +11,15 @@
 #include <string>
 #include <thread>
 
-#include "runtime/thread_slice.hpp"
+#include "runtime/thread_scheduling.hpp"
+#include "support/capabilities.hpp"
 #include "tandem/future.hpp"
 #include "tandem/runtime.hpp"
 
 using namespace std::chrono_literals;
 using tandem::detail::current_slice;
+using tandem::detail::realtime_refusal;
+using tandem::detail::request_realtime;
 using tandem::detail::request_slice;
 
 namespace {
@@ -43,8 +47,29 @@ std::set<pid_t> thread_ids() {
   return ids;
 }
 
+// policy_of() is the policy of `thread` (0: the calling thread), with
+// SCHED_RESET_ON_FORK when that is set.
+int policy_of(pid_t thread = 0) { return sched_getscheduler(thread); }
+
+constexpr int realtime = SCHED_RR | SCHED_RESET_ON_FORK;
+
+// is_ordinary() is true for SCHED_OTHER, reset on fork or not (a thread
+// that asked for a slice has it).
+bool is_ordinary(int policy) { return (policy & ~SCHED_RESET_ON_FORK) == SCHED_OTHER; }
+
+// may_take_realtime() says whether this test process may use SCHED_RR at
+// priority 1 (it may not without CAP_SYS_NICE or an RLIMIT_RTPRIO).
+bool may_take_realtime() {
+  if (realtime_refusal(1) == 0) return true;
+  MESSAGE("this process may not use SCHED_RR (no CAP_SYS_NICE, RLIMIT_RTPRIO 0): not checked");
+  return false;
+}
+
+const auto worker_policy = tandem::define_task<int()>("thread_scheduling_test.worker_policy",
+                                                      tandem::cpu, [] { return policy_of(); });
+
 const auto worker_slice = tandem::define_task<long long()>(
-    "thread_slice_test.worker_slice", tandem::cpu,
+    "thread_scheduling_test.worker_slice", tandem::cpu,
     [] { return static_cast<long long>(current_slice().count()); });
 
 }  // namespace
@@ -121,4 +146,67 @@ TEST_CASE("a thread_slice the kernel would not take is refused, naming the optio
     CHECK_THROWS_WITH_AS(tandem::runtime(tandem::runtime_options{.thread_slice = bad}),
                          doctest::Contains("runtime_options::thread_slice"), tandem::error);
   }
+}
+
+TEST_CASE("request_realtime makes the thread SCHED_RR; what it starts is ordinary again" *
+          doctest::timeout(30)) {
+  CHECK_FALSE(request_realtime(0));
+  if (!may_take_realtime()) return;
+  std::thread([] {
+    REQUIRE(request_realtime(1));
+    CHECK(policy_of() == realtime);
+    sched_param param{};
+    REQUIRE(sched_getparam(0, &param) == 0);
+    CHECK(param.sched_priority == 1);
+    int child = -1;
+    std::thread([&] { child = policy_of(); }).join();
+    CHECK(is_ordinary(child));
+  }).join();
+  CHECK(is_ordinary(policy_of()));  // the scratch thread of realtime_refusal changed nothing
+}
+
+TEST_CASE("realtime_priority runs the io workers and the dispatcher SCHED_RR, nothing else" *
+          doctest::timeout(60)) {
+  if (!may_take_realtime()) return;
+  const auto before = thread_ids();
+  tandem::runtime rt{tandem::runtime_options{
+      .io_threads = 2, .cpu_workers = 1, .thread_slice = 400us, .realtime_priority = 1}};
+  CHECK(rt.submit(tandem::io, [] { return policy_of(); }).get() == realtime);
+  CHECK(is_ordinary(rt.submit(tandem::io_blocking, [] { return policy_of(); }).get()));
+  CHECK(is_ordinary(rt.submit(worker_policy).get()));
+  int realtime_threads = 0;
+  for (const pid_t tid : thread_ids())
+    if (!before.contains(tid) && policy_of(tid) == realtime) ++realtime_threads;
+  CHECK(realtime_threads == 3);     // 2 io workers and the dispatcher
+  CHECK(is_ordinary(policy_of()));  // the thread that made the runtime is left as it was
+}
+
+TEST_CASE("a realtime_priority outside 1-99, or one the kernel refuses, is refused naming it" *
+          doctest::timeout(60)) {
+  for (const int bad : {-1, 100}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(tandem::runtime(tandem::runtime_options{.realtime_priority = bad}),
+                         doctest::Contains("runtime_options::realtime_priority"), tandem::error);
+  }
+  // Refused: in a child without CAP_SYS_NICE and with RLIMIT_RTPRIO 0.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const rlimit none{0, 0};
+    if (setrlimit(RLIMIT_RTPRIO, &none) != 0 || !tandem::test::drop_cap_sys_nice()) _exit(2);
+    try {
+      tandem::runtime rt{tandem::runtime_options{.realtime_priority = 1}};
+    } catch (const tandem::error& refused) {
+      const std::string what = refused.what();
+      _exit(what.find("runtime_options::realtime_priority is 1") != std::string::npos &&
+                    what.find("CAP_SYS_NICE") != std::string::npos
+                ? 0
+                : 3);
+    }
+    _exit(4);  // constructed: not refused
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // 2: set-up failed; 3: wrong message; 4: not refused
 }
