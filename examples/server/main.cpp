@@ -107,7 +107,8 @@ int run_on_lanes(const server::options& o, stop_signals_held& held) {
   if (tracing) create_trace_file(o.trace_path);
   tandem::runtime rt(tandem::runtime_options{.io_threads = o.io_threads,
                                              .cpu_workers = o.cpu_workers,
-                                             .worker_init = server::lower_priority_task});
+                                             .worker_init = server::lower_priority_task,
+                                             .realtime_priority = int(o.realtime_priority)});
   server::lane_work work(rt, std::chrono::milliseconds(o.timeout_ms));
   server::http_server srv(rt.io_executor(), o, work);
   if (tracing) rt.start_trace();

@@ -18,7 +18,7 @@ struct numeric_option {
   unsigned low, high;
 };
 
-constexpr std::array<numeric_option, 7> numeric_options{{
+constexpr std::array<numeric_option, 8> numeric_options{{
     {"--port", &options::port, 0, 65535},
     {"--io-threads", &options::io_threads, 0, 1024},
     {"--cpu-workers", &options::cpu_workers, 0, 1024},
@@ -26,6 +26,7 @@ constexpr std::array<numeric_option, 7> numeric_options{{
     {"--grace-ms", &options::grace_ms, 0, 3'600'000},
     {"--read-timeout-ms", &options::read_timeout_ms, 1, 3'600'000},
     {"--max-connections", &options::max_connections, 1, 1'000'000},
+    {"--realtime-priority", &options::realtime_priority, 0, 99},
 }};
 
 void set_number(options& o, const numeric_option& option, std::string_view text) {
@@ -89,6 +90,9 @@ worker processes. SIGTERM or SIGINT stops it gracefully.
   --grace-ms N          on SIGTERM/SIGINT, wait this long for requests in flight (default 5000)
   --read-timeout-ms N   a request must arrive within this, else 408 (default 10000)
   --max-connections N   clients served at once; more get 503 (default 1024)
+  --realtime-priority N the io threads run SCHED_RR at priority N (1-99), so cpu load
+                        cannot delay them; needs CAP_SYS_NICE or RLIMIT_RTPRIO >= N
+                        (default 0: ordinary scheduling)
   --trace FILE          record every task from start to stop (SIGTERM/SIGINT) and write
                         them to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing);
                         FILE is created at start, so a path that cannot be written stops

@@ -16,6 +16,7 @@ struct options {
   unsigned grace_ms = 5000;           // how long shutdown waits for requests in flight
   unsigned read_timeout_ms = 10'000;  // a request must arrive within this (408)
   unsigned max_connections = 1024;    // more get 503
+  unsigned realtime_priority = 0;     // runtime_options::realtime_priority (0: ordinary)
   bool inline_mode = false;           // one thread, cpu work inline: the benchmark's baseline
   std::string trace_path;             // where the trace of every task goes at stop ("": none)
   bool help = false;
