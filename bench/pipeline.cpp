@@ -178,10 +178,21 @@ class interrupt_cleanup {
     const unsigned char signal = next_message();
     if (signal == stop_watching) return;
     stop_tasks(rt);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
+    remove_while_written(dir);
     std::signal(signal, SIG_DFL);
     std::raise(signal);
+  }
+
+  // remove_while_written() removes `dir`, trying again for up to a second:
+  // after a second signal the workers may still be writing into it, and a
+  // file made during the walk leaves the directory standing.
+  static void remove_while_written(const std::string& dir) {
+    std::error_code ignored;
+    for (int tries = 0; tries < 50; ++tries) {
+      std::filesystem::remove_all(dir, ignored);
+      if (!std::filesystem::exists(dir, ignored)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 
   // stop_tasks() returns once the runtime's cancel has (it kills the

@@ -1,6 +1,7 @@
 #include "python_peer.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -47,7 +48,9 @@ struct child_output {
   int output;
 };
 
-// start_shell() runs `exec COMMAND` in sh, its stdout on a pipe. The child
+// start_shell() runs `exec env COMMAND` in sh, its stdout on a pipe (env,
+// so that a COMMAND that starts with assignments, LD_PRELOAD=..., still
+// names a program after exec). The child
 // is sent SIGTERM when this thread ends (PR_SET_PDEATHSIG), so that a peer
 // never outlives the benchmark, however the benchmark dies (Ctrl-C,
 // SIGTERM, a crash): the shell execs the command so that the signal reaches
@@ -61,17 +64,28 @@ child_output start_shell(const std::string& command) {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "pipe2");
-  const std::string line = "exec " + command;
+  const std::string line = "exec env " + command;
   const pid_t parent = ::getpid();
+  // Every signal is blocked until the child has exec'd: a handler of the
+  // benchmark (bench/pipeline's Ctrl-C) run in the child would act on the
+  // parent's memory. The child gives the two caught ones their default
+  // action back before it unblocks them for the program.
+  sigset_t all, before;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);
   const pid_t pid = ::vfork();
   if (pid == 0) {
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the benchmark died before the prctl
     ::dup2(ends[1], STDOUT_FILENO);           // the copy is not close-on-exec
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
     ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   ::close(ends[1]);
   if (pid < 0) {
     ::close(ends[0]);

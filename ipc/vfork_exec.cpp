@@ -73,7 +73,9 @@ TANDEM_CHILD_CODE bool refused_without_privilege(int error) {
 TANDEM_CHILD_CODE void take_scheduling(child_job& job) {
   const exec_scheduling* wanted = job.request.scheduling;
   if (!wanted) return;
-  if (syscall(SYS_sched_setaffinity, 0, sizeof wanted->affinity, &wanted->affinity) != 0)
+  if (wanted->has_affinity &&
+      syscall(SYS_sched_setaffinity, 0, sizeof wanted->affinity, &wanted->affinity) != 0 &&
+      !refused_without_privilege(errno))
     child_fails(job, exec_step::affinity, errno);
   // The system call takes the nice value itself (only getpriority's is
   // biased, to stay positive).

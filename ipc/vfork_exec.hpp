@@ -40,9 +40,11 @@ namespace tandem::ipc {
 // value below what RLIMIT_NICE allows, not a real-time priority above
 // RLIMIT_RTPRIO, not a way out of SCHED_IDLE. Where the kernel refuses the
 // policy or the nice value so (EPERM, EACCES), the child keeps the calling
-// thread's and goes on, as run_process() documents (process.hpp). Any
-// other refusal, and any refusal of the affinity, is a failure of that step.
+// thread's and goes on, as run_process() documents (process.hpp); so it
+// does for an affinity refused with EPERM (a seccomp filter may refuse the
+// call). Any other refusal is a failure of that step.
 struct exec_scheduling {
+  bool has_affinity;       // false: the affinity is left as it is
   cpu_set_t affinity;      // sched_setaffinity's mask
   int policy;              // sched_setscheduler's (SCHED_RESET_ON_FORK may be set)
   sched_param parameters;  // sched_setscheduler's: the priority of SCHED_FIFO or SCHED_RR

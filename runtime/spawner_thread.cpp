@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <string>
 #include <system_error>
+
+#include "tandem/errors.hpp"
 #include <utility>
 
 namespace tandem::detail {
@@ -13,8 +15,8 @@ namespace tandem::detail {
 namespace {
 
 [[noreturn]] void cannot_read(const char* call) {
-  throw std::system_error(errno, std::generic_category(),
-                          std::string(call) + " of the thread starting a process");
+  throw error(std::string("run_process: cannot read the scheduling of the calling thread (") +
+              call + "): " + std::generic_category().message(errno));
 }
 
 // is_real_time() counts SCHED_DEADLINE in, as SCHED_RESET_ON_FORK does.
@@ -41,8 +43,11 @@ void reset_as_fork_does(ipc::exec_scheduling& scheduling) noexcept {
 // these per thread; 0 names the calling thread to each call.
 ipc::exec_scheduling calling_thread_scheduling() {
   ipc::exec_scheduling scheduling{};
-  if (sched_getaffinity(0, sizeof scheduling.affinity, &scheduling.affinity) != 0)
-    cannot_read("sched_getaffinity");
+  // A mask wider than cpu_set_t's 1024 CPUs cannot be read into it
+  // (EINVAL): the child then keeps the spawner thread's.
+  scheduling.has_affinity =
+      sched_getaffinity(0, sizeof scheduling.affinity, &scheduling.affinity) == 0;
+  if (!scheduling.has_affinity && errno != EINVAL) cannot_read("sched_getaffinity");
   scheduling.policy = sched_getscheduler(0);
   if (scheduling.policy < 0) cannot_read("sched_getscheduler");
   if (sched_getparam(0, &scheduling.parameters) != 0) cannot_read("sched_getparam");

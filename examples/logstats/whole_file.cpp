@@ -34,22 +34,48 @@ void refuse_unless_regular(const std::string& path) {
 
 void check_whole_file(const std::string& path) {
   refuse_unless_regular(path);
-  // O_NONBLOCK: a FIFO found under the partial name fails to open (no
-  // reader) instead of waiting for one; a regular file ignores the flag.
+  // O_EXCL and O_NOFOLLOW: the check creates a file of its own or none, and
+  // never truncates one found under the partial name (a leftover, or a
+  // link to a file elsewhere). O_NONBLOCK: a FIFO found there fails to open
+  // instead of waiting for a reader.
   const std::string partial = partial_name(path);
-  const int fd =
-      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
-  if (fd < 0) cannot_write(path, errno);
-  ::close(fd);
-  ::unlink(partial.c_str());
+  const int fd = ::open(partial.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0666);
+  if (fd >= 0) {
+    ::close(fd);
+    ::unlink(partial.c_str());
+    return;
+  }
+  // Something is there already: the folder must at least let us replace it.
+  const auto slash = partial.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : partial.substr(0, slash + 1);
+  if (errno != EEXIST || ::access(folder.c_str(), W_OK | X_OK) != 0) cannot_write(path, errno);
 }
 
 void write_whole_file(const std::string& path, const std::function<bool(std::FILE*)>& write) {
   refuse_unless_regular(path);
   const std::string partial = partial_name(path);
-  std::FILE* file = std::fopen(partial.c_str(), "wbe");
-  if (file == nullptr) cannot_write(path, errno);
-  const bool written = write(file);
+  // A leftover partial file of ours is replaced; a link there is not followed.
+  ::unlink(partial.c_str());
+  const int fd =
+      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  std::FILE* file = fd < 0 ? nullptr : ::fdopen(fd, "wb");
+  if (file == nullptr) {
+    const int error = errno;
+    if (fd >= 0) {
+      ::close(fd);
+      std::remove(partial.c_str());
+    }
+    cannot_write(path, error);
+  }
+  bool written = false;
+  try {
+    written = write(file);
+  } catch (...) {
+    std::fclose(file);
+    std::remove(partial.c_str());
+    throw;
+  }
   const int write_errno = errno;
   // Buffered output meets a full disk only when it is flushed.
   const bool closed = std::fclose(file) == 0;

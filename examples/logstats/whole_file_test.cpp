@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -116,4 +117,27 @@ TEST_CASE("write_whole_file() does not rename over a FIFO" * doctest::timeout(10
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   CHECK_THROWS_AS(write_text(fifo, "text\n"), std::runtime_error);
   CHECK(fs::is_fifo(fifo));
+}
+
+TEST_CASE("the check and the write never truncate what a partial name points to") {
+  const scratch s;
+  const std::string elsewhere = s.file("elsewhere.txt");
+  { std::ofstream(elsewhere) << "keep me"; }
+  { std::ofstream(s.file("left.txt.partial")) << "a leftover"; }
+  fs::create_symlink(elsewhere, s.file("linked.txt.partial"));
+  CHECK_NOTHROW(logstats::check_whole_file(s.file("left.txt")));
+  CHECK(contents(s.file("left.txt.partial")) == "a leftover");  // the check leaves it be
+  CHECK_NOTHROW(logstats::check_whole_file(s.file("linked.txt")));
+  write_text(s.file("linked.txt"), "report");
+  CHECK(contents(s.file("linked.txt")) == "report");
+  CHECK(contents(elsewhere) == "keep me");  // the link was replaced, not followed
+  CHECK_FALSE(fs::exists(s.file("linked.txt.partial")));
+}
+
+TEST_CASE("a write that throws leaves neither the file nor its partial one") {
+  const scratch s;
+  CHECK_THROWS_AS(logstats::write_whole_file(s.file("report.txt"),
+                                             [](std::FILE*) -> bool { throw std::bad_alloc(); }),
+                  std::bad_alloc);
+  CHECK(s.is_empty());
 }

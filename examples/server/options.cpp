@@ -90,9 +90,10 @@ worker processes. SIGTERM or SIGINT stops it gracefully.
   --grace-ms N          on SIGTERM/SIGINT, wait this long for requests in flight (default 5000)
   --read-timeout-ms N   a request must arrive within this, else 408 (default 10000)
   --max-connections N   clients served at once; more get 503 (default 1024)
-  --realtime-priority N the io threads run SCHED_RR at priority N (1-99), so cpu load
-                        cannot delay them; needs CAP_SYS_NICE or RLIMIT_RTPRIO >= N
-                        (default 0: ordinary scheduling)
+  --realtime-priority N the io threads and the cpu lane's dispatcher run SCHED_RR at
+                        priority N (1-99), so cpu load cannot delay them; needs
+                        CAP_SYS_NICE or RLIMIT_RTPRIO >= N (default 0: ordinary
+                        scheduling; not with --inline)
   --trace FILE          record every task from start to stop (SIGTERM/SIGINT) and write
                         them to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing);
                         FILE is created at start, so a path that cannot be written stops

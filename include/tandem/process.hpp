@@ -41,7 +41,8 @@
 // lacks — a nice value lower than RLIMIT_NICE allows, a way out of
 // SCHED_IDLE, a real-time priority above RLIMIT_RTPRIO — the kernel
 // refuses it, and the child keeps that first caller's nice value or policy
-// instead (and runs all the same). A
+// instead (and runs all the same); so it does for an affinity that a
+// seccomp filter refuses. A
 // thread under SCHED_DEADLINE, which fork() refuses too, cannot start a
 // process (a tandem::error naming sched_setscheduler).
 //

@@ -151,14 +151,20 @@ struct runtime_options {
   // cannot do that: the kernel owes time to a worker that waited and makes
   // an io thread that just served a burst wait for it, up to a scheduler
   // tick (measured on 2 vCPUs with the cpu lane saturated: the server
-  // example's io p99 grew 2-3x under load with realtime_priority 1, 10-15x
-  // without). Blocking threads stay ordinary (their tasks may compute), and
-  // so do the threads and processes these threads start. An io task that
-  // computes for long holds its core from every ordinary process meanwhile,
-  // up to the kernel's real-time throttling (sched_rt_runtime_us). Needs
-  // CAP_SYS_NICE or an RLIMIT_RTPRIO at least this high (and real-time
-  // time in the process's cgroup): else the constructor throws
-  // tandem::error. Zero, the default: ordinary scheduling.
+  // example's io p99 grew 1.5x under load in a full bench run, 1.6-3.3x in
+  // shorter ones, with realtime_priority 1; 10-15x without). Costs: a
+  // real-time thread's yield leaves its core to real-time threads only, so
+  // an idle io worker's search for work (up to 50 us) and its short waits
+  // spin against the ordinary processes on that core; and an io task that
+  // computes for long holds its core from them, up to the kernel's
+  // real-time throttling (sched_rt_runtime_us). Blocking threads stay
+  // ordinary (their tasks may compute), and what these threads start gets
+  // SCHED_OTHER at nice 0 (the kernel's reset on fork), even in a process
+  // run at a higher nice. Needs CAP_SYS_NICE or an RLIMIT_RTPRIO at least
+  // this high, and real-time time in the process's cgroup: else the
+  // constructor throws tandem::error (a thread refused only later, should
+  // the limits drop meanwhile, keeps ordinary scheduling). Zero, the
+  // default: ordinary scheduling.
   int realtime_priority = 0;
 };
 

@@ -81,6 +81,7 @@ bool ended_within(pid_t pid, std::chrono::milliseconds limit, int& status) {
 exec_scheduling other_policy_with_nice(int nice) {
   exec_scheduling scheduling{};
   REQUIRE(sched_getaffinity(0, sizeof scheduling.affinity, &scheduling.affinity) == 0);
+  scheduling.has_affinity = true;
   scheduling.policy = SCHED_OTHER;
   scheduling.nice = nice;
   return scheduling;
