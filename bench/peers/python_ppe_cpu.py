@@ -31,7 +31,7 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import shared_memory
+from multiprocessing import resource_tracker, shared_memory
 
 
 def inc(x):
@@ -106,6 +106,10 @@ def copy(pool, size):
 
 def touch(name):
     block = shared_memory.SharedMemory(name=name)
+    # Attaching registers the block with this worker's resource tracker,
+    # which would warn of a leak and unlink it again when the worker exits;
+    # the creator owns it (Python 3.13's track=False says the same).
+    resource_tracker.unregister(block._name, "shared_memory")
     block.buf[0] ^= 0xFF
     block.buf[block.size - 1] ^= 0xFF
     block.close()
