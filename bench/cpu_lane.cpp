@@ -12,6 +12,7 @@
 //                returns (a handle crosses); peers: multiprocessing.shared_memory by
 //                name, tandem_trivial_task (int -> int + 1) and futex_floor; the
 //                native rows: median of 5 trips, each after 20 ms idle
+//   C3_zerocopy_hot  the native rows of C3_zerocopy, 201 trips back to back: median µs
 //   C4           runtime construction to the first cpu result (destruction apart)
 //   C5           SIGKILL of a busy worker until a task that only its replacement
 //                can run has returned
@@ -373,26 +374,38 @@ void bench_c3(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
 
 // C3_zerocopy: the same bytes in a tandem::shared_buffer, which the task
 // changes in place and returns: only a handle crosses. Each native row is
-// the median of a few round trips, each after the workers have idled a
-// while, as a buffer handed to an idle pool is: one single trip would be
-// as slow or as fast as what ran just before it (the Python peer's
-// processes, or another row).
-constexpr int c3_trips = 5;
-constexpr auto c3_idle_before = std::chrono::milliseconds(20);
+// the median of a few round trips. In C3_zerocopy each trip follows 20 ms
+// of idling, as a buffer handed to an idle pool does: one single trip would
+// be as slow or as fast as what ran just before it (the Python peer's
+// processes, or another row). C3_zerocopy_hot sends them back to back, the
+// worker still spinning from the trip before, as in a busy pool.
+// Hot trips take microseconds, which three decimals of ms would round away.
+struct trip_plan {
+  int trips;
+  std::chrono::milliseconds idle_before;
+  const char* metric;
+  double units_per_ms;
+};
+constexpr trip_plan c3_parked{5, std::chrono::milliseconds(20), "ms", 1.0};
+constexpr trip_plan c3_hot{201, std::chrono::milliseconds(0), "us", 1000.0};
 
 template <class Trip>
-figures c3_parked_trips(Trip trip) {
+figures median_trip(const trip_plan& plan, Trip trip) {
+  trip();  // the first trip after another row warms up
   std::vector<double> ms;
-  for (int i = 0; i < c3_trips; ++i) {
-    std::this_thread::sleep_for(c3_idle_before);
-    ms.push_back(timed_ms(trip));
+  for (int i = 0; i < plan.trips; ++i) {
+    std::this_thread::sleep_for(plan.idle_before);
+    const auto start = clock_type::now();
+    trip();
+    ms.push_back(ms_since(start));
   }
-  std::nth_element(ms.begin(), ms.begin() + c3_trips / 2, ms.end());
-  return {{"ms", ms[c3_trips / 2]}};
+  std::nth_element(ms.begin(), ms.begin() + plan.trips / 2, ms.end());
+  return {{plan.metric, ms[plan.trips / 2] * plan.units_per_ms}};
 }
 
-figures c3_zerocopy_tandem(tandem::runtime& rt, tandem::shared_buffer& buffer) {
-  return c3_parked_trips([&] {
+figures c3_zerocopy_tandem(tandem::runtime& rt, tandem::shared_buffer& buffer,
+                           const trip_plan& plan) {
+  return median_trip(plan, [&] {
     const tandem::shared_buffer back = rt.submit(touch_task, buffer).get();
     check(back.data() == buffer.data() && buffer.data()[0] != std::byte{0}, "C3_zerocopy",
           "tandem");
@@ -402,21 +415,33 @@ figures c3_zerocopy_tandem(tandem::runtime& rt, tandem::shared_buffer& buffer) {
 
 // The same round trip with an int instead of the buffer: what any task
 // costs there, so the buffer's own cost is the difference.
-figures c3_trivial_tandem(tandem::runtime& rt) {
-  return c3_parked_trips(
-      [&] { check(rt.submit(inc_task, 1).get() == 2, "C3_zerocopy", "tandem_trivial_task"); });
+figures c3_trivial_tandem(tandem::runtime& rt, const trip_plan& plan) {
+  return median_trip(plan, [&] {
+    check(rt.submit(inc_task, 1).get() == 2, "C3_zerocopy", "tandem_trivial_task");
+  });
+}
+
+// The floor's child spins between hot trips, so it lives only for its own row.
+figures c3_futex_floor(const trip_plan& plan) {
+  cpu_lane::futex_floor floor(plan.idle_before.count() == 0);
+  return median_trip(plan, [&] { floor.round_trip(); });
+}
+
+std::vector<implementation> c3_native_rows(tandem::runtime& rt, tandem::shared_buffer& buffer,
+                                           const trip_plan& plan) {
+  return {{"tandem", [&rt, &buffer, &plan] { return c3_zerocopy_tandem(rt, buffer, plan); }},
+          {"tandem_trivial_task", [&rt, &plan] { return c3_trivial_tandem(rt, plan); }},
+          {"futex_floor", [&plan] { return c3_futex_floor(plan); }}};
 }
 
 void bench_c3_zerocopy(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
   tandem::shared_buffer buffer(rt, sz.copy_bytes);
-  cpu_lane::futex_floor floor(false);
-  std::vector<implementation> impls{
-      {"tandem", [&] { return c3_zerocopy_tandem(rt, buffer); }},
-      {"tandem_trivial_task", [&] { return c3_trivial_tandem(rt); }},
-      {"futex_floor", [&] { return c3_parked_trips([&] { floor.round_trip(); }); }}};
+  std::vector<implementation> impls = c3_native_rows(rt, buffer, c3_parked);
   add_python(h, impls, "python_shm", "python_ppe_cpu.py",
              ppe_args({"sharedmem", std::to_string(sz.copy_bytes)}));
   h.run_workload("C3_zerocopy", {{"ms", better::lower}}, impls);
+  h.run_workload("C3_zerocopy_hot", {{c3_hot.metric, better::lower}},
+                 c3_native_rows(rt, buffer, c3_hot));
 }
 
 // ---- fresh processes (C4, C5) ----------------------------------------------------
@@ -436,7 +461,12 @@ std::string self_path() {
 }
 
 figures in_fresh_process(const char* workload) {
-  return run_command("'" + self_path() + "' --probe " + workload);
+  // Appended, not "'" + self_path(): GCC 12 warns falsely on that (bug 105329).
+  std::string command = "'";
+  command += self_path();
+  command += "' --probe ";
+  command += workload;
+  return run_command(command);
 }
 
 // ---- C4: runtime construction to the first cpu result, ms ------------------------
@@ -598,7 +628,8 @@ void print_notes(const sizes& sz) {
       "      into a fresh result vector; before each repetition the heap's free pages go back\n"
       "      to the kernel (malloc_trim), so both sides fault their pages as a fresh process does\n"
       "  C3_zerocopy: the native rows are a round trip to workers idle for 20 ms (median of 5);\n"
-      "      tandem vs tandem_trivial_task near 1 means the buffer costs nothing over any task\n"
+      "      tandem vs tandem_trivial_task near 1 means the buffer costs nothing over any task;\n"
+      "      C3_zerocopy_hot: the same rows, 201 trips back to back (the worker still spinning)\n"
       "  C4, C5: tandem runs in a fresh process (this binary, --probe), as a program makes its\n"
       "      runtime at start; tandem_in_bench in this process, grown by C1-C3 and running\n"
       "      another runtime (fork and a killed worker's exit take longer in a larger process)\n"
@@ -619,9 +650,10 @@ int run(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--probe") return probe(argv[2]);
 
   tandem::bench::harness h(
-      "cpu_lane", tandem::bench::parse_options(argc, argv, "cpu_lane",
-                                               {"C1_hot", "C1_parked", "C2_single", "C2_batch",
-                                                "C3_copy", "C3_zerocopy", "C4", "C5", "C6"}));
+      "cpu_lane",
+      tandem::bench::parse_options(argc, argv, "cpu_lane",
+                                   {"C1_hot", "C1_parked", "C2_single", "C2_batch", "C3_copy",
+                                    "C3_zerocopy", "C3_zerocopy_hot", "C4", "C5", "C6"}));
   const sizes& sz = h.opts().quick ? quick_sizes : full_sizes;
   std::printf("every implementation gets %u worker processes (tandem: cpu_workers = %u)\n", workers,
               workers);
