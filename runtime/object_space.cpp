@@ -172,21 +172,23 @@ resolved_object object_space::resolve(const object_ref& ref) {
 }
 
 resolved_object object_space::check(const object_ref& ref) const {
-  const std::string what = kind_name(ref.kind);
+  // Named only on failure: building the name costs an allocation, and
+  // every handle that crosses to or from a worker is checked.
+  const auto refuse = [&](const std::string& why) {
+    return decode_error(std::string(kind_name(ref.kind)) + " handle " + why);
+  };
   if (ref.offset % alignof(object_header) != 0 || ref.offset > memory_.size() ||
       memory_.size() - ref.offset < sizeof(object_header))
-    throw decode_error(what + " handle points outside its object space");
+    throw refuse("points outside its object space");
   auto* header = reinterpret_cast<object_header*>(memory_.base() + ref.offset);
   if (ref.serial == 0 || header->serial.load(std::memory_order_acquire) != ref.serial)
-    throw decode_error(what +
-                       " handle names an object that was destroyed (keep a handle in the "
-                       "submitting process until the tasks using it are done)");
-  if (header->kind != ref.kind)
-    throw decode_error(what + " handle names a " + kind_name(header->kind));
+    throw refuse(
+        "names an object that was destroyed (keep a handle in the submitting process until "
+        "the tasks using it are done)");
+  if (header->kind != ref.kind) throw refuse(std::string("names a ") + kind_name(header->kind));
   if (header->tag != ref.tag)
-    throw decode_error(what + " handle names an object of another value type (" +
-                       std::to_string(header->tag) + " bytes, not " + std::to_string(ref.tag) +
-                       ")");
+    throw refuse("names an object of another value type (" + std::to_string(header->tag) +
+                 " bytes, not " + std::to_string(ref.tag) + ")");
   return {const_cast<object_space*>(this), nullptr, header};
 }
 
