@@ -391,8 +391,9 @@ constexpr trip_plan c3_hot{201, std::chrono::milliseconds(0), "us", 1000.0};
 
 template <class Trip>
 figures median_trip(const trip_plan& plan, Trip trip) {
-  trip();  // the first trip after another row warms up
+  trip();  // untimed: the first trip after another row is a warm-up
   std::vector<double> ms;
+  ms.reserve(static_cast<std::size_t>(plan.trips));
   for (int i = 0; i < plan.trips; ++i) {
     std::this_thread::sleep_for(plan.idle_before);
     const auto start = clock_type::now();
@@ -461,7 +462,7 @@ std::string self_path() {
 }
 
 figures in_fresh_process(const char* workload) {
-  // Appended, not "'" + self_path(): GCC 12 warns falsely on that (bug 105329).
+  // Appended, not "'" + self_path(): GCC 12 gives a false -Wrestrict on that.
   std::string command = "'";
   command += self_path();
   command += "' --probe ";
@@ -627,9 +628,10 @@ void print_notes(const sizes& sz) {
       "  C3_copy: %zu MiB; inprocess_copy = the argument copied into a fresh vector, then that\n"
       "      into a fresh result vector; before each repetition the heap's free pages go back\n"
       "      to the kernel (malloc_trim), so both sides fault their pages as a fresh process does\n"
-      "  C3_zerocopy: the native rows are a round trip to workers idle for 20 ms (median of 5);\n"
-      "      tandem vs tandem_trivial_task near 1 means the buffer costs nothing over any task;\n"
-      "      C3_zerocopy_hot: the same rows, 201 trips back to back (the worker still spinning)\n"
+      "  C3_zerocopy: the native rows are a round trip to workers idle for %lld ms (median of\n"
+      "      %d); tandem vs tandem_trivial_task near 1 means the buffer costs nothing over any\n"
+      "      task; C3_zerocopy_hot: the same native rows, %d trips back to back (the worker\n"
+      "      still spinning)\n"
       "  C4, C5: tandem runs in a fresh process (this binary, --probe), as a program makes its\n"
       "      runtime at start; tandem_in_bench in this process, grown by C1-C3 and running\n"
       "      another runtime (fork and a killed worker's exit take longer in a larger process)\n"
@@ -638,8 +640,9 @@ void print_notes(const sizes& sz) {
       "  C6: efficiency = 4 x (one %d ms task in-process) / (%u workers x wall of 4 tasks)\n",
       workers, static_cast<long long>(parked_gap.count()), sz.c2_python_tasks, sz.c2_tasks,
       sz.c2_tasks, sz.batch_tasks, chunk_items, sz.batch_tasks, chunk_items, chunk_items,
-      sz.batch_python_chunks * static_cast<int>(chunk_items), sz.copy_bytes >> 20, sz.burn_ms,
-      workers);
+      sz.batch_python_chunks * static_cast<int>(chunk_items), sz.copy_bytes >> 20,
+      static_cast<long long>(c3_parked.idle_before.count()), c3_parked.trips, c3_hot.trips,
+      sz.burn_ms, workers);
 }
 
 int run(int argc, char** argv) {

@@ -56,6 +56,13 @@ const char* kind_name(object_kind kind) {
   return "an unknown kind of object";
 }
 
+// refused() is the error for a handle that does not resolve. Its text is
+// built only then: every handle that crosses to or from a worker is
+// checked, and building it costs an allocation.
+decode_error refused(const object_ref& ref, const std::string& why) {
+  return decode_error(std::string(kind_name(ref.kind)) + " handle " + why);
+}
+
 std::shared_ptr<object_space> find_registered(std::uint64_t token) {
   std::lock_guard lock(registry_mutex);
   for (const auto& entry : registry())
@@ -154,41 +161,34 @@ object_ref object_space::describe(const object_header* header) const noexcept {
 void object_space::enter_as_worker() noexcept { entered_space = this; }
 
 resolved_object object_space::resolve(const object_ref& ref) {
-  if (ref.serial == 0)
-    throw decode_error(std::string(kind_name(ref.kind)) + " handle is empty (it was moved from)");
+  if (ref.serial == 0) throw refused(ref, "is empty (it was moved from)");
   if (entered_space != nullptr) {
     if (ref.token != entered_space->token_)
-      throw decode_error(std::string(kind_name(ref.kind)) +
-                         " handle belongs to another runtime than this worker's");
+      throw refused(ref, "belongs to another runtime than this worker's");
     return entered_space->check(ref);
   }
   auto space = find_registered(ref.token);
-  if (!space)
-    throw decode_error(std::string(kind_name(ref.kind)) +
-                       " handle names the object space of a runtime that no longer exists");
+  if (!space) throw refused(ref, "names the object space of a runtime that no longer exists");
   auto found = space->check(ref);
   found.keep = std::move(space);
   return found;
 }
 
 resolved_object object_space::check(const object_ref& ref) const {
-  // Named only on failure: building the name costs an allocation, and
-  // every handle that crosses to or from a worker is checked.
-  const auto refuse = [&](const std::string& why) {
-    return decode_error(std::string(kind_name(ref.kind)) + " handle " + why);
-  };
   if (ref.offset % alignof(object_header) != 0 || ref.offset > memory_.size() ||
       memory_.size() - ref.offset < sizeof(object_header))
-    throw refuse("points outside its object space");
+    throw refused(ref, "points outside its object space");
   auto* header = reinterpret_cast<object_header*>(memory_.base() + ref.offset);
   if (ref.serial == 0 || header->serial.load(std::memory_order_acquire) != ref.serial)
-    throw refuse(
+    throw refused(
+        ref,
         "names an object that was destroyed (keep a handle in the submitting process until "
         "the tasks using it are done)");
-  if (header->kind != ref.kind) throw refuse(std::string("names a ") + kind_name(header->kind));
+  if (header->kind != ref.kind)
+    throw refused(ref, std::string("names a ") + kind_name(header->kind));
   if (header->tag != ref.tag)
-    throw refuse("names an object of another value type (" + std::to_string(header->tag) +
-                 " bytes, not " + std::to_string(ref.tag) + ")");
+    throw refused(ref, "names an object of another value type (" + std::to_string(header->tag) +
+                           " bytes, not " + std::to_string(ref.tag) + ")");
   return {const_cast<object_space*>(this), nullptr, header};
 }
 

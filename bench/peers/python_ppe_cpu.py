@@ -106,10 +106,6 @@ def copy(pool, size):
 
 def touch(name):
     block = shared_memory.SharedMemory(name=name)
-    # Attaching registers the block with this worker's resource tracker,
-    # which would warn of a leak and unlink it again when the worker exits;
-    # the creator owns it (Python 3.13's track=False says the same).
-    resource_tracker.unregister(block._name, "shared_memory")
     block.buf[0] ^= 0xFF
     block.buf[block.size - 1] ^= 0xFF
     block.close()
@@ -163,6 +159,13 @@ def main():
     if mode == "startup":
         print(json.dumps(startup(workers)))
         return
+    if mode == "sharedmem":
+        # Started before the workers, the resource tracker is theirs too,
+        # and a worker's attach registers the block's name there again (one
+        # entry, gone with the creator's unlink). Else each worker starts a
+        # tracker of its own (a Python process, inside the timing) that
+        # warns of a leak and unlinks the block when the worker exits.
+        resource_tracker.ensure_running()
     with warm_pool(workers) as pool:
         if mode == "roundtrip":
             figures = roundtrip(pool, *args)

@@ -19,10 +19,11 @@
 // worker, or after its object was freed, fails that task with a
 // decode_error naming the problem.
 //
-// Waits spin for a few microseconds at most (a contended process_mutex
-// backs off between tries, so its holder keeps it for a run of locks),
-// then sleep on a shared futex, so a blocked thread or process uses no
-// CPU. On the io lane, wait only in tandem::io_blocking tasks (a blocked io
+// Waits spin for a few microseconds at most, then sleep on a shared futex,
+// so a blocked thread or process uses no CPU. A contended process_mutex
+// is not fair: its waiters back off between tries, so a holder that locks
+// again at once often gets it again (more locks a second, and a waiter may
+// wait out several). On the io lane, wait only in tandem::io_blocking tasks (a blocked io
 // worker cannot run other tasks).
 #pragma once
 
