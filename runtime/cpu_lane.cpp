@@ -218,7 +218,9 @@ bool cpu_lane::withdraw(cpu_job& job) noexcept {
   if (ticket == 0) return false;
   const auto number = static_cast<std::uint32_t>(ticket);
   run_gate& gate = slots_[(ticket >> 32) - 1]->gate();
-  if (gate.settle(number, run_gate::fate::withdrawn) != run_gate::fate::withdrawn) return false;
+  // Won once: a second cancel() of the job finds it withdrawn already and must not resolve it
+  // again.
+  if (!gate.try_settle(number, run_gate::fate::withdrawn)) return false;
   job.result_state().fail_claimed(std::make_exception_ptr(task_cancelled()));
   withdrawals_.fetch_add(1, std::memory_order_release);
   signal_->notify();  // the dispatcher removes it from the window

@@ -65,8 +65,16 @@ struct run_gate {
   fate fate_of(std::uint32_t number) const noexcept {
     return static_cast<fate>(entry(number).load(std::memory_order_acquire) & 3);
   }
+  // try_settle() is true when this call moved frame `number` from offered
+  // to `to` (false if it was settled before, even to `to`).
+  bool try_settle(std::uint32_t number, fate to) noexcept {
+    std::uint32_t expected = word(number, fate::offered);
+    return entry(number).compare_exchange_strong(expected, word(number, to),
+                                                 std::memory_order_acq_rel);
+  }
   // settle() tries to move frame `number` from offered to `to`; it returns
-  // the fate that holds afterwards (`to` when this call won).
+  // the fate that holds afterwards (`to` when this call won, or an earlier
+  // one did).
   fate settle(std::uint32_t number, fate to) noexcept {
     std::uint32_t expected = word(number, fate::offered);
     if (entry(number).compare_exchange_strong(expected, word(number, to), std::memory_order_acq_rel,

@@ -177,6 +177,8 @@ TEST_CASE("cancel() withdraws a task waiting in a busy worker's window" * doctes
   auto futures = rt.submit_many(count_run, iota(10));
   // With the one worker busy, the batch waits in its window (or the queue).
   for (std::size_t i = 3; i < 7; ++i) CHECK(futures[i].cancel());
+  // Once withdrawn, a job is not withdrawn again (its future resolved once).
+  for (std::size_t i = 3; i < 7; ++i) CHECK_FALSE(futures[i].cancel());
   futures[7].cancel(tandem::kill_running);  // not started: nothing is killed
   released->store(1);
   CHECK(busy.get() == 1);

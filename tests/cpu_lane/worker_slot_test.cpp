@@ -53,8 +53,9 @@ struct slot_fixture {
   }
   // The worker's moves on the window's i-th job.
   bool worker_starts(std::size_t i) { return slot.gate().try_start(slot.window[i].number, 1); }
-  run_gate::fate owner_withdraws(std::size_t i) {
-    return slot.gate().settle(slot.window[i].number, run_gate::fate::withdrawn);
+  // The owner's withdrawal (cpu_lane::withdraw()): true when it won.
+  bool owner_withdraws(std::size_t i) {
+    return slot.gate().try_settle(slot.window[i].number, run_gate::fate::withdrawn);
   }
 };
 
@@ -89,7 +90,7 @@ TEST_CASE("a later job withdrawn by its owner does not hide that the first one r
   slot_fixture f;
   f.offer(3);
   REQUIRE(f.worker_starts(0));
-  CHECK(f.owner_withdraws(1) == run_gate::fate::withdrawn);
+  CHECK(f.owner_withdraws(1));
   CHECK(f.slot.front_running());
 
   // The worker skips the withdrawn job and starts the third: the first has
@@ -98,12 +99,23 @@ TEST_CASE("a later job withdrawn by its owner does not hide that the first one r
   CHECK_FALSE(f.slot.front_running());
 }
 
+TEST_CASE("a job is withdrawn once, and never once started" * doctest::timeout(10)) {
+  slot_fixture f;
+  f.offer(2);
+  REQUIRE(f.worker_starts(0));
+  CHECK_FALSE(f.owner_withdraws(0));
+  CHECK(f.owner_withdraws(1));
+  // A second cancel() must not resolve the future again.
+  CHECK_FALSE(f.owner_withdraws(1));
+  CHECK(f.slot.gate().fate_of(f.slot.window[1].number) == run_gate::fate::withdrawn);
+}
+
 TEST_CASE("taking back stops at the job the worker has started" * doctest::timeout(10)) {
   slot_fixture f;
   f.offer(4);
   REQUIRE(f.worker_starts(0));
   REQUIRE(f.worker_starts(1));
-  CHECK(f.owner_withdraws(3) == run_gate::fate::withdrawn);
+  CHECK(f.owner_withdraws(3));
 
   std::deque<cpu_job*> unstarted;
   std::vector<cpu_job*> withdrawn;
