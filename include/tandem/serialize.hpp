@@ -356,8 +356,14 @@ requires(!has_serializer<T> && !is_plain_v<T> &&
     const std::size_t n = in.count(1);
     T items;
     if constexpr (requires { items.reserve(n); }) items.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
-      items.insert(items.end(), in.read<typename T::value_type>());
+    // A vector appends (insert() would need assignable elements, which a
+    // const member, or a tuple of such, does not allow).
+    for (std::size_t i = 0; i < n; ++i) {
+      if constexpr (is_instance_v<T, std::set>)
+        items.insert(items.end(), in.read<typename T::value_type>());
+      else
+        items.push_back(in.read<typename T::value_type>());
+    }
     return items;
   }
 };
