@@ -218,8 +218,8 @@ bool cpu_lane::withdraw(cpu_job& job) noexcept {
   if (ticket == 0) return false;
   const auto number = static_cast<std::uint32_t>(ticket);
   run_gate& gate = slots_[(ticket >> 32) - 1]->gate();
-  // Won once: a second cancel() of the job finds it withdrawn already and must not resolve it
-  // again.
+  // Won once: a second cancel() of the job (or a map()'s second pass over
+  // its chunks) finds it withdrawn already and must not resolve it again.
   if (!gate.try_settle(number, run_gate::fate::withdrawn)) return false;
   job.result_state().fail_claimed(std::make_exception_ptr(task_cancelled()));
   withdrawals_.fetch_add(1, std::memory_order_release);
@@ -534,7 +534,8 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
   if (!withdrawn.empty()) finish_withdrawn(slot, withdrawn);
   const bool expected = !slot.window.empty() &&
                         frame_number(frame.id) == slot.window.front().number &&
-                        frame_task(frame.id) == slot.window.front().job->task().index();
+                        frame_task(frame.id) == wire_task(slot.window.front().job->task().index(),
+                                                          slot.window.front().job->runs_each);
   // Replies come in window order: one for another job, or of a kind no
   // task reply has, means the worker's replies can no longer be matched.
   if (!expected ||
@@ -560,7 +561,7 @@ void cpu_lane::handle_reply(worker_slot& slot, const ipc::decoded& frame) {
     default:  // to_parent::unknown
       fail(job,
            std::make_exception_ptr(unknown_task(
-               "task '" + job.task().name() + "' (number " + std::to_string(frame_task(frame.id)) +
+               "task '" + job.task().name() + "' (number " + std::to_string(job.task().index()) +
                ") is unknown to worker pid " + std::to_string(slot.pid))),
            ending::failed, slot.pid);
   }

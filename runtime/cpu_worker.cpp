@@ -137,11 +137,15 @@ class worker {
   }
 
   void run(const ipc::decoded& frame) {
-    const task_entry* task = task_at(frame_task(frame.id));
+    const std::uint32_t wire = frame_task(frame.id);
+    const task_entry* task = task_at(wire & ~each_task_bit);
     if (task == nullptr) return post(to_parent::unknown, frame.id, {});
     sink result(out_, setup_.completions.heap().bytes().size());
     try {
-      task->invoke(frame.payload, result);
+      if (wire & each_task_bit)
+        task->invoke_each(frame.payload, result);
+      else
+        task->invoke(frame.payload, result);
     } catch (const result_refused& e) {
       return post_encoded(to_parent::too_large, frame.id, std::uint64_t{e.size()},
                           std::uint64_t{e.limit()});

@@ -27,6 +27,12 @@ constexpr std::uint32_t frame_number(std::uint64_t id) noexcept {
 constexpr std::uint32_t frame_task(std::uint64_t id) noexcept {
   return static_cast<std::uint32_t>(id);
 }
+// The task half's top bit asks for task_entry::invoke_each(): the payload
+// is a chunk of calls (runtime::map()). Task numbers stay far below it.
+constexpr std::uint32_t each_task_bit = std::uint32_t{1} << 31;
+constexpr std::uint32_t wire_task(std::uint32_t index, bool each) noexcept {
+  return index | (each ? each_task_bit : 0);
+}
 
 // largest_payload() is the largest argument or result a heap of
 // `heap_bytes` takes: a block also holds its prefix and the allocator's

@@ -19,7 +19,7 @@ worker_slot::worker_slot(ipc::segment& memory, unsigned index, const ipc::ring_o
 
 bool worker_slot::offer(cpu_job& job) noexcept {
   const auto kind = static_cast<std::uint16_t>(to_worker::run);
-  const std::uint64_t id = run_frame_id(next_number_, job.task().index());
+  const std::uint64_t id = run_frame_id(next_number_, wire_task(job.task().index(), job.runs_each));
   gate_->open(next_number_);
   if (job.on_heap) {
     const ipc::heap_ref ref{job.heap_arguments.offset, job.heap_arguments.length};

@@ -237,8 +237,14 @@ class future {
   // worker process is killed and replaced, and the future holds
   // task_cancelled (or the result, if the task finished first). Returns
   // false for a finished task and for a running io task (threads cannot be
-  // stopped safely).
-  bool cancel(kill_running_t) { return cancel() || checked_state().stop_running(); }
+  // stopped safely). A runtime::map() future withdraws its chunks not yet
+  // started and stops its running ones.
+  bool cancel(kill_running_t) {
+    const bool withdrawn = cancel();
+    // Asked even after a withdrawal: a map() may have chunks of both kinds
+    // (a single task withdrawn is ready, and has nothing left to stop).
+    return checked_state().stop_running() || withdrawn;
+  }
 
   // then() runs `fn` once this future is ready and returns the future of its
   // result (a future returned by `fn` is unwrapped). `fn` takes either the

@@ -49,7 +49,9 @@
 // which must not be called from the runtime's own threads).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,6 +69,7 @@
 #include "tandem/detail/cpu_job.hpp"
 #include "tandem/detail/describe.hpp"
 #include "tandem/detail/lane_hooks.hpp"
+#include "tandem/detail/map_state.hpp"
 #include "tandem/detail/shared_object.hpp"
 #include "tandem/future.hpp"
 #include "tandem/metrics.hpp"
@@ -175,6 +178,18 @@ struct submit_options {
   // and the future holds task_timeout. Zero: runtime_options'
   // default_timeout. A task with a timeout always runs on the cpu lane,
   // where it can be stopped; a tandem::io task cannot take one.
+  std::chrono::nanoseconds timeout{0};
+};
+
+// map_options are the settings of one runtime::map().
+struct map_options {
+  // chunk is how many elements travel together: one job, one frame each way,
+  // run one after another by one worker. Zero: the element count over 4 x
+  // cpu_workers, rounded up (as Python's Pool.map), or 256 for a range of
+  // unknown size.
+  std::size_t chunk = 0;
+  // timeout limits how long one chunk may run in a worker (see
+  // submit_options::timeout). Zero: runtime_options' default_timeout.
   std::chrono::nanoseconds timeout{0};
 };
 
@@ -380,6 +395,65 @@ class runtime {
     return submit_cpu_many(std::chrono::nanoseconds::zero(), task, std::forward<Items>(items));
   }
 
+  // map() runs `task` on every element of `items` in worker processes,
+  // whatever the task declares, and resolves to the results in input order
+  // (concurrent.futures' Executor.map with a chunksize):
+  //
+  //   std::vector<int> ns(200'000);  std::iota(ns.begin(), ns.end(), 0);
+  //   std::vector<long> fibs = rt.map(fib, ns).get();
+  //
+  // Elements are as for submit_many(). They travel in chunks (see
+  // map_options): a chunk is one cpu job, so the per-task costs of the lane
+  // (a frame each way, a wake-up, a future) are paid per chunk, and
+  // runtime::metrics() counts chunks. A call that throws fails alone, but
+  // the future then holds the error of the first failed element in input
+  // order (as remote_error); a chunk that cannot finish (its worker crashed
+  // or was killed, its timeout passed, shutdown) fails its elements with
+  // that error. The future resolves once every chunk has ended, whatever
+  // failed; cancel() withdraws the chunks not yet started (it is then
+  // task_cancelled, unless an earlier element failed), cancel(kill_running)
+  // also stops the running ones. Never throws for a chunk's sake (an
+  // argument that cannot be encoded, a chunk too large for the shared heap:
+  // the future holds it); memory runs out only as for any container.
+  template <class R, class... A, std::ranges::input_range Items>
+  future<std::vector<R>> map(const task_ref<R(A...)>& task, Items&& items,
+                             const map_options& options = {}) {
+    static_assert(!std::is_void_v<R>,
+                  "tandem::runtime::map() gathers results, and a void task returns none: "
+                  "submit_many() runs it once per element");
+    if (!task)
+      return make_exceptional_future<std::vector<R>>(
+          std::make_exception_ptr(error(detail::empty_task_ref)));
+    const std::size_t chunk = map_chunk(options.chunk, items);
+    auto* gather = new detail::map_state<R>(id_, task.name());
+    auto result = detail::access::adopt<std::vector<R>>(gather);
+    std::vector<std::tuple<std::decay_t<A>...>> calls;
+    auto send = [&] {
+      future<detail::each_outcomes<R>> part;
+      if (detail::cpu_job* job = new_encoded_job(
+              options.timeout, task.entry(), part, [] {}, [&](writer& out) { out.write(calls); })) {
+        job->runs_each = true;
+        detail::submit_cpu(*scheduler_, *job);
+      }
+      gather->add(std::move(part), calls.size());
+      calls.clear();
+    };
+    try {
+      for (auto&& item : items) {
+        detail::apply_item<A...>(
+            [&](auto&&... args) { calls.emplace_back(std::forward<decltype(args)>(args)...); },
+            std::forward<decltype(item)>(item));
+        if (calls.size() == chunk) send();
+      }
+      if (!calls.empty()) send();
+    } catch (...) {
+      gather->seal();  // the chunks sent still run and end; nobody sees the state
+      throw;
+    }
+    gather->seal();
+    return result;
+  }
+
   // A closure cannot travel to a worker process: tandem::cpu takes only
   // tasks made by tandem::define_task (task.hpp).
   template <class F, class... Args>
@@ -470,13 +544,24 @@ class runtime {
       result = make_exceptional_future<R>(std::make_exception_ptr(error(detail::empty_task_ref)));
       return nullptr;
     }
-    auto* job = new detail::cpu_call<R>(id_, task.entry(), timeout);
+    return new_encoded_job(timeout, task.entry(), result, before_heap,
+                           [&](writer& out) { out.write<std::decay_t<A>...>(args...); });
+  }
+
+  // new_encoded_job() is new_cpu_job() for arguments that encode(out)
+  // writes (called twice: to count the bytes, then to write them).
+  template <class R, class BeforeHeap, class Encode>
+  detail::cpu_job* new_encoded_job(std::chrono::nanoseconds timeout,
+                                   const detail::task_entry& entry, future<R>& result,
+                                   BeforeHeap&& before_heap, Encode&& encode) {
+    auto* job = new detail::cpu_call<R>(id_, entry, timeout);
     result = detail::access::adopt<R>(static_cast<detail::state<R>*>(job));
     try {
-      const std::size_t length = encoded_size<std::decay_t<A>...>(args...);
-      if (length > detail::cpu_inline_argument_bytes) before_heap();
-      writer out(detail::reserve_arguments(*scheduler_, *job, length));
-      out.write<std::decay_t<A>...>(args...);
+      writer counter;
+      encode(counter);
+      if (counter.size() > detail::cpu_inline_argument_bytes) before_heap();
+      writer out(detail::reserve_arguments(*scheduler_, *job, counter.size()));
+      encode(out);
       return job;
     } catch (...) {
       detail::refuse_cpu_job(*scheduler_, *job);
@@ -520,6 +605,18 @@ class runtime {
     }
     flush();
     return futures;
+  }
+
+  // map_chunk() is map()'s chunk size (see map_options::chunk).
+  template <class Items>
+  std::size_t map_chunk(std::size_t asked, Items& items) const noexcept {
+    if (asked != 0) return asked;
+    if constexpr (std::ranges::sized_range<Items>) {
+      const auto count = static_cast<std::size_t>(std::ranges::size(items));
+      const std::size_t parts = 4 * std::max(1u, options().cpu_workers);
+      return std::max<std::size_t>(1, (count + parts - 1) / parts);
+    }
+    return 256;
   }
 
   template <class F, class... Args>

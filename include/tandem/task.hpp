@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,8 +34,10 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "tandem/affinity.hpp"
+#include "tandem/detail/describe.hpp"
 #include "tandem/errors.hpp"
 #include "tandem/serialize.hpp"
 
@@ -59,6 +62,15 @@ class arguments_unreadable : public decode_error {
   using decode_error::decode_error;
 };
 
+// each_outcomes<R> is how a worker answers a chunk of calls (invoke_each):
+// every call's value in order (empty where it threw; a void task's is
+// `true`), and each throw as (index, type name, what()).
+template <class R>
+using each_value_t = std::conditional_t<std::is_void_v<R>, bool, R>;
+template <class R>
+using each_outcomes = std::pair<std::vector<std::optional<each_value_t<R>>>,
+                                std::vector<std::tuple<std::uint64_t, std::string, std::string>>>;
+
 // task_entry is a defined task as the registry keeps it.
 class task_entry {
  public:
@@ -72,6 +84,10 @@ class task_entry {
   // result into `sink`. Exceptions (the task's own, arguments_unreadable)
   // escape.
   virtual void invoke(std::span<const std::byte> arguments, result_sink& sink) const = 0;
+  // invoke_each() decodes an encoded vector of argument tuples, runs the
+  // function once for each, in order, and encodes their each_outcomes: a
+  // call that throws fails alone (runtime::map()'s chunks).
+  virtual void invoke_each(std::span<const std::byte> arguments, result_sink& sink) const = 0;
 
   const std::string& name() const noexcept { return name_; }
   affinity default_affinity() const noexcept { return lane_; }
@@ -95,25 +111,57 @@ class typed_entry<R(A...)> : public task_entry {
   using task_entry::task_entry;
   virtual R call(std::decay_t<A>... arguments) const = 0;
 
+  using arguments_tuple = std::tuple<std::decay_t<A>...>;
+
   void invoke(std::span<const std::byte> arguments, result_sink& sink) const final {
-    std::tuple<std::decay_t<A>...> values = read_arguments(arguments);
+    arguments_tuple values = decode_arguments(arguments, [](reader& in) {
+      // Braced initialization reads the arguments left to right: wire order.
+      return arguments_tuple{in.read<std::decay_t<A>>()...};
+    });
     if constexpr (std::is_void_v<R>) {
-      std::apply([this](auto&&... a) { call(std::move(a)...); }, std::move(values));
+      apply_call(std::move(values));
       sink.reserve(0);
     } else {
-      const R result =
-          std::apply([this](auto&&... a) { return call(std::move(a)...); }, std::move(values));
-      writer out(sink.reserve(encoded_size(result)));
-      out.write(result);
+      write_result(apply_call(std::move(values)), sink);
     }
   }
 
+  void invoke_each(std::span<const std::byte> arguments, result_sink& sink) const final {
+    auto calls = decode_arguments(
+        arguments, [](reader& in) { return in.read<std::vector<arguments_tuple>>(); });
+    each_outcomes<R> outcomes;
+    outcomes.first.reserve(calls.size());
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          apply_call(std::move(calls[i]));
+          outcomes.first.emplace_back(true);
+        } else {
+          outcomes.first.emplace_back(apply_call(std::move(calls[i])));
+        }
+      } catch (...) {
+        auto [type, message] = describe_current_exception();
+        outcomes.first.emplace_back();
+        outcomes.second.emplace_back(i, std::move(type), std::move(message));
+      }
+    }
+    write_result(outcomes, sink);
+  }
+
  private:
-  static std::tuple<std::decay_t<A>...> read_arguments(std::span<const std::byte> arguments) {
+  R apply_call(arguments_tuple&& values) const {
+    return std::apply([this](auto&&... a) { return call(std::move(a)...); }, std::move(values));
+  }
+  template <class T>
+  static void write_result(const T& result, result_sink& sink) {
+    writer out(sink.reserve(encoded_size(result)));
+    out.write(result);
+  }
+  template <class Read>
+  static auto decode_arguments(std::span<const std::byte> arguments, Read read) {
     try {
       reader in(arguments);
-      // Braced initialization reads the arguments left to right: wire order.
-      std::tuple<std::decay_t<A>...> values{in.read<std::decay_t<A>>()...};
+      auto values = read(in);
       in.finish();
       return values;
     } catch (const decode_error& e) {

@@ -80,6 +80,9 @@ class cpu_job {
   argument_bytes inline_arguments;
   shared_block heap_arguments;
   bool on_heap = false;
+  // runs_each: the arguments are a chunk of calls (runtime::map()), which
+  // the worker runs with task_entry::invoke_each().
+  bool runs_each = false;
 
   // kill_requested is set by future::cancel(tandem::kill_running).
   std::atomic<bool> kill_requested{false};
