@@ -5,7 +5,8 @@
 //   C1_parked    the same with a 2 ms pause before each request, so the workers
 //                (and the peers' processes) have parked
 //   C2_single    200,000 trivial tasks submitted one by one, then every result got
-//   C2_batch     200,000 trivial tasks through runtime::submit_many (tasks/s), and
+//   C2_batch     200,000 trivial tasks through runtime::map (256 to a chunk, as
+//                Python's map(chunksize=256)) and runtime::submit_many (tasks/s), and
 //                200,000 tasks of 256 ints each, as the peers batch: items/s
 //   C3_copy      a 64 MiB std::vector<std::byte> argument, returned as the result
 //   C3_zerocopy  the same size in a tandem::shared_buffer the task flips in place and
@@ -314,9 +315,24 @@ figures c2_batch_pipe_pool(cpu_lane::pipe_pool& pool, int tasks) {
   return per_second("tasks_per_s", 1.0 * tasks * chunk_items, ms);
 }
 
+// c2_batch_map(): `tasks` trivial tasks through runtime::map in chunks of
+// chunk_items, as Python's map(chunksize=256); every result summed.
+figures c2_batch_map(tandem::runtime& rt, int tasks) {
+  std::vector<int> items(static_cast<std::size_t>(tasks));
+  std::iota(items.begin(), items.end(), 0);
+  long long total = 0;
+  const double ms = timed_ms([&] {
+    const std::vector<int> results = rt.map(inc_task, items, {.chunk = chunk_items}).get();
+    total = std::accumulate(results.begin(), results.end(), 0LL);
+  });
+  check(total == 1LL * tasks * (tasks + 1) / 2, "C2_batch", "tandem_map");
+  return per_second("tasks_per_s", tasks, ms);
+}
+
 void bench_c2_batch(tandem::bench::harness& h, tandem::runtime& rt, const sizes& sz) {
   cpu_lane::pipe_pool pool(workers, chunk_items);
   std::vector<implementation> impls{
+      {"tandem_map", [&] { return c2_batch_map(rt, sz.c2_tasks); }},
       {"tandem_submit_many", [&] { return c2_batch_submit_many(rt, sz.c2_tasks); }},
       {"tandem_chunks", [&] { return c2_batch_tandem(rt, sz.batch_tasks); }}};
   add_python(
@@ -621,7 +637,8 @@ void print_notes(const sizes& sz) {
       "  C1: futex_floor spins in C1_hot and parks (FUTEX_WAIT) in C1_parked; C1_parked pauses\n"
       "      %lld ms before every request, for every implementation\n"
       "  C2_single: python_ppe runs %d tasks, the others %d; tasks_per_s is a rate\n"
-      "  C2_batch: tandem_submit_many: %d trivial tasks through runtime::submit_many, one\n"
+      "  C2_batch: tandem_map: %d trivial tasks through runtime::map, %zu to a chunk, one\n"
+      "      vector of results; tandem_submit_many: the same through runtime::submit_many, one\n"
       "      future each; tandem_chunks: %d tasks of %zu ints each (vector<int> -> vector<int>),\n"
       "      pipe_pool %d requests of %zu ints, python_ppe map(chunksize=%zu) over %d items;\n"
       "      tasks_per_s counts ITEMS (tasks for submit_many), not submissions\n"
@@ -639,8 +656,8 @@ void print_notes(const sizes& sz) {
       "      submitted right after the kill, has returned (only a replacement can run it)\n"
       "  C6: efficiency = 4 x (one %d ms task in-process) / (%u workers x wall of 4 tasks)\n",
       workers, static_cast<long long>(parked_gap.count()), sz.c2_python_tasks, sz.c2_tasks,
-      sz.c2_tasks, sz.batch_tasks, chunk_items, sz.batch_tasks, chunk_items, chunk_items,
-      sz.batch_python_chunks * static_cast<int>(chunk_items), sz.copy_bytes >> 20,
+      sz.c2_tasks, chunk_items, sz.batch_tasks, chunk_items, sz.batch_tasks, chunk_items,
+      chunk_items, sz.batch_python_chunks * static_cast<int>(chunk_items), sz.copy_bytes >> 20,
       static_cast<long long>(c3_parked.idle_before.count()), c3_parked.trips, c3_hot.trips,
       sz.burn_ms, workers);
 }
