@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/worker_protocol.hpp"
+
 namespace tandem::detail {
 
 namespace {
@@ -35,6 +37,9 @@ void register_task(std::unique_ptr<task_entry> entry) {
     if (known->name() == entry->name())
       throw error("tandem::define_task(\"" + entry->name() +
                   "\"): a task of that name is already defined; task names must be unique");
+  // A task number leaves the top bit of its frame's task field free.
+  if (r.tasks.size() >= each_task_bit)
+    throw error("tandem::define_task(\"" + entry->name() + "\"): too many tasks defined");
   entry->set_index(static_cast<std::uint32_t>(r.tasks.size()));
   r.tasks.push_back(std::move(entry));
 }

@@ -228,7 +228,9 @@ class future {
   // frame is destroyed there, running its locals' destructors; code between
   // two co_awaits is never interrupted). That happens when what it waits
   // for resolves (or at shutdown): what its locals refer to must live until
-  // then.
+  // then. A runtime::map() future, whose chunks are tasks of their own,
+  // withdraws those not started and resolves once the others have ended
+  // (see runtime::map()).
   bool cancel() {
     auto& s = checked_state();
     return s.try_fail(std::make_exception_ptr(task_cancelled())) || s.withdraw();

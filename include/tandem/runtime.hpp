@@ -185,11 +185,13 @@ struct submit_options {
 struct map_options {
   // chunk is how many elements travel together: one job, one frame each way,
   // run one after another by one worker. Zero: the element count over 4 x
-  // cpu_workers, rounded up (as Python's Pool.map), or 256 for a range of
-  // unknown size.
+  // cpu_workers, rounded up (as Python's Pool.map), at most 4096; or 256
+  // for a range of unknown size.
   std::size_t chunk = 0;
   // timeout limits how long one chunk may run in a worker (see
-  // submit_options::timeout). Zero: runtime_options' default_timeout.
+  // submit_options::timeout). Zero: runtime_options' default_timeout,
+  // which then too applies to a whole chunk, as max_tasks_per_worker
+  // counts chunks.
   std::chrono::nanoseconds timeout{0};
 };
 
@@ -410,9 +412,10 @@ class runtime {
   // order (as remote_error); a chunk that cannot finish (its worker crashed
   // or was killed, its timeout passed, shutdown) fails its elements with
   // that error. The future resolves once every chunk has ended, whatever
-  // failed; cancel() withdraws the chunks not yet started (it is then
-  // task_cancelled, unless an earlier element failed), cancel(kill_running)
-  // also stops the running ones. Never throws for a chunk's sake (an
+  // failed; cancel() withdraws the chunks not yet started and returns true
+  // if there were any (the future then resolves once the running ones end,
+  // holding task_cancelled unless an earlier element failed);
+  // cancel(kill_running) also stops the running ones. Never throws for a chunk's sake (an
   // argument that cannot be encoded, a chunk too large for the shared heap:
   // the future holds it); memory runs out only as for any container.
   template <class R, class... A, std::ranges::input_range Items>
@@ -447,7 +450,9 @@ class runtime {
       }
       if (!calls.empty()) send();
     } catch (...) {
-      gather->seal();  // the chunks sent still run and end; nobody sees the state
+      // Nobody will see the state: the chunks sent need not run.
+      gather->withdraw();
+      gather->seal();
       throw;
     }
     gather->seal();
@@ -607,14 +612,15 @@ class runtime {
     return futures;
   }
 
-  // map_chunk() is map()'s chunk size (see map_options::chunk).
+  // map_chunk() is map()'s chunk size (see map_options::chunk). The cap
+  // keeps a default chunk of small elements well within the shared heaps.
   template <class Items>
-  std::size_t map_chunk(std::size_t asked, Items& items) const noexcept {
+  std::size_t map_chunk(std::size_t asked, Items& items) const {
     if (asked != 0) return asked;
     if constexpr (std::ranges::sized_range<Items>) {
       const auto count = static_cast<std::size_t>(std::ranges::size(items));
       const std::size_t parts = 4 * std::max(1u, options().cpu_workers);
-      return std::max<std::size_t>(1, (count + parts - 1) / parts);
+      return std::clamp<std::size_t>((count + parts - 1) / parts, 1, 4096);
     }
     return 256;
   }

@@ -64,12 +64,13 @@ class arguments_unreadable : public decode_error {
 
 // each_outcomes<R> is how a worker answers a chunk of calls (invoke_each):
 // every call's value in order (empty where it threw; a void task's is
-// `true`), and each throw as (index, type name, what()).
+// `true`), and what each empty one threw, in the same order, as (type
+// name, what()).
 template <class R>
 using each_value_t = std::conditional_t<std::is_void_v<R>, bool, R>;
 template <class R>
 using each_outcomes = std::pair<std::vector<std::optional<each_value_t<R>>>,
-                                std::vector<std::tuple<std::uint64_t, std::string, std::string>>>;
+                                std::vector<std::pair<std::string, std::string>>>;
 
 // task_entry is a defined task as the registry keeps it.
 class task_entry {
@@ -131,18 +132,17 @@ class typed_entry<R(A...)> : public task_entry {
         arguments, [](reader& in) { return in.read<std::vector<arguments_tuple>>(); });
     each_outcomes<R> outcomes;
     outcomes.first.reserve(calls.size());
-    for (std::size_t i = 0; i < calls.size(); ++i) {
+    for (auto& call_arguments : calls) {
       try {
         if constexpr (std::is_void_v<R>) {
-          apply_call(std::move(calls[i]));
+          apply_call(std::move(call_arguments));
           outcomes.first.emplace_back(true);
         } else {
-          outcomes.first.emplace_back(apply_call(std::move(calls[i])));
+          outcomes.first.emplace_back(apply_call(std::move(call_arguments)));
         }
       } catch (...) {
-        auto [type, message] = describe_current_exception();
         outcomes.first.emplace_back();
-        outcomes.second.emplace_back(i, std::move(type), std::move(message));
+        outcomes.second.push_back(describe_current_exception());
       }
     }
     write_result(outcomes, sink);

@@ -123,6 +123,9 @@ TEST_CASE("serialize: vectors of structs with const members round-trip element b
   CHECK(round_trip(many) == many);
   const std::pair<char, std::vector<tagged>> unaligned{'x', many};
   CHECK(round_trip(unaligned) == unaligned);
+  // Not plain, so decoded one by one too: appended, never assigned.
+  const std::vector<std::tuple<tagged, std::string>> mixed{{{1, 0.5}, "a"}, {{2, 1.5}, "bc"}};
+  CHECK(round_trip(mixed) == mixed);
   const std::vector<stamped> stamps{{{1, 0.5}, 1.5f}, {{2, 2.5}, 3.5f}};
   CHECK(round_trip(stamps) == stamps);
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <utility>
@@ -66,9 +67,11 @@ class map_state final : public state<std::vector<R>> {
     for (auto& chunk : chunks_) any |= chunk.cancel();
     return any;
   }
+  // stop_running() follows withdraw() (future::cancel(kill_running)): what
+  // is left to stop runs.
   bool stop_running() noexcept override {
     bool any = false;
-    for (auto& chunk : chunks_) any |= chunk.cancel(kill_running);
+    for (auto& chunk : chunks_) any |= access::state_of(chunk).stop_running();
     return any;
   }
   bool help_lane(help_step step) noexcept override {
@@ -100,11 +103,11 @@ class map_state final : public state<std::vector<R>> {
       for (std::size_t i = 0; i < chunks_.size(); ++i) {
         // A failed chunk rethrows here: its first call failed first.
         each_outcomes<R> outcomes = access::state_of(chunks_[i]).take();
+        check_answers(outcomes, chunk_calls_[i]);
         if (!outcomes.second.empty()) {
-          const auto& [index, type, message] = outcomes.second.front();
+          const auto& [type, message] = outcomes.second.front();
           throw remote_error(task_name_, type, message);
         }
-        check_answers(outcomes, chunk_calls_[i]);
         for (auto& value : outcomes.first) values.push_back(std::move(*value));
       }
       this->emplace_claimed(std::move(values));
@@ -113,15 +116,17 @@ class map_state final : public state<std::vector<R>> {
   }
 
   // check_answers() refuses what a worker that runs its calls as told
-  // cannot send: a value short, or one too many, or one missing.
+  // cannot send: an outcome short or too many, or an empty value for no
+  // throw.
   void check_answers(const each_outcomes<R>& outcomes, std::size_t calls) const {
-    bool complete = outcomes.first.size() == calls;
-    for (const auto& value : outcomes.first) complete &= value.has_value();
-    if (!complete)
+    std::size_t empty = 0;
+    for (const auto& value : outcomes.first) empty += !value.has_value();
+    if (outcomes.first.size() != calls || empty != outcomes.second.size())
       throw decode_error("task '" + task_name_ + "': a worker answered a chunk of " +
                          std::to_string(calls) + " calls with " +
-                         std::to_string(outcomes.first.size()) +
-                         " outcomes, or values missing where none threw");
+                         std::to_string(outcomes.first.size()) + " outcomes, " +
+                         std::to_string(empty) + " of them empty, and " +
+                         std::to_string(outcomes.second.size()) + " exceptions");
   }
 
   std::string task_name_;
