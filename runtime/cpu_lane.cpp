@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "ipc/error.hpp"
 #include "runtime/cpu_worker.hpp"
@@ -214,13 +215,47 @@ void cpu_lane::push_many(std::span<cpu_job* const> jobs) noexcept {
 }
 
 bool cpu_lane::withdraw(cpu_job& job) noexcept {
-  const std::uint64_t ticket = job.window_ticket.load(std::memory_order_acquire);
-  if (ticket == 0) return false;
-  const auto number = static_cast<std::uint32_t>(ticket);
-  run_gate& gate = slots_[(ticket >> 32) - 1]->gate();
-  // Won once: a second cancel() of the job (or a map()'s second pass over
-  // its chunks) finds it withdrawn already and must not resolve it again.
-  if (!gate.try_settle(number, run_gate::fate::withdrawn)) return false;
+  std::uint64_t ticket = job.window_ticket.load(std::memory_order_acquire);
+  for (;;) {
+    if (ticket == cpu_job::in_transit) {
+      if (job.window_ticket.compare_exchange_weak(ticket, cpu_job::withdrawn_in_transit,
+                                                  std::memory_order_acq_rel))
+        return resolve_withdrawn(job);
+      continue;  // the exchange reloaded `ticket`
+    }
+    if (ticket == 0 || ticket == cpu_job::withdrawn_in_transit) return false;
+    const auto number = static_cast<std::uint32_t>(ticket);
+    run_gate& gate = slots_[(ticket >> 32) - 1]->gate();
+    // Won once: a second cancel() finds the gate settled and the job not
+    // withdrawable again.
+    if (gate.try_settle(number, run_gate::fate::withdrawn)) return resolve_withdrawn(job);
+    const std::uint64_t now = job.window_ticket.load(std::memory_order_acquire);
+    if (now != ticket) {  // moved on meanwhile: look where it is now
+      ticket = now;
+      continue;
+    }
+    if (gate.fate_of(number) != run_gate::fate::taken_back) return false;  // started, or withdrawn
+    ticket = moved_from(job, ticket);
+    if (ticket == 0) return false;
+  }
+}
+
+// moved_from() waits for the lane, which took the job back from a window,
+// to put it in transit (its very next step); 0 if that takes more than a
+// millisecond (the lane's thread was preempted, or the window's slot was
+// cleared).
+std::uint64_t cpu_lane::moved_from(const cpu_job& job, std::uint64_t ticket) noexcept {
+  const auto give_up = clock::now() + std::chrono::milliseconds(1);
+  std::uint64_t now;
+  while ((now = job.window_ticket.load(std::memory_order_acquire)) == ticket) {
+    if (clock::now() > give_up) return 0;
+    std::this_thread::yield();
+  }
+  return now;
+}
+
+// resolve_withdrawn() cancels a job its owner withdrew; the lane lets it go.
+bool cpu_lane::resolve_withdrawn(cpu_job& job) noexcept {
   job.result_state().fail_claimed(std::make_exception_ptr(task_cancelled()));
   withdrawals_.fetch_add(1, std::memory_order_release);
   signal_->notify();  // the dispatcher removes it from the window
@@ -701,7 +736,10 @@ bool cpu_lane::fail_all_queued() {
 bool cpu_lane::fail_queued(const std::exception_ptr& reason, ending how) {
   bool any = false;
   for (cpu_job* job : std::exchange(returned_, {})) {
-    fail(*job, reason, how, 0);
+    if (out_of_transit(*job))
+      fail(*job, reason, how, 0);
+    else
+      finish(*job, ending::cancelled);
     any = true;
   }
   while (cpu_job* job = pop_queued()) {
@@ -726,11 +764,17 @@ bool cpu_lane::assign_jobs() {
       if (rebalance()) job = next_job();
     }
     if (job == nullptr) return any;
-    if (offer(*slot, *job)) {
-      any = true;
-    } else {  // its ring is full: the worker's next reply wakes us to try again
-      returned_.push_front(job);
-      slot->ring_full = true;
+    switch (offer(*slot, *job)) {
+      case worker_slot::offer_result::offered:
+        any = true;
+        break;
+      case worker_slot::offer_result::withdrawn:  // its owner cancelled it just now
+        finish(*job, ending::cancelled);
+        any = true;
+        break;
+      case worker_slot::offer_result::ring_full:  // the worker's next reply wakes us to retry
+        returned_.push_front(job);
+        slot->ring_full = true;
     }
   }
   return any;
@@ -750,21 +794,39 @@ worker_slot* cpu_lane::shortest_open_window() noexcept {
   return best;
 }
 
+// next_job() is the next job to offer, claimed and in transit.
 cpu_job* cpu_lane::next_job() {
   while (!returned_.empty()) {
     cpu_job& job = *returned_.front();
     returned_.pop_front();
-    if (!job.kill_requested.load(std::memory_order_acquire)) return &job;
+    const bool withdrawn =
+        job.window_ticket.load(std::memory_order_acquire) == cpu_job::withdrawn_in_transit;
+    if (!withdrawn && !job.kill_requested.load(std::memory_order_acquire)) return &job;
+    if (withdrawn || !out_of_transit(job)) {
+      finish(job, ending::cancelled);  // its owner resolved it
+      continue;
+    }
     fail(job,
          std::make_exception_ptr(task_cancelled("task '" + job.task().name() +
                                                 "' cancelled (tandem::kill_running) before it "
                                                 "started")),
          ending::cancelled, 0);
   }
-  cpu_job* job = nullptr;
-  while ((job = pop_queued()) && !job->result_state().try_claim())
+  while (cpu_job* job = pop_queued()) {
+    // In transit before it is claimed: a cancel() that finds it claimed can
+    // still withdraw it.
+    job->window_ticket.store(cpu_job::in_transit, std::memory_order_release);
+    if (job->result_state().try_claim()) return job;
     finish(*job, ending::cancelled);  // cancelled while queued: it never runs
-  return job;
+  }
+  return nullptr;
+}
+
+// out_of_transit() takes a job in transit from the withdrawals, for the
+// lane to resolve; false when its owner withdrew it first.
+bool cpu_lane::out_of_transit(cpu_job& job) noexcept {
+  std::uint64_t expected = cpu_job::in_transit;
+  return job.window_ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
 }
 
 cpu_job* cpu_lane::pop_queued() {
@@ -776,11 +838,12 @@ cpu_job* cpu_lane::pop_queued() {
   return intake_[intake_next_++];
 }
 
-bool cpu_lane::offer(worker_slot& slot, cpu_job& job) {
-  if (!slot.offer(job)) return false;
+worker_slot::offer_result cpu_lane::offer(worker_slot& slot, cpu_job& job) {
+  const auto result = slot.offer(job);
+  if (result != worker_slot::offer_result::offered) return result;
   if (effective_timeout(job) > std::chrono::nanoseconds::zero()) new_deadline_ = true;
   set_idle(slot, false);
-  return true;
+  return result;
 }
 
 // rebalance() takes back the unstarted jobs of the worker with the most of

@@ -90,8 +90,9 @@ class cpu_lane {
   // any more) has workers wake the dispatcher thread for every reply again.
   bool help(help_step step) noexcept;
   void close_helping() noexcept;
-  // withdraw() cancels `job` if it waits, not started, in a worker's
-  // window: it resolves it with task_cancelled and the worker skips it.
+  // withdraw() cancels `job` if the lane holds it, claimed but not
+  // started: in a worker's window (the worker skips it) or in transit (the
+  // lane lets it go). It resolves it with task_cancelled.
   bool withdraw(cpu_job& job) noexcept;
   void wake() noexcept { signal_->notify(); }
   std::vector<pid_t> worker_pids() const;
@@ -158,8 +159,11 @@ class cpu_lane {
   bool assign_jobs();
   worker_slot* shortest_open_window() noexcept;
   cpu_job* next_job();
+  static bool out_of_transit(cpu_job& job) noexcept;
+  bool resolve_withdrawn(cpu_job& job) noexcept;
+  static std::uint64_t moved_from(const cpu_job& job, std::uint64_t ticket) noexcept;
   cpu_job* pop_queued();
-  bool offer(worker_slot& slot, cpu_job& job);
+  worker_slot::offer_result offer(worker_slot& slot, cpu_job& job);
   bool rebalance();
   void return_unstarted(worker_slot& slot);
   bool remove_withdrawn(worker_slot& slot);

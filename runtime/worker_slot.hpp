@@ -59,10 +59,13 @@ class worker_slot {
   bool has_room() const noexcept {
     return window.empty() || next_number_ - window.front().number < run_gate::depth;
   }
-  // offer() writes job's `run` frame, numbered for the gate, and adds the
-  // job to the window; false (nothing sent) when the ring has no room.
-  // Call it only when has_room().
-  bool offer(cpu_job& job) noexcept;
+  // offer() writes the `run` frame of a job in transit (see
+  // cpu_job::window_ticket), numbered for the gate, and adds the job to the
+  // window; nothing is sent when the ring has no room (the job stays in
+  // transit) or its owner withdrew it meanwhile. Call it only when
+  // has_room().
+  enum class offer_result { offered, ring_full, withdrawn };
+  offer_result offer(cpu_job& job) noexcept;
   // front_started() is whether the worker has started the window's first
   // job.
   bool front_started() const noexcept {

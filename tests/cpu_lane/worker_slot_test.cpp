@@ -48,7 +48,9 @@ struct slot_fixture {
     for (int i = 0; i < n; ++i) {
       jobs.push_back(std::make_unique<test_job>());
       REQUIRE(slot.has_room());
-      REQUIRE(slot.offer(*jobs.back()->call));
+      // As the lane holds a job it offers: claimed, in transit.
+      jobs.back()->call->window_ticket.store(tandem::detail::cpu_job::in_transit);
+      REQUIRE(slot.offer(*jobs.back()->call) == worker_slot::offer_result::offered);
     }
   }
   // The worker's moves on the window's i-th job.
@@ -132,6 +134,23 @@ TEST_CASE("taking back stops at the job the worker has started" * doctest::timeo
   // A job taken back can no longer be started by the worker.
   CHECK_FALSE(f.slot.gate().try_start(2, 1));
   CHECK(f.slot.gate().fate_of(2) == run_gate::fate::taken_back);
+  // It is in transit again, for the lane to offer (or its owner to
+  // withdraw); the withdrawn one is in no window and in no transit.
+  CHECK(f.jobs[2]->call->window_ticket.load() == cpu_job::in_transit);
+  CHECK(f.jobs[3]->call->window_ticket.load() == 0);
+}
+
+TEST_CASE("a job withdrawn in transit is not offered" * doctest::timeout(10)) {
+  slot_fixture f;
+  f.offer(1);
+  test_job job;
+  job.call->window_ticket.store(cpu_job::withdrawn_in_transit);
+  CHECK(f.slot.offer(*job.call) == worker_slot::offer_result::withdrawn);
+  CHECK(f.slot.window.size() == 1);
+  CHECK(job.call->window_ticket.load() == cpu_job::withdrawn_in_transit);
+  // The next job offered takes the number the withdrawn one did not use.
+  f.offer(1);
+  CHECK(f.slot.window.back().number == 1);
 }
 
 TEST_CASE("after the take-back the first job is the only one the worker can be running" *

@@ -87,7 +87,12 @@ class cpu_job {
   // kill_requested is set by future::cancel(tandem::kill_running).
   std::atomic<bool> kill_requested{false};
   // Where the job waits in a worker's window, if it does (set and cleared
-  // by the lane; future::cancel() reads it to withdraw the job).
+  // by the lane; future::cancel() reads it to withdraw the job). in_transit:
+  // the lane holds it, claimed, outside every window (about to offer it,
+  // or taken back from one); withdrawn_in_transit: its owner cancelled it
+  // there, and the lane only lets it go.
+  static constexpr std::uint64_t in_transit = ~std::uint64_t{0};
+  static constexpr std::uint64_t withdrawn_in_transit = in_transit - 1;
   std::atomic<std::uint64_t> window_ticket{0};
 
   // When the job was queued, and when a worker started and ended it
