@@ -224,6 +224,10 @@ bool cpu_lane::withdraw(cpu_job& job) noexcept {
       continue;  // the exchange reloaded `ticket`
     }
     if (ticket == 0 || ticket == cpu_job::withdrawn_in_transit) return false;
+    if (ticket == cpu_job::claiming) {  // in transit next, unless the claim was not the lane's
+      ticket = moved_from(job, ticket);
+      continue;
+    }
     const auto number = static_cast<std::uint32_t>(ticket);
     run_gate& gate = slots_[(ticket >> 32) - 1]->gate();
     // Won once: a second cancel() finds the gate settled and the job not
@@ -236,14 +240,13 @@ bool cpu_lane::withdraw(cpu_job& job) noexcept {
     }
     if (gate.fate_of(number) != run_gate::fate::taken_back) return false;  // started, or withdrawn
     ticket = moved_from(job, ticket);
-    if (ticket == 0) return false;
   }
 }
 
-// moved_from() waits for the lane, which took the job back from a window,
-// to put it in transit (its very next step); 0 if that takes more than a
-// millisecond (the lane's thread was preempted, or the window's slot was
-// cleared).
+// moved_from() waits for the lane to move the job on from `ticket`, which
+// it does in its very next step (from claiming, or from a window it took
+// the job back from); 0 if that takes more than a millisecond (the lane's
+// thread was preempted).
 std::uint64_t cpu_lane::moved_from(const cpu_job& job, std::uint64_t ticket) noexcept {
   const auto give_up = clock::now() + std::chrono::milliseconds(1);
   std::uint64_t now;
@@ -813,10 +816,14 @@ cpu_job* cpu_lane::next_job() {
          ending::cancelled, 0);
   }
   while (cpu_job* job = pop_queued()) {
-    // In transit before it is claimed: a cancel() that finds it claimed can
-    // still withdraw it.
-    job->window_ticket.store(cpu_job::in_transit, std::memory_order_release);
-    if (job->result_state().try_claim()) return job;
+    // Marked before the claim: a cancel() that finds the job claimed finds
+    // the mark too, and waits to learn whose claim it was.
+    job->window_ticket.store(cpu_job::claiming, std::memory_order_release);
+    if (job->result_state().try_claim()) {
+      job->window_ticket.store(cpu_job::in_transit, std::memory_order_release);
+      return job;
+    }
+    job->window_ticket.store(0, std::memory_order_release);
     finish(*job, ending::cancelled);  // cancelled while queued: it never runs
   }
   return nullptr;
@@ -870,6 +877,10 @@ void cpu_lane::return_unstarted(worker_slot& slot) {
   std::deque<cpu_job*> unstarted;
   std::vector<cpu_job*> withdrawn;
   slot.take_back(unstarted, withdrawn);
+  // Withdrawn jobs ahead of the last one started stay in the window: out
+  // with them too, so that whoever empties the window next (a worker's
+  // death, a kill, stop()) fails only jobs nobody has resolved.
+  slot.remove_withdrawn(withdrawn);
   returned_.insert(returned_.begin(), unstarted.begin(), unstarted.end());
   finish_withdrawn(slot, withdrawn);
 }

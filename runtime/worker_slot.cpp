@@ -62,6 +62,7 @@ void worker_slot::take_back(std::deque<cpu_job*>& unstarted, std::vector<cpu_job
 void worker_slot::remove_withdrawn(std::vector<cpu_job*>& withdrawn) {
   std::erase_if(window, [&](const offered& entry) {
     if (gate_->fate_of(entry.number) != run_gate::fate::withdrawn) return false;
+    entry.job->window_ticket.store(0, std::memory_order_release);
     withdrawn.push_back(entry.job);
     return true;
   });

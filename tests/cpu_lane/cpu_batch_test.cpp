@@ -194,6 +194,25 @@ TEST_CASE("cancel() withdraws a task waiting in a busy worker's window" * doctes
   CHECK(rt.metrics().cpu.restarts_cancel == 0);
 }
 
+TEST_CASE("a task cancelled while queued is not withdrawn again once the lane let it go" *
+          doctest::timeout(60)) {
+  tandem::runtime rt{lanes(1, 1)};
+  const auto runs = counts(2);
+  released->store(0);
+  auto busy = rt.submit(hold_until_released);
+  auto cancelled = rt.submit(count_run, 0);
+  CHECK(cancelled.cancel());
+  auto behind = rt.submit(count_run, 1);
+  // The lane counts the cancelled task when it meets it in the queue.
+  REQUIRE(tandem::test::eventually([&] { return rt.metrics().cpu.cancelled == 1; }));
+  CHECK_FALSE(cancelled.cancel());
+  CHECK_THROWS_AS(cancelled.get(), tandem::task_cancelled);
+  released->store(1);
+  CHECK(busy.get() == 1);
+  CHECK(behind.get() == 1);
+  CHECK(runs[0].load() == 0);
+}
+
 TEST_CASE("a timeout kills only the task at the front of a window" * doctest::timeout(60)) {
   tandem::runtime rt{lanes(1, 1)};
   CHECK(rt.submit(ping).get() == 7);

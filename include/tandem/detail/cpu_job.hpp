@@ -90,9 +90,11 @@ class cpu_job {
   // by the lane; future::cancel() reads it to withdraw the job). in_transit:
   // the lane holds it, claimed, outside every window (about to offer it,
   // or taken back from one); withdrawn_in_transit: its owner cancelled it
-  // there, and the lane only lets it go.
+  // there, and the lane only lets it go; claiming: the lane is claiming it
+  // (in transit next, or 0 if its owner had cancelled it).
   static constexpr std::uint64_t in_transit = ~std::uint64_t{0};
   static constexpr std::uint64_t withdrawn_in_transit = in_transit - 1;
+  static constexpr std::uint64_t claiming = in_transit - 2;
   std::atomic<std::uint64_t> window_ticket{0};
 
   // When the job was queued, and when a worker started and ended it

@@ -92,7 +92,9 @@ class state_base : public pooled {
 
   // try_claim() takes the one right to resolve this state.
   bool try_claim() noexcept {
-    return !claimed_.load(std::memory_order_relaxed) &&
+    // Acquire: a loser sees what the winner did before its claim (the cpu
+    // lane marks a job it claims, for future::cancel() to find).
+    return !claimed_.load(std::memory_order_acquire) &&
            !claimed_.exchange(true, std::memory_order_acq_rel);
   }
 
