@@ -59,7 +59,9 @@ class Server:
         if not match:
             self.proc.kill()
             self.proc.wait()
-            raise RuntimeError("%s server did not start: %r" % (name, line))
+            raise RuntimeError("the %s server did not start: its first line was %r, not "
+                               "'listening on HOST:PORT' (is --server examples/server?)"
+                               % (name, line))
         self.url = "http://" + match.group(1)
 
     def gauge(self, name):
@@ -260,10 +262,28 @@ def faults(bench, server, seconds):
     return clean and restored is not None
 
 
+def start_servers(exe):
+    """The tandem and the inline server; RuntimeError if one did not start
+    (the other is stopped)."""
+    started = []
+    try:
+        for name, extra in (("tandem", []), ("inline", ["--inline"])):
+            started.append(Server(exe, name, extra))
+    except RuntimeError:
+        for server in started:
+            server.stop()
+        raise
+    return started
+
+
 def run(args):
     bench = Bench(args)
     seconds = 1 if args.quick else 5
-    servers = [Server(args.server, "tandem", []), Server(args.server, "inline", ["--inline"])]
+    try:
+        servers = start_servers(args.server)
+    except RuntimeError as failed:
+        print("bench server: %s" % failed, file=sys.stderr)
+        return 1
     realtime = []
     try:
         throughput(bench, servers, seconds)
