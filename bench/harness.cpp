@@ -1,11 +1,14 @@
 #include "harness.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -36,6 +39,20 @@ std::string joined(const std::vector<std::string>& names) {
                          const std::string& what) {
   std::fprintf(stderr, "%s: %s\n", bench_name.c_str(), what.c_str());
   usage(bench_name, workloads, 2);
+}
+
+// json_problem() is why --json `path` could not be written when the run
+// ends, or "": asked before the run, so that no run's figures are lost to
+// a mistyped path.
+std::string json_problem(const std::string& path) {
+  std::error_code ignored;
+  const std::filesystem::path target = std::filesystem::absolute(path, ignored);
+  const std::filesystem::path folder = target.parent_path();
+  if (!std::filesystem::is_directory(folder, ignored))
+    return "no such directory " + folder.string();
+  if (std::filesystem::is_directory(target, ignored)) return "a directory";
+  if (access(folder.c_str(), W_OK) != 0) return folder.string() + " is not writable";
+  return "";
 }
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
@@ -97,6 +114,9 @@ options parse_options(int argc, char** argv, const std::string& bench_name,
       refuse(bench_name, opts.workloads, "unknown or incomplete argument '" + arg + "'");
     }
   }
+  if (const std::string problem = opts.json_path.empty() ? "" : json_problem(opts.json_path);
+      !problem.empty())
+    refuse(bench_name, opts.workloads, "--json " + opts.json_path + ": " + problem);
   if (opts.quick) opts.repetitions = std::min(opts.repetitions, 2);
   return opts;
 }
