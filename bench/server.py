@@ -60,8 +60,7 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             raise RuntimeError("the %s server did not start: its first line was %r, not "
-                               "'listening on HOST:PORT' (is --server examples/server?)"
-                               % (name, line))
+                               "'listening on HOST:PORT'" % (name, line))
         self.url = "http://" + match.group(1)
 
     def gauge(self, name):
@@ -282,7 +281,7 @@ def run(args):
     try:
         servers = start_servers(args.server)
     except RuntimeError as failed:
-        print("bench server: %s" % failed, file=sys.stderr)
+        print("bench server: %s (is --server examples/server?)" % failed, file=sys.stderr)
         return 1
     realtime = []
     try:
