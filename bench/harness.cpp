@@ -51,7 +51,11 @@ std::string json_problem(const std::string& path) {
   if (!std::filesystem::is_directory(folder, ignored))
     return "no such directory " + folder.string();
   if (std::filesystem::is_directory(target, ignored)) return "a directory";
-  if (access(folder.c_str(), W_OK) != 0) return folder.string() + " is not writable";
+  // An existing file (or /dev/null) is opened for writing, a new one
+  // created in its folder.
+  if (std::filesystem::exists(target, ignored))
+    return access(target.c_str(), W_OK) == 0 ? "" : "not writable";
+  if (access(folder.c_str(), W_OK | X_OK) != 0) return folder.string() + " is not writable";
   return "";
 }
 

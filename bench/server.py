@@ -232,7 +232,7 @@ def realtime_server(exe):
     a line saying why) where this system does not allow real-time threads."""
     try:
         return [Server(exe, "tandem_rt", ["--realtime-priority", "1"])]
-    except RuntimeError as refused:
+    except (RuntimeError, OSError) as refused:
         print("bench server: no tandem_rt row: %s" % refused, flush=True)
         return []
 
@@ -268,7 +268,7 @@ def start_servers(exe):
     try:
         for name, extra in (("tandem", []), ("inline", ["--inline"])):
             started.append(Server(exe, name, extra))
-    except RuntimeError:
+    except BaseException:
         for server in started:
             server.stop()
         raise
@@ -280,7 +280,7 @@ def run(args):
     seconds = 1 if args.quick else 5
     try:
         servers = start_servers(args.server)
-    except RuntimeError as failed:
+    except (RuntimeError, OSError) as failed:  # OSError: exec refused it
         print("bench server: %s (is --server examples/server?)" % failed, file=sys.stderr)
         return 1
     realtime = []
@@ -328,7 +328,11 @@ def json_problem(path):
         return "no such directory %s" % folder
     if os.path.isdir(path):
         return "a directory"
-    if not os.access(folder, os.W_OK):
+    # An existing file (or /dev/null) is opened for writing, a new one
+    # created in its folder.
+    if os.path.exists(path):
+        return None if os.access(path, os.W_OK) else "not writable"
+    if not os.access(folder, os.W_OK | os.X_OK):
         return "%s is not writable" % folder
     return None
 
