@@ -187,10 +187,10 @@ class interrupt_cleanup {
   // after a second signal the workers may still be writing into it, and a
   // file made during the walk leaves the directory standing.
   static void remove_while_written(const std::string& dir) {
-    std::error_code ignored;
     for (int tries = 0; tries < 50; ++tries) {
-      std::filesystem::remove_all(dir, ignored);
-      if (!std::filesystem::exists(dir, ignored)) return;
+      std::error_code left;  // set while the directory stands
+      std::filesystem::remove_all(dir, left);
+      if (!left) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

@@ -34,13 +34,13 @@ void refuse_unless_regular(const std::string& path) {
 
 void check_whole_file(const std::string& path) {
   refuse_unless_regular(path);
-  // O_EXCL and O_NOFOLLOW: the check creates a file of its own or none, and
-  // never truncates one found under the partial name (a leftover, or a
-  // link to a file elsewhere). O_NONBLOCK: a FIFO found there fails to open
-  // instead of waiting for a reader.
+  // O_EXCL: the check creates a file of its own or none, and never truncates
+  // one found under the partial name (a leftover, or a link to a file
+  // elsewhere: with O_CREAT, O_EXCL follows no link). O_NONBLOCK: a FIFO
+  // found there fails to open instead of waiting for a reader.
   const std::string partial = partial_name(path);
-  const int fd = ::open(partial.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0666);
+  const int fd =
+      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
   if (fd >= 0) {
     ::close(fd);
     ::unlink(partial.c_str());
@@ -55,10 +55,10 @@ void check_whole_file(const std::string& path) {
 void write_whole_file(const std::string& path, const std::function<bool(std::FILE*)>& write) {
   refuse_unless_regular(path);
   const std::string partial = partial_name(path);
-  // A leftover partial file of ours is replaced; a link there is not followed.
+  // A leftover partial file of ours is replaced; a link there is not
+  // followed (O_EXCL with O_CREAT follows none).
   ::unlink(partial.c_str());
-  const int fd =
-      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   std::FILE* file = fd < 0 ? nullptr : ::fdopen(fd, "wb");
   if (file == nullptr) {
     const int error = errno;

@@ -415,18 +415,17 @@ class runtime {
   // failed; cancel() withdraws the chunks not yet started and returns true
   // if there were any (the future then resolves once the running ones end,
   // holding task_cancelled unless an earlier element failed);
-  // cancel(kill_running) also stops the running ones. Never throws for a chunk's sake (an
-  // argument that cannot be encoded, a chunk too large for the shared heap:
-  // the future holds it); memory runs out only as for any container.
+  // cancel(kill_running) also stops the running ones. Never throws for a
+  // chunk's sake (an argument that cannot be encoded, a chunk too large for
+  // the shared heap: the future holds it); memory runs out only as for any
+  // container.
   template <class R, class... A, std::ranges::input_range Items>
   future<std::vector<R>> map(const task_ref<R(A...)>& task, Items&& items,
                              const map_options& options = {}) {
     static_assert(!std::is_void_v<R>,
                   "tandem::runtime::map() gathers results, and a void task returns none: "
                   "submit_many() runs it once per element");
-    if (!task)
-      return make_exceptional_future<std::vector<R>>(
-          std::make_exception_ptr(error(detail::empty_task_ref)));
+    if (!task) return empty_task_future<std::vector<R>>();
     const std::size_t chunk = map_chunk(options.chunk, items);
     auto* gather = new detail::map_state<R>(id_, task.name());
     auto result = detail::access::adopt<std::vector<R>>(gather);
@@ -546,7 +545,7 @@ class runtime {
   detail::cpu_job* new_cpu_job(std::chrono::nanoseconds timeout, const task_ref<R(A...)>& task,
                                future<R>& result, BeforeHeap&& before_heap, U&&... args) {
     if (!task) {
-      result = make_exceptional_future<R>(std::make_exception_ptr(error(detail::empty_task_ref)));
+      result = empty_task_future<R>();
       return nullptr;
     }
     return new_encoded_job(timeout, task.entry(), result, before_heap,
@@ -610,6 +609,12 @@ class runtime {
     }
     flush();
     return futures;
+  }
+
+  // empty_task_future() is the future of a submission of an empty task_ref.
+  template <class T>
+  static future<T> empty_task_future() {
+    return make_exceptional_future<T>(std::make_exception_ptr(error(detail::empty_task_ref)));
   }
 
   // map_chunk() is map()'s chunk size (see map_options::chunk). The cap

@@ -63,16 +63,13 @@ class map_state final : public state<std::vector<R>> {
   }
 
   bool withdraw() noexcept override {
-    bool any = false;
-    for (auto& chunk : chunks_) any |= chunk.cancel();
-    return any;
+    return for_any_chunk([](chunk_future& chunk) { return chunk.cancel(); });
   }
   // stop_running() follows withdraw() (future::cancel(kill_running)): what
   // is left to stop runs.
   bool stop_running() noexcept override {
-    bool any = false;
-    for (auto& chunk : chunks_) any |= access::state_of(chunk).stop_running();
-    return any;
+    return for_any_chunk(
+        [](chunk_future& chunk) { return access::state_of(chunk).stop_running(); });
   }
   bool help_lane(help_step step) noexcept override {
     return help_cpu_lane(this->runtime_id(), step);
@@ -91,6 +88,14 @@ class map_state final : public state<std::vector<R>> {
    private:
     map_state& owner_;
   };
+
+  // for_any_chunk() calls `act` on every chunk; true if it was for any.
+  template <class Act>
+  bool for_any_chunk(Act act) noexcept {
+    bool any = false;
+    for (auto& chunk : chunks_) any |= act(chunk);
+    return any;
+  }
 
   void arrive() noexcept {
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) assemble();
